@@ -160,10 +160,7 @@ mod tests {
     fn refuses_line_one_byte_over_the_limit() {
         let mut d = LineDecoder::new(4);
         d.push(b"abcde\nok\n");
-        assert_eq!(
-            decode_all(&mut d),
-            vec![Err(FrameError::TooLong), ok("ok")]
-        );
+        assert_eq!(decode_all(&mut d), vec![Err(FrameError::TooLong), ok("ok")]);
     }
 
     #[test]
@@ -216,7 +213,8 @@ mod tests {
 
     #[test]
     fn every_split_offset_gives_the_same_lines() {
-        let input: &[u8] = b"alice\r\n@bob oi, tudo bem?\n\nol\xc3\xa1\n\xff\n0123456789ABCDEF\nend\n";
+        let input: &[u8] =
+            b"alice\r\n@bob oi, tudo bem?\n\nol\xc3\xa1\n\xff\n0123456789ABCDEF\nend\n";
         let mut whole = LineDecoder::new(12);
         whole.push(input);
         let expected = decode_all(&mut whole);

@@ -180,8 +180,7 @@ impl ServerMessage {
             }
             "ERR" => {
                 let (code, text) = word_and_text(rest, "ERR", "code")?;
-                let code =
-                    ErrorCode::from_wire(&code).ok_or(ParseError::UnknownErrorCode(code))?;
+                let code = ErrorCode::from_wire(&code).ok_or(ParseError::UnknownErrorCode(code))?;
                 Ok(ServerMessage::Err { code, text })
             }
             "BYE" => Ok(ServerMessage::Bye {
@@ -206,7 +205,10 @@ fn word_and_text(
     Ok((word.to_string(), text.to_string()))
 }
 
-fn name_and_addr(rest: Option<&str>, tag: &'static str) -> Result<(String, SocketAddr), ParseError> {
+fn name_and_addr(
+    rest: Option<&str>,
+    tag: &'static str,
+) -> Result<(String, SocketAddr), ParseError> {
     let (name, addr) = word_and_text(rest, tag, "name")?;
     if addr.is_empty() {
         return Err(ParseError::MissingField {
@@ -354,9 +356,21 @@ mod tests {
 
     #[test]
     fn refuses_missing_fields() {
-        for line in ["MSG", "MSG ", "PRIV", "ERR", "JOIN", "JOIN bob", "WELCOME alice ", "HELLO"] {
+        for line in [
+            "MSG",
+            "MSG ",
+            "PRIV",
+            "ERR",
+            "JOIN",
+            "JOIN bob",
+            "WELCOME alice ",
+            "HELLO",
+        ] {
             assert!(
-                matches!(ServerMessage::parse(line), Err(ParseError::MissingField { .. })),
+                matches!(
+                    ServerMessage::parse(line),
+                    Err(ParseError::MissingField { .. })
+                ),
                 "{line:?} gave {:?}",
                 ServerMessage::parse(line)
             );

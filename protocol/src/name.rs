@@ -64,7 +64,15 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_names() {
-        for n in ["alice", "Bob_2", "joão", "a", "x-y.z", "名前", &"a".repeat(32)] {
+        for n in [
+            "alice",
+            "Bob_2",
+            "joão",
+            "a",
+            "x-y.z",
+            "名前",
+            &"a".repeat(32),
+        ] {
             assert_eq!(validate_name(n), Ok(()), "{n:?}");
         }
     }
