@@ -72,8 +72,11 @@ impl Registry {
             name: member.name.clone(),
             addr: member.addr,
         };
-        member.outbox.push(&encode(&welcome));
-        member.outbox.push(&encode(&users_message(&inner.members)));
+        // One write for both lines: as two small writes, Nagle's algorithm would hold the second
+        // until the client's delayed ACK of the first, some 40 ms later.
+        let mut greeting = welcome.encode();
+        greeting.push_str(&users_message(&inner.members).encode());
+        member.outbox.push(&Arc::from(greeting.into_bytes()));
         Ok(others)
     }
 

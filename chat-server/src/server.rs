@@ -247,11 +247,18 @@ fn say_goodbye(shared: &Shared) {
     let bye = encode(&ServerMessage::Bye {
         text: "the server is shutting down".to_string(),
     });
-    for open in shared.open().values() {
-        open.outbox.push(&bye);
-        open.outbox.close_after_flush();
-        // Wakes the session thread blocked in `read` with an end of stream.
-        let _ = open.stream.shutdown(Direction::Read);
+    {
+        let open = shared.open();
+        // Every outbox stops taking lines before any session wakes, so nobody gets a LEAVE
+        // from a session ended by the shutdown itself ahead of their own BYE.
+        for conn in open.values() {
+            conn.outbox.push(&bye);
+            conn.outbox.close_after_flush();
+        }
+        for conn in open.values() {
+            // Wakes the session thread blocked in `read` with an end of stream.
+            let _ = conn.stream.shutdown(Direction::Read);
+        }
     }
     let deadline = Instant::now() + FLUSH_GRACE;
     let mut open = shared.open();

@@ -1,0 +1,181 @@
+//! Test clients for the in-process server: raw sockets, reads with timeouts, transcripts.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use chat_server::{Config, RunningServer};
+
+/// Generous: CI machines are slow, and a passing test never waits this long.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn start(config: Config) -> RunningServer {
+    static LOG: Once = Once::new();
+    LOG.call_once(|| {
+        let _ = env_logger::builder().is_test(true).try_init();
+    });
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..config
+    };
+    RunningServer::start(config).expect("server starts")
+}
+
+pub fn start_default() -> RunningServer {
+    start(Config::default())
+}
+
+/// A raw protocol client that records everything it sends and receives.
+pub struct Client {
+    pub label: String,
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+    started: Instant,
+    transcript: Vec<String>,
+    eof: bool,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr, label: &str) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        Client {
+            label: label.to_string(),
+            stream,
+            buf: Vec::new(),
+            started: Instant::now(),
+            transcript: Vec::new(),
+            eof: false,
+        }
+    }
+
+    /// Connects, reads HELLO, registers `name`, and reads WELCOME and USERS.
+    pub fn join(addr: SocketAddr, name: &str) -> Client {
+        let mut c = Client::connect(addr, name);
+        c.expect_prefix("HELLO chat/1");
+        c.send(name);
+        let welcome = c.expect_prefix("WELCOME ");
+        assert_eq!(
+            welcome,
+            format!("WELCOME {name} {}", c.local()),
+            "{}",
+            c.dump()
+        );
+        c.expect_prefix("USERS ");
+        c
+    }
+
+    pub fn local(&self) -> SocketAddr {
+        self.stream.local_addr().unwrap()
+    }
+
+    fn note(&mut self, dir: &str, text: &str) {
+        let t = self.started.elapsed().as_secs_f64();
+        self.transcript.push(format!("{t:8.3}s {dir} {text:?}"));
+    }
+
+    pub fn send(&mut self, line: &str) {
+        self.note(">>", line);
+        self.stream
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("send");
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.note(">>", &String::from_utf8_lossy(bytes));
+        self.stream.write_all(bytes).expect("send raw");
+    }
+
+    /// The next line, or None at end of stream. Panics with the transcript on timeout.
+    pub fn line(&mut self) -> Option<String> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=i).collect();
+                let line = String::from_utf8(line[..i].to_vec()).expect("server sent UTF-8");
+                self.note("<<", &line);
+                return Some(line);
+            }
+            if self.eof {
+                return None;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{}: timed out waiting for a line\n{}",
+                    self.label,
+                    self.dump()
+                );
+            }
+            let mut chunk = [0u8; 65536];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    self.note("<<", "<end of stream>");
+                    self.eof = true;
+                }
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    self.note("<<", "<connection reset>");
+                    self.eof = true;
+                }
+                Err(e) => panic!("{}: read failed: {e}\n{}", self.label, self.dump()),
+            }
+        }
+    }
+
+    pub fn expect(&mut self, expected: &str) {
+        match self.line() {
+            Some(l) if l == expected => {}
+            other => panic!(
+                "{}: expected {expected:?}, got {other:?}\n{}",
+                self.label,
+                self.dump()
+            ),
+        }
+    }
+
+    pub fn expect_prefix(&mut self, prefix: &str) -> String {
+        match self.line() {
+            Some(l) if l.starts_with(prefix) => l,
+            other => panic!(
+                "{}: expected a line starting {prefix:?}, got {other:?}\n{}",
+                self.label,
+                self.dump()
+            ),
+        }
+    }
+
+    pub fn expect_err(&mut self, code: &str) {
+        self.expect_prefix(&format!("ERR {code} "));
+    }
+
+    pub fn expect_eof(&mut self) {
+        if let Some(l) = self.line() {
+            panic!(
+                "{}: expected end of stream, got {l:?}\n{}",
+                self.label,
+                self.dump()
+            );
+        }
+    }
+
+    /// Proves nothing else arrived before a fence: `/users` is answered in order, so if the
+    /// next line is USERS, nothing was queued ahead of it.
+    pub fn expect_quiet(&mut self) {
+        self.send("/users");
+        self.expect_prefix("USERS ");
+    }
+
+    pub fn close(self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    pub fn dump(&self) -> String {
+        format!(
+            "--- transcript of {} ---\n{}",
+            self.label,
+            self.transcript.join("\n")
+        )
+    }
+}
