@@ -83,7 +83,7 @@ impl<R: Read> ServerReader<R> {
     }
 
     /// The next line, or `None` at end of stream.
-    pub fn next(&mut self) -> io::Result<Option<Incoming>> {
+    pub fn next_message(&mut self) -> io::Result<Option<Incoming>> {
         loop {
             let line = match self.decoder.next_line() {
                 Some(line) => Some(line),
@@ -155,19 +155,19 @@ mod tests {
         let data: &[u8] = b"HELLO chat/1 hi\nMSG bob a\r\nWHAT\n\xff\nBYE x";
         let mut r = ServerReader::new(data);
         assert!(matches!(
-            r.next().unwrap(),
+            r.next_message().unwrap(),
             Some(Incoming::Message(ServerMessage::Hello { .. }))
         ));
         assert!(matches!(
-            r.next().unwrap(),
+            r.next_message().unwrap(),
             Some(Incoming::Message(ServerMessage::Msg { .. }))
         ));
-        assert!(matches!(r.next().unwrap(), Some(Incoming::Unparsed(..))));
-        assert!(matches!(r.next().unwrap(), Some(Incoming::Garbled)));
+        assert!(matches!(r.next_message().unwrap(), Some(Incoming::Unparsed(..))));
+        assert!(matches!(r.next_message().unwrap(), Some(Incoming::Garbled)));
         assert!(matches!(
-            r.next().unwrap(),
+            r.next_message().unwrap(),
             Some(Incoming::Message(ServerMessage::Bye { .. }))
         ));
-        assert!(r.next().unwrap().is_none());
+        assert!(r.next_message().unwrap().is_none());
     }
 }

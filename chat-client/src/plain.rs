@@ -95,7 +95,7 @@ fn spawn_receiver(
     thread::Builder::new()
         .name("receiver".into())
         .spawn(move || loop {
-            let event = match reader.next() {
+            let event = match reader.next_message() {
                 Ok(Some(incoming)) => Event::Server(incoming),
                 Ok(None) => Event::ServerEnd(None),
                 Err(e) => Event::ServerEnd(Some(e)),

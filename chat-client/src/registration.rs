@@ -37,7 +37,7 @@ pub fn expect_hello<R: Read>(
         addr: server.to_string(),
         reason,
     };
-    match reader.next() {
+    match reader.next_message() {
         Ok(Some(Incoming::Message(ServerMessage::Hello { .. }))) => Ok(()),
         Ok(Some(Incoming::Message(ServerMessage::Err { code, text }))) => {
             Err(refused(format!("{code}: {}", sanitize(&text))))
@@ -65,7 +65,7 @@ pub fn propose<R: Read>(
     }
     send_line(stream, name).map_err(ClientError::Lost)?;
     loop {
-        match reader.next().map_err(ClientError::Lost)? {
+        match reader.next_message().map_err(ClientError::Lost)? {
             Some(Incoming::Message(ServerMessage::Welcome { name, addr })) => {
                 return Ok(Attempt::Welcome { name, addr })
             }

@@ -1,0 +1,169 @@
+//! The real `chat-server` binary: flags, its first stdout line, signals and exit codes.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use assert_cmd::Command as AssertCommand;
+use predicates::prelude::*;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn spawn(args: &[&str]) -> (Child, SocketAddr) {
+    let mut child = Command::new(cargo_bin("chat-server"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn chat-server");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .expect("read first line");
+    let addr = first
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line was {first:?}"))
+        .parse()
+        .expect("an address");
+    (child, addr)
+}
+
+fn wait_with_timeout(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "server did not exit in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: kill(2) with a pid we own and a valid signal number.
+    let rc = unsafe { libc::kill(child.id() as i32, sig) };
+    assert_eq!(rc, 0);
+}
+
+#[test]
+fn first_line_is_the_real_address_when_started_on_port_zero() {
+    let (mut child, addr) = spawn(&["--listen", "127.0.0.1:0"]);
+    assert_ne!(addr.port(), 0);
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut hello = String::new();
+    BufReader::new(&s).read_line(&mut hello).unwrap();
+    assert!(hello.starts_with("HELLO chat/1 "), "{hello:?}");
+    s.write_all(b"/quit\n").unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn sigterm_says_bye_and_exits_zero() {
+    let (mut child, addr) = spawn(&["--listen", "127.0.0.1:0"]);
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut reader = BufReader::new(s.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    s.write_all(b"alice\n").unwrap();
+    for expected in ["WELCOME alice", "USERS alice"] {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert!(line.starts_with(expected), "{line:?}");
+    }
+    signal(&child, libc::SIGTERM);
+    line.clear();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("BYE "), "{line:?}");
+    let status = wait_with_timeout(&mut child);
+    assert_eq!(status.code(), Some(0));
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("alice joined from"), "{log}");
+    assert!(log.contains("shutdown complete"), "{log}");
+}
+
+#[test]
+fn ctrl_c_exits_zero() {
+    let (mut child, _addr) = spawn(&["--listen", "127.0.0.1:0"]);
+    signal(&child, libc::SIGINT);
+    assert_eq!(wait_with_timeout(&mut child).code(), Some(0));
+}
+
+#[test]
+fn config_file_is_read_and_flags_win() {
+    let dir = std::env::temp_dir().join(format!("batepapo-srv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("server.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:1\"\nmax-clients = 1\n").unwrap();
+    let (mut child, addr) = spawn(&[
+        "--config",
+        file.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let _first = TcpStream::connect(addr).unwrap();
+    // max-clients = 1 came from the file: a second connection is turned away.
+    let second = TcpStream::connect(addr).unwrap();
+    second.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut lines = BufReader::new(second).lines();
+    let mut saw_full = false;
+    while let Some(Ok(l)) = lines.next() {
+        saw_full |= l.starts_with("ERR server-full ");
+    }
+    assert!(saw_full);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn help_teaches_the_flags() {
+    AssertCommand::new(cargo_bin("chat-server"))
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("--listen")
+                .and(predicate::str::contains("--max-clients"))
+                .and(predicate::str::contains("--queue-depth"))
+                .and(predicate::str::contains("--name-timeout"))
+                .and(predicate::str::contains("--config"))
+                .and(predicate::str::contains("nc 127.0.0.1 7777")),
+        );
+}
+
+#[test]
+fn bad_flag_value_is_a_usage_error() {
+    AssertCommand::new(cargo_bin("chat-server"))
+        .args(["--name-timeout", "soon"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid duration"));
+}
+
+#[test]
+fn missing_config_file_names_the_file() {
+    AssertCommand::new(cargo_bin("chat-server"))
+        .args(["--config", "/nonexistent/batepapo.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/batepapo.toml"));
+}
+
+#[test]
+fn address_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    AssertCommand::new(cargo_bin("chat-server"))
+        .args(["--listen", &addr])
+        .timeout(TIMEOUT)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("cannot listen on {addr}")));
+}
