@@ -162,7 +162,10 @@ mod tests {
             r.next_message().unwrap(),
             Some(Incoming::Message(ServerMessage::Msg { .. }))
         ));
-        assert!(matches!(r.next_message().unwrap(), Some(Incoming::Unparsed(..))));
+        assert!(matches!(
+            r.next_message().unwrap(),
+            Some(Incoming::Unparsed(..))
+        ));
         assert!(matches!(r.next_message().unwrap(), Some(Incoming::Garbled)));
         assert!(matches!(
             r.next_message().unwrap(),

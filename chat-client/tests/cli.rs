@@ -101,7 +101,11 @@ impl Client {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status;
             }
-            assert!(Instant::now() < deadline, "{}: client did not exit", self.label);
+            assert!(
+                Instant::now() < deadline,
+                "{}: client did not exit",
+                self.label
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         let mut err = String::new();
@@ -237,9 +241,13 @@ fn other_users_escape_sequences_are_neutralised() {
     let mut alice = Client::named(server.addr(), "alice");
     let mut raw = TcpStream::connect(server.addr()).unwrap();
     raw.set_read_timeout(Some(TIMEOUT)).unwrap();
-    raw.write_all(b"mallory\n\x1b[2J\x1b]0;owned\x07 hi\n").unwrap();
+    raw.write_all(b"mallory\n\x1b[2J\x1b]0;owned\x07 hi\n")
+        .unwrap();
     let line = alice.expect("mallory: ");
-    assert!(!line.contains('\u{1b}') && !line.contains('\u{7}'), "{line:?}");
+    assert!(
+        !line.contains('\u{1b}') && !line.contains('\u{7}'),
+        "{line:?}"
+    );
     assert!(line.ends_with("owned\u{fffd} hi"), "{line:?}");
 }
 
