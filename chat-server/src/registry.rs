@@ -1,9 +1,11 @@
 //! Who is connected: names (unique case-insensitively), addresses and outboxes, in join order.
 //!
-//! Membership changes and the lines that announce them are decided under one lock, so every
-//! client sees a consistent story: a newcomer's `USERS` lists exactly those whose `LEAVE` it may
-//! later get, and a `JOIN` never goes to someone already listed in the joiner's own `USERS`.
-//! Broadcasts copy one `Arc` of the member list and deliver outside the lock.
+//! Membership changes and the lines that announce them are decided and queued under one lock, so
+//! every client sees one consistent story: a newcomer's `USERS` lists exactly those whose `LEAVE`
+//! it may later get, a `JOIN` never goes to someone already listed in the joiner's own `USERS`,
+//! and joins and leaves reach everyone in the same order. Queueing never blocks (see
+//! [`Outbox`]), so holding the lock for it is cheap. Chat lines copy one `Arc` of the member
+//! list and deliver outside the lock.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -54,16 +56,15 @@ impl Registry {
     }
 
     /// Adds a member if its name is free. Under the lock it queues `WELCOME` and `USERS` to the
-    /// newcomer, so nothing can reach it before them; it returns the others, who must be sent
-    /// the `JOIN`.
+    /// newcomer and `JOIN` to everyone else, so that every client sees joins and leaves in the
+    /// one order the registry decided them. Returns everyone now registered.
     pub fn register(&self, member: Member) -> Result<Arc<[Member]>, NameTaken> {
         let key = name_key(&member.name);
         let mut inner = self.lock();
         if inner.by_key.contains_key(&key) {
             return Err(NameTaken);
         }
-        let others = inner.members.clone();
-        let mut members: Vec<Member> = others.to_vec();
+        let mut members: Vec<Member> = inner.members.to_vec();
         members.push(member.clone());
         inner.members = members.into();
         inner.by_key.insert(key, member.id);
@@ -77,11 +78,17 @@ impl Registry {
         let mut greeting = welcome.encode();
         greeting.push_str(&users_message(&inner.members).encode());
         member.outbox.push(&Arc::from(greeting.into_bytes()));
-        Ok(others)
+        let join = encode(&ServerMessage::Join {
+            name: member.name.clone(),
+            addr: member.addr,
+        });
+        broadcast(&inner.members, member.id, &join);
+        Ok(inner.members.clone())
     }
 
-    /// Removes a member; returns those still present, who must be sent the `LEAVE`, or `None`
-    /// if it was not registered.
+    /// Removes a member and, under the lock, queues its `LEAVE` to everyone still present (so a
+    /// newcomer reusing the name can never be announced before it). Returns the member and
+    /// those still present, or `None` if it was not registered.
     pub fn unregister(&self, id: u64) -> Option<(Member, Arc<[Member]>)> {
         let mut inner = self.lock();
         let gone = inner.members.iter().find(|m| m.id == id)?.clone();
@@ -93,6 +100,11 @@ impl Registry {
             .cloned()
             .collect();
         inner.members = rest.into();
+        let leave = encode(&ServerMessage::Leave {
+            name: gone.name.clone(),
+            addr: gone.addr,
+        });
+        broadcast(&inner.members, id, &leave);
         Some((gone, inner.members.clone()))
     }
 
@@ -181,13 +193,13 @@ mod tests {
     }
 
     #[test]
-    fn register_returns_only_earlier_members() {
+    fn register_returns_everyone_in_join_order() {
         let reg = Registry::default();
         let (a, _ca) = member(1, "a");
         let (b, _cb) = member(2, "b");
-        assert_eq!(reg.register(a).unwrap().len(), 0);
-        let others = reg.register(b).unwrap();
-        assert_eq!(others.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(reg.register(a).unwrap().len(), 1);
+        let all = reg.register(b).unwrap();
+        assert_eq!(all.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2]);
     }
 
     #[test]

@@ -105,11 +105,6 @@ pub(crate) fn serve(conn: Conn, shared: &Shared) {
     let ending = chat(&conn, &name, &mut reader, shared);
 
     if let Some((gone, rest)) = shared.registry.unregister(conn.id) {
-        let leave = encode(&ServerMessage::Leave {
-            name: gone.name.clone(),
-            addr: gone.addr,
-        });
-        broadcast(&rest, conn.id, &leave);
         let why = match (&ending, conn.outbox.close_reason()) {
             (Ending::Quit, _) => "quit",
             (_, Some(CloseReason::Overflow)) => "too slow: its outbound queue overflowed",
@@ -167,14 +162,8 @@ fn register(conn: &Conn, reader: &mut LineReader, shared: &Shared) -> Option<Str
                             ErrorCode::NameTaken,
                             format!("the name {name} is already in use; choose another"),
                         ),
-                        Ok(others) => {
+                        Ok(everyone) => {
                             let _ = conn.stream.set_read_timeout(None);
-                            let join = encode(&ServerMessage::Join {
-                                name: name.clone(),
-                                addr: conn.addr,
-                            });
-                            broadcast(&others, conn.id, &join);
-                            let everyone = shared.registry.snapshot();
                             info!(
                                 "{name} joined from {}; {} connected: {}",
                                 conn.addr,

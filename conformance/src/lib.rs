@@ -1,2 +1,29 @@
-//! The batepapo conformance suite: scripted multi-client scenarios that grade any server
-//! speaking protocol chat/1, reading the raw wire rather than the shared protocol crate.
+//! The batepapo conformance suite: grades any chat/1 server, requirement by requirement.
+//!
+//! Parts and how data flows through them:
+//! - [`case`]: what a case is (permanent id, requirement, MUST/SHOULD level, body), the
+//!   [`case::Target`] it runs against, and the per-case context (unique names, transcript).
+//! - [`scenario`]: cases as TOML files under `scenarios/` (built in) or any `--scenarios DIR`.
+//! - [`cases`](crate::cases): cases in Rust, for concurrency, raw bytes, drops and the client binary.
+//! - [`wire`]: the raw client both kinds use. It does its own framing instead of using the
+//!   project's protocol crate, skips lines about other cases' users so that every case can share
+//!   one server, and proves absences with fences rather than sleeps.
+//! - [`runner`]: collects and filters cases, runs them in parallel (exclusive ones alone),
+//!   and produces [`runner::CaseResult`]s.
+//! - [`report`]: text, Markdown, JSON and JUnit renderings of a run.
+//! - [`spawn`]: starts a server for the run and reads `listening on ADDR`.
+//! - [`requirements`]: RF1–RF12 and their text.
+
+pub mod case;
+mod cases;
+pub mod glob;
+pub mod report;
+pub mod requirements;
+pub mod runner;
+pub mod scenario;
+pub mod spawn;
+pub mod wire;
+
+pub use case::{Case, Failure, Level, Target};
+pub use report::{Format, Report};
+pub use runner::{all_cases, run_all, run_case, select, CaseResult, Outcome};

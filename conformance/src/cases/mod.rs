@@ -1,0 +1,31 @@
+//! Cases written in Rust: what a scenario file cannot express (exact lengths, raw bytes,
+//! concurrency, slow readers, timeouts, filling the server, running the client binary).
+
+mod client;
+mod concurrency;
+mod input;
+mod names;
+
+use crate::case::{Body, Case, CaseFn, Level};
+
+fn case(id: &str, rf: &str, level: Level, title: &str, f: CaseFn) -> Case {
+    Case {
+        id: id.to_string(),
+        rf: rf.to_string(),
+        level,
+        title: title.to_string(),
+        exclusive: false,
+        needs_client: false,
+        body: Body::Code(f),
+    }
+}
+
+/// Every Rust-coded case.
+pub fn builtin() -> Vec<Case> {
+    let mut all = Vec::new();
+    all.extend(names::cases());
+    all.extend(concurrency::cases());
+    all.extend(input::cases());
+    all.extend(client::cases());
+    all
+}

@@ -1,0 +1,207 @@
+//! `conformance`: grade a chat/1 server and report per requirement.
+
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use conformance::{Format, Level, Report, Target};
+
+/// Grades a chat server against protocol chat/1 and requirements RF1–RF12.
+///
+/// Every case has a permanent id (RF2-03), a level (MUST or SHOULD) and the requirement it
+/// proves. Cases run in parallel against one server, each with its own unique user names.
+///
+/// Examples:
+///   conformance --server 127.0.0.1:7777
+///   conformance --spawn './my-server' --format junit --output report.xml
+///   conformance --only RF6 --only PROTO-01
+///
+/// Exit codes: 0 every MUST case passed, 1 a MUST case failed, 2 usage or connection error.
+#[derive(Debug, Parser)]
+#[command(
+    name = "conformance",
+    version,
+    about,
+    long_about,
+    verbatim_doc_comment,
+    max_term_width = 100
+)]
+struct Args {
+    /// Grade the server already running at this address.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        conflicts_with = "spawn",
+        default_value = "127.0.0.1:7777"
+    )]
+    server: String,
+
+    /// Start this command for the run, with `--listen 127.0.0.1:0` appended; its stdout must
+    /// print `listening on ADDR`. It is stopped when the run ends.
+    #[arg(long, value_name = "CMD")]
+    spawn: Option<String>,
+
+    /// Run only these case ids or requirements (repeatable): --only RF3 --only PROTO-01.
+    #[arg(long, value_name = "ID")]
+    only: Vec<String>,
+
+    /// List the cases and exit.
+    #[arg(long)]
+    list: bool,
+
+    /// The chat-client binary for the client-side cases (RF9, RF11, RF12, ...). Default: a
+    /// chat-client next to this program; without one those cases are skipped.
+    #[arg(long, value_name = "PATH")]
+    client_bin: Option<PathBuf>,
+
+    /// Multiply every timeout (5 s per expected line) for slow servers or machines.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    timeout_scale: f64,
+
+    /// The server's registration timeout, which PROTO-08 waits out.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    name_timeout: Duration,
+
+    /// The server's line limit in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4096)]
+    max_line: usize,
+
+    /// Connections PROTO-09 may open while looking for ERR server-full.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    max_connections: usize,
+
+    /// Extra scenario files (*.toml) to run, from this folder (repeatable).
+    #[arg(long, value_name = "DIR")]
+    scenarios: Vec<PathBuf>,
+
+    /// Cases run at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    jobs: usize,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (n, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    n.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| Duration::from_secs_f64(v * scale))
+        .ok_or_else(|| format!("invalid duration {s:?} (examples: 30s, 500ms)"))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("conformance: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let cases = conformance::all_cases(&args.scenarios)?;
+    let cases = conformance::select(cases, &args.only);
+    if cases.is_empty() {
+        bail!("no case matches --only {}", args.only.join(" "));
+    }
+    if args.list {
+        for c in &cases {
+            println!(
+                "{:<9} {:<6} {:<6} {}",
+                c.id,
+                c.rf,
+                c.level.to_string(),
+                c.title
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite()) {
+        bail!("--timeout-scale must be a positive number");
+    }
+    let spawned = match &args.spawn {
+        Some(cmd) => Some(conformance::spawn::spawn(cmd, Duration::from_secs(30))?),
+        None => None,
+    };
+    let addr: SocketAddr = match &spawned {
+        Some(s) => s.addr,
+        None => args
+            .server
+            .to_socket_addrs()
+            .with_context(|| format!("bad --server {:?}", args.server))?
+            .next()
+            .with_context(|| format!("{} resolves to no address", args.server))?,
+    };
+    TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .with_context(|| format!("cannot connect to the server at {addr}; is it running?"))?;
+    let client_bin = args.client_bin.clone().or_else(sibling_client);
+    let target = Target {
+        addr,
+        client_bin,
+        timeout_scale: args.timeout_scale,
+        name_timeout: args.name_timeout,
+        max_line: args.max_line,
+        max_connections: args.max_connections,
+    };
+    let started = Instant::now();
+    let total = cases.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |r: &conformance::CaseResult| {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        eprintln!("[{n:>3}/{total}] {:?} {}", r.outcome, r.id);
+    };
+    let results = conformance::run_all(&cases, &target, args.jobs, &progress);
+    let report = Report {
+        server: args.spawn.clone().unwrap_or_else(|| addr.to_string()),
+        seconds: started.elapsed().as_secs_f64(),
+        results,
+    };
+    let rendered = report.render(args.format);
+    match &args.output {
+        Some(path) => std::fs::write(path, &rendered)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{rendered}"),
+    }
+    if args.output.is_some() || args.format != Format::Text {
+        let t = report.tally();
+        eprintln!("{} passed, {} failed", t.passed, t.failed);
+    }
+    let must_failed = report
+        .results
+        .iter()
+        .any(|r| r.level == Level::Must && r.outcome == conformance::Outcome::Fail);
+    drop(spawned);
+    Ok(if must_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A `chat-client` in the same folder as this program, as cargo builds them.
+fn sibling_client() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let candidate = exe.parent()?.join("chat-client");
+    candidate.is_file().then_some(candidate)
+}

@@ -1,0 +1,91 @@
+//! Every conformance case as its own test, against the reference server started in-process:
+//! `cargo test -p conformance -- RF2-03` runs one case, `-- RF6` a requirement.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use chat_server::{Config, RunningServer};
+use conformance::{Outcome, Target};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// The reference server's registration timeout here, short so PROTO-08 is quick.
+const NAME_TIMEOUT: Duration = Duration::from_millis(1500);
+
+fn start(max_clients: usize) -> RunningServer {
+    RunningServer::start(Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        name_timeout: NAME_TIMEOUT,
+        max_clients,
+        ..Config::default()
+    })
+    .expect("reference server starts")
+}
+
+/// The chat-client binary beside this test's target folder, built if it is not there yet.
+fn client_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/conformance-<hash> -> target/<profile>/chat-client
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = profile_dir.join("chat-client");
+    if !bin.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "chat-client", "--bin", "chat-client"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "building chat-client failed");
+    }
+    bin
+}
+
+fn main() {
+    let mut args = Arguments::from_args();
+    // Cases spend their time waiting on sockets, not CPU.
+    args.test_threads.get_or_insert(8);
+    let shared = start(1024);
+    // Cases that fill the server up get a small server of their own.
+    let small = start(16);
+    let target = |addr| Target {
+        addr,
+        client_bin: Some(client_bin()),
+        timeout_scale: 2.0,
+        name_timeout: NAME_TIMEOUT,
+        max_line: batepapo_max_line(),
+        max_connections: 64,
+    };
+    let shared_target = target(shared.addr());
+    let small_target = target(small.addr());
+    let cases = conformance::all_cases(&[]).expect("cases load");
+    let trials = cases
+        .into_iter()
+        .map(|case| {
+            let t = if case.exclusive {
+                small_target.clone()
+            } else {
+                shared_target.clone()
+            };
+            let name = case.id.clone();
+            let kind = case.level.to_string();
+            Trial::test(name, move || {
+                let r = conformance::run_case(&case, &t);
+                match r.outcome {
+                    Outcome::Pass => Ok(()),
+                    Outcome::Skip => Err(Failed::from("skipped: no chat-client binary")),
+                    Outcome::Fail => Err(Failed::from(conformance::report::failure_text(&r))),
+                }
+            })
+            .with_kind(kind)
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    drop(shared);
+    drop(small);
+    conclusion.exit();
+}
+
+fn batepapo_max_line() -> usize {
+    Config::default().max_line
+}
