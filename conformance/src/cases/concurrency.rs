@@ -78,7 +78,7 @@ fn concurrent_senders(ctx: &mut Ctx) -> Result<(), Failure> {
             })
         })
         .collect();
-    let mut next = vec![0usize; SENDERS];
+    let mut next = [0usize; SENDERS];
     for _ in 0..SENDERS * LINES {
         let line = rx
             .next_relevant()?
