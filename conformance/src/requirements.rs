@@ -17,6 +17,26 @@ pub const REQUIREMENTS: [(&str, &str); 13] = [
     ("PROTO", "Protocol chat/1 framing, limits and errors (docs/PROTOCOL.md)."),
 ];
 
+/// A few words per requirement, for tables.
+pub fn short(rf: &str) -> &'static str {
+    match rf {
+        "RF1" => "name rules (no spaces, no @)",
+        "RF2" => "taken names refused, another asked",
+        "RF3" => "JOIN announced with ip:port",
+        "RF4" => "real time, threads, no blocking",
+        "RF5" => "public messages",
+        "RF6" => "private messages with @name",
+        "RF7" => "no private message to oneself",
+        "RF8" => "LEAVE announced",
+        "RF9" => "leaving with /quit (Sair)",
+        "RF10" => "keeps working after leaves",
+        "RF11" => "client error when no server",
+        "RF12" => "own ip:port shown to all",
+        "PROTO" => "framing, limits and errors",
+        _ => "",
+    }
+}
+
 /// The text of a requirement, or an empty string for an unknown id.
 pub fn text(rf: &str) -> &'static str {
     REQUIREMENTS
