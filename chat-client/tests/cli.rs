@@ -263,3 +263,62 @@ fn help_explains_usage_and_exit_codes() {
                 .and(predicate::str::contains("Exit codes")),
         );
 }
+
+/// Runs the client on a pseudo-terminal through `script(1)`, so that it is interactive.
+fn spawn_on_terminal(addr: SocketAddr) -> Option<Client> {
+    let available = Command::new("script")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        eprintln!("script(1) is not installed; skipping the terminal test");
+        return None;
+    }
+    let command = format!("{} --server {addr}", cargo_bin("chat-client").display());
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn script");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Some(Client {
+        label: "terminal".into(),
+        stdin: child.stdin.take(),
+        child,
+        lines,
+        seen: Vec::new(),
+    })
+}
+
+#[test]
+fn rf1_rf2_on_a_terminal_a_refused_name_is_asked_again() {
+    let server = server();
+    let _alice = Client::named(server.addr(), "alice");
+    let Some(mut c) = spawn_on_terminal(server.addr()) else {
+        return;
+    };
+    // Typed ahead: the client reads each answer when it asks for a name.
+    c.type_line("ALICE");
+    c.type_line("bad name");
+    c.type_line("alice2");
+    c.expect("name refused (name-taken)");
+    c.expect("name refused (invalid-name)");
+    c.expect(&format!("connected to {} as alice2", server.addr()));
+    c.type_line("/quit");
+    c.expect("you left the chat");
+    let (code, _, _) = c.finish();
+    assert_eq!(code, Some(0));
+}

@@ -160,7 +160,7 @@ fn register(conn: &Conn, reader: &mut LineReader, shared: &Shared) -> Option<Str
                     match shared.registry.register(member) {
                         Err(_) => refuse(
                             ErrorCode::NameTaken,
-                            format!("the name {name} is already in use; choose another"),
+                            format!("the name {name} is already in use"),
                         ),
                         Ok(everyone) => {
                             let _ = conn.stream.set_read_timeout(None);
