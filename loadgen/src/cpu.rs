@@ -1,0 +1,103 @@
+//! CPU time of this process's threads, split into the load generator's own and the rest (the
+//! embedded server), so a run on a small machine can show how much the generator interferes.
+
+use std::time::Instant;
+
+/// CPU seconds used so far, by thread group.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuSample {
+    /// Threads named `loadgen*` (the tokio workers driving the bots).
+    pub loadgen: f64,
+    /// Every other thread (the embedded server's sessions and writers, and main).
+    pub other: f64,
+}
+
+/// Reads `/proc/self/task/*/stat`; `None` where that is not available.
+pub fn sample() -> Option<CpuSample> {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks = if ticks > 0 { ticks as f64 } else { 100.0 };
+    let mut s = CpuSample::default();
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The name is in parentheses and may contain spaces; fields follow the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = &stat[open + 1..close];
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
+        let (Some(u), Some(k)) = (fields.get(11), fields.get(12)) else {
+            continue;
+        };
+        let secs = (u.parse::<f64>().unwrap_or(0.0) + k.parse::<f64>().unwrap_or(0.0)) / ticks;
+        if name.starts_with("loadgen") {
+            s.loadgen += secs;
+        } else {
+            s.other += secs;
+        }
+    }
+    Some(s)
+}
+
+/// A CPU measurement over an interval.
+pub struct CpuWindow {
+    start: Option<CpuSample>,
+    at: Instant,
+}
+
+/// CPU use over an interval, as a percentage of one core.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct CpuShare {
+    /// The generator's threads.
+    pub loadgen_pct: f64,
+    /// Everything else in the process (the embedded server).
+    pub other_pct: f64,
+}
+
+impl CpuWindow {
+    /// Starts measuring now.
+    pub fn start() -> CpuWindow {
+        CpuWindow {
+            start: sample(),
+            at: Instant::now(),
+        }
+    }
+
+    /// CPU use since the start.
+    pub fn finish(&self) -> Option<CpuShare> {
+        let (a, b) = (self.start?, sample()?);
+        let wall = self.at.elapsed().as_secs_f64().max(1e-6);
+        Some(CpuShare {
+            loadgen_pct: 100.0 * (b.loadgen - a.loadgen).max(0.0) / wall,
+            other_pct: 100.0 * (b.other - a.other).max(0.0) / wall,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_named_thread_is_counted_as_loadgen() {
+        let Some(before) = sample() else { return };
+        std::thread::Builder::new()
+            .name("loadgen-test".into())
+            .spawn(|| {
+                let t = Instant::now();
+                let mut x = 0u64;
+                while t.elapsed().as_millis() < 300 {
+                    x = x.wrapping_add(std::hint::black_box(1));
+                }
+                // Sample before the thread exits, while its ticks are still listed.
+                sample().unwrap()
+            })
+            .unwrap()
+            .join()
+            .map(|after| assert!(after.loadgen > before.loadgen))
+            .unwrap();
+    }
+}
