@@ -38,7 +38,13 @@ pub struct Args {
     #[arg(long, value_name = "DURATION")]
     pub name_timeout: Option<String>,
 
-    /// TOML file with any of the keys listen, max-clients, max-line, queue-depth, name-timeout.
+    /// TCP_NODELAY on client sockets: send each line at once (true) or let Nagle's algorithm
+    /// coalesce small writes (false) [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub nodelay: Option<bool>,
+
+    /// TOML file with any of the keys listen, max-clients, max-line, queue-depth, name-timeout,
+    /// nodelay.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -67,6 +73,7 @@ impl Args {
                 .or(file.queue_depth)
                 .unwrap_or(defaults.queue_depth),
             name_timeout,
+            nodelay: self.nodelay.or(file.nodelay).unwrap_or(defaults.nodelay),
         };
         config.validate()?;
         Ok(config)

@@ -19,6 +19,9 @@ pub struct Config {
     pub queue_depth: usize,
     /// How long a new connection has to send an acceptable name.
     pub name_timeout: Duration,
+    /// Sets TCP_NODELAY on client sockets: each line leaves at once instead of waiting, while
+    /// earlier data is unacknowledged, to be coalesced (Nagle's algorithm).
+    pub nodelay: bool,
 }
 
 /// The default listen address.
@@ -32,6 +35,7 @@ impl Default for Config {
             max_line: batepapo_protocol::DEFAULT_MAX_LINE,
             queue_depth: 1024,
             name_timeout: Duration::from_secs(60),
+            nodelay: true,
         }
     }
 }
@@ -50,6 +54,8 @@ pub struct FileConfig {
     pub queue_depth: Option<usize>,
     /// Same as `--name-timeout`, e.g. `"30s"` or `"500ms"`.
     pub name_timeout: Option<String>,
+    /// Same as `--nodelay`.
+    pub nodelay: Option<bool>,
 }
 
 /// Why a config could not be loaded or is not usable.

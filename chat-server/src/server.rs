@@ -156,6 +156,7 @@ fn admit(
     stream: TcpStream,
     addr: SocketAddr,
 ) -> Option<JoinHandle<()>> {
+    let _ = stream.set_nodelay(shared.config.nodelay);
     let stream = Arc::new(stream);
     let outbox = Arc::new(Outbox::new(stream.clone(), shared.config.queue_depth));
     {

@@ -147,7 +147,10 @@ async fn register(spec: &BotSpec) -> Result<Registered, &'static str> {
     }
 }
 
-async fn read_line(rd: &mut BufReader<OwnedReadHalf>, line: &mut String) -> Result<(), &'static str> {
+async fn read_line(
+    rd: &mut BufReader<OwnedReadHalf>,
+    line: &mut String,
+) -> Result<(), &'static str> {
     match rd.read_line(line).await {
         Ok(0) => Err("closed-during-registration"),
         Ok(_) => Ok(()),
@@ -162,7 +165,11 @@ async fn send_loop(
     stats: &mut SendStats,
 ) -> Option<OwnedWriteHalf> {
     let mut phase = spec.phase.clone();
-    let Ok(p) = phase.wait_for(|p| *p != Phase::Connecting).await.map(|p| *p) else {
+    let Ok(p) = phase
+        .wait_for(|p| *p != Phase::Connecting)
+        .await
+        .map(|p| *p)
+    else {
         return Some(writer);
     };
     let Phase::Sending { start, end } = p else {

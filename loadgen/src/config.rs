@@ -45,6 +45,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// The protocol spoken.
     pub protocol: Protocol,
+    /// TCP_NODELAY on the embedded server's sockets.
+    pub embed_nodelay: bool,
 }
 
 impl Default for Config {
@@ -62,6 +64,7 @@ impl Default for Config {
             drain: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(10),
             protocol: Protocol::Chat1,
+            embed_nodelay: chat_server::Config::default().nodelay,
         }
     }
 }
@@ -125,7 +128,10 @@ impl Config {
 }
 
 mod secs {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
     }
 }

@@ -15,8 +15,11 @@ enum Unit {
     Number,
 }
 
-/// Every metric a threshold may name, with its unit and how to read it from a summary.
-const METRICS: &[(&str, Unit, fn(&Summary) -> f64)] = &[
+/// A metric: its name, its unit, and how to read it from a summary.
+type Metric = (&'static str, Unit, fn(&Summary) -> f64);
+
+/// Every metric a threshold may name.
+const METRICS: &[Metric] = &[
     ("p50", Unit::Millis, |s| s.latency.p50),
     ("p90", Unit::Millis, |s| s.latency.p90),
     ("p99", Unit::Millis, |s| s.latency.p99),
@@ -30,10 +33,16 @@ const METRICS: &[(&str, Unit, fn(&Summary) -> f64)] = &[
     ("connect_p99", Unit::Millis, |s| s.connect.p99),
     ("lost", Unit::Count, |s| s.counts.lost as f64),
     ("duplicated", Unit::Count, |s| s.counts.duplicated as f64),
-    ("out_of_order", Unit::Count, |s| s.counts.out_of_order as f64),
-    ("errors", Unit::Count, |s| s.errors.values().sum::<u64>() as f64),
+    ("out_of_order", Unit::Count, |s| {
+        s.counts.out_of_order as f64
+    }),
+    ("errors", Unit::Count, |s| {
+        s.errors.values().sum::<u64>() as f64
+    }),
     ("delivered", Unit::Count, |s| s.counts.delivered as f64),
-    ("deliveries_per_s", Unit::Number, |s| s.rates.deliveries_per_s),
+    ("deliveries_per_s", Unit::Number, |s| {
+        s.rates.deliveries_per_s
+    }),
     ("achieved_pct", Unit::Number, |s| s.rates.achieved_pct),
 ];
 
@@ -122,7 +131,14 @@ impl Threshold {
     /// Parses `metric OP value[unit]`, e.g. `p99<50ms`, `lost==0`, `deliveries_per_s>=1000`.
     pub fn parse(text: &str) -> Result<Threshold, GateError> {
         let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        let ops = [("<=", Op::Le), (">=", Op::Ge), ("==", Op::Eq), ("!=", Op::Ne), ("<", Op::Lt), (">", Op::Gt)];
+        let ops = [
+            ("<=", Op::Le),
+            (">=", Op::Ge),
+            ("==", Op::Eq),
+            ("!=", Op::Ne),
+            ("<", Op::Lt),
+            (">", Op::Gt),
+        ];
         let (pos, len, op) = ops
             .iter()
             .filter_map(|(s, op)| compact.find(s).map(|p| (p, s.len(), *op)))
@@ -130,14 +146,15 @@ impl Threshold {
             .ok_or_else(|| GateError::NoOperator(text.to_string()))?;
         let name = &compact[..pos];
         let raw = &compact[pos + len..];
-        let metric = METRICS
-            .iter()
-            .position(|m| m.0 == name)
-            .ok_or_else(|| GateError::UnknownMetric {
-                name: name.to_string(),
-                text: text.to_string(),
-                known: metric_names().join(", "),
-            })?;
+        let metric =
+            METRICS
+                .iter()
+                .position(|m| m.0 == name)
+                .ok_or_else(|| GateError::UnknownMetric {
+                    name: name.to_string(),
+                    text: text.to_string(),
+                    known: metric_names().join(", "),
+                })?;
         let bad = |why| GateError::BadValue {
             value: raw.to_string(),
             text: text.to_string(),
@@ -206,7 +223,13 @@ pub fn check_thresholds(s: &Summary, thresholds: &[Threshold]) -> Vec<Check> {
         .map(|t| {
             let actual = (METRICS[t.metric].2)(s);
             Check {
-                what: format!("{} ({} {} {})", t.text, METRICS[t.metric].0, t.op.as_str(), show(t.metric, t.value)),
+                what: format!(
+                    "{} ({} {} {})",
+                    t.text,
+                    METRICS[t.metric].0,
+                    t.op.as_str(),
+                    show(t.metric, t.value)
+                ),
                 actual: show(t.metric, actual),
                 pass: t.op.holds(actual, t.value),
             }
@@ -231,18 +254,28 @@ pub fn parse_regress(text: &str) -> Result<f64, GateError> {
 pub fn check_baseline(s: &Summary, baseline: &Summary, max_regress: f64) -> Vec<Check> {
     let mut checks = Vec::new();
     for name in ["p50", "p99", "p999", "completion_p99"] {
-        let i = METRICS.iter().position(|m| m.0 == name).expect("known metric");
+        let i = METRICS
+            .iter()
+            .position(|m| m.0 == name)
+            .expect("known metric");
         let (new, old) = ((METRICS[i].2)(s), (METRICS[i].2)(baseline));
         let limit = old.max(1.0) * (1.0 + max_regress);
         checks.push(Check {
-            what: format!("{name} within {:.0}% of baseline {}", max_regress * 100.0, show(i, old)),
+            what: format!(
+                "{name} within {:.0}% of baseline {}",
+                max_regress * 100.0,
+                show(i, old)
+            ),
             actual: show(i, new),
             pass: new <= limit,
         });
     }
     let (new, old) = (s.rates.deliveries_per_s, baseline.rates.deliveries_per_s);
     checks.push(Check {
-        what: format!("deliveries_per_s within {:.0}% of baseline {old:.0}", max_regress * 100.0),
+        what: format!(
+            "deliveries_per_s within {:.0}% of baseline {old:.0}",
+            max_regress * 100.0
+        ),
         actual: format!("{new:.0}"),
         pass: new >= old * (1.0 - max_regress),
     });
@@ -279,12 +312,18 @@ mod tests {
 
     #[test]
     fn latency_without_unit_is_an_error() {
-        assert!(matches!(Threshold::parse("p99<50"), Err(GateError::BadValue { .. })));
+        assert!(matches!(
+            Threshold::parse("p99<50"),
+            Err(GateError::BadValue { .. })
+        ));
     }
 
     #[test]
     fn missing_operator_is_an_error() {
-        assert!(matches!(Threshold::parse("p99 50ms"), Err(GateError::NoOperator(_))));
+        assert!(matches!(
+            Threshold::parse("p99 50ms"),
+            Err(GateError::NoOperator(_))
+        ));
     }
 
     fn summary(p99: f64, lost: u64, deliveries: f64) -> Summary {
@@ -298,7 +337,11 @@ mod tests {
     #[test]
     fn thresholds_pass_and_fail_on_the_measured_value() {
         let s = summary(40.0, 0, 1000.0);
-        let ts = [Threshold::parse("p99<50ms").unwrap(), Threshold::parse("p99<1ms").unwrap(), Threshold::parse("lost==0").unwrap()];
+        let ts = [
+            Threshold::parse("p99<50ms").unwrap(),
+            Threshold::parse("p99<1ms").unwrap(),
+            Threshold::parse("lost==0").unwrap(),
+        ];
         let verdicts: Vec<bool> = check_thresholds(&s, &ts).iter().map(|c| c.pass).collect();
         assert_eq!(verdicts, [true, false, true]);
     }

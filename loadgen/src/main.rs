@@ -32,7 +32,14 @@ use loadgen::Summary;
 ///
 /// Exit codes: 0 pass, 1 a threshold or regression failed, 2 invalid run or usage error.
 #[derive(Debug, Parser)]
-#[command(name = "loadgen", version, about, long_about, verbatim_doc_comment, max_term_width = 100)]
+#[command(
+    name = "loadgen",
+    version,
+    about,
+    long_about,
+    verbatim_doc_comment,
+    max_term_width = 100
+)]
 struct Args {
     /// Server to drive (loopback only); default: an embedded reference server.
     #[arg(long, value_name = "ADDR")]
@@ -43,7 +50,12 @@ struct Args {
     clients: usize,
 
     /// Messages per second per bot.
-    #[arg(long, value_name = "PER_S", default_value_t = 1.0, conflicts_with = "total_rate")]
+    #[arg(
+        long,
+        value_name = "PER_S",
+        default_value_t = 1.0,
+        conflicts_with = "total_rate"
+    )]
     rate: f64,
 
     /// Messages per second over all bots (sets --rate to this divided by --clients).
@@ -81,6 +93,10 @@ struct Args {
     /// Protocol spoken: chat1 (batepapo) or plain (any line-based chat).
     #[arg(long, value_enum, default_value = "chat1")]
     protocol: Protocol,
+
+    /// TCP_NODELAY on the embedded server's sockets (true or false), for experiments.
+    #[arg(long, value_name = "BOOL")]
+    embed_nodelay: Option<bool>,
 
     /// Gate: METRIC OP VALUE, e.g. 'p99<50ms', 'lost==0' (repeatable). Metrics: p50, p90, p99,
     /// p999, max, mean, sent_p99, completion_p50, completion_p99, completion_max, connect_p99,
@@ -135,14 +151,17 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
         .map(|t| Threshold::parse(t))
         .collect::<Result<_, _>>()?;
     let max_regress = gate::parse_regress(&args.max_regress)?;
-    let baseline: Option<Summary> = match &args.baseline {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read baseline {}", path.display()))?;
-            Some(serde_json::from_str(&text).with_context(|| format!("{} is not a loadgen --json report", path.display()))?)
-        }
-        None => None,
-    };
+    let baseline: Option<Summary> =
+        match &args.baseline {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read baseline {}", path.display()))?;
+                Some(serde_json::from_str(&text).with_context(|| {
+                    format!("{} is not a loadgen --json report", path.display())
+                })?)
+            }
+            None => None,
+        };
     let server = args.server.as_deref().map(loopback).transpose()?;
     let rate = match args.total_rate {
         Some(total) => total / args.clients.max(1) as f64,
@@ -160,6 +179,9 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
         duration: args.duration,
         drain: args.drain,
         protocol: args.protocol,
+        embed_nodelay: args
+            .embed_nodelay
+            .unwrap_or(chat_server::Config::default().nodelay),
         ..Config::default()
     };
     config.validate()?;
@@ -191,10 +213,12 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
     print!("{}", summary.table());
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&summary)?;
-        std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.hgrm {
-        std::fs::write(path, summary.hgrm()).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, summary.hgrm())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let mut checks = gate::check_thresholds(&summary, &thresholds);
     if let Some(b) = &baseline {
@@ -204,7 +228,10 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
         println!("{c}");
     }
     if !summary.valid {
-        eprintln!("loadgen: the run is invalid: {}", summary.invalid_reasons.join("; "));
+        eprintln!(
+            "loadgen: the run is invalid: {}",
+            summary.invalid_reasons.join("; ")
+        );
         return Ok(ExitCode::from(2));
     }
     if checks.iter().any(|c| !c.pass) {
@@ -223,7 +250,10 @@ fn show_progress(progress: Arc<Progress>) -> Option<tokio::task::JoinHandle<()>>
         let started = std::time::Instant::now();
         loop {
             let phase = *progress.phase.lock().unwrap_or_else(|e| e.into_inner());
-            bar.set_message(format!("{phase} ({:.0} s)", started.elapsed().as_secs_f64()));
+            bar.set_message(format!(
+                "{phase} ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            ));
             bar.tick();
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

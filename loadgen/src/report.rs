@@ -182,7 +182,11 @@ impl Summary {
         counts.lost = counts.expected.saturating_sub(counts.delivered);
         counts.incomplete = incomplete;
         let measure = o.phases.measure_s.max(1e-9);
-        let target = if o.phases.measure_s > 0.0 { config.total_rate() } else { 0.0 };
+        let target = if o.phases.measure_s > 0.0 {
+            config.total_rate()
+        } else {
+            0.0
+        };
         let rates = Rates {
             target_msgs_per_s: target,
             achieved_msgs_per_s: counts.sent as f64 / measure,
@@ -271,14 +275,24 @@ impl Summary {
             if p.drained { "" } else { " (deliveries still missing at the drain timeout)" }
         )
         .unwrap();
-        writeln!(out, "\n{:<24} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}", "latency (ms)", "p50", "p90", "p99", "p99.9", "max", "mean").unwrap();
+        writeln!(
+            out,
+            "\n{:<24} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "latency (ms)", "p50", "p90", "p99", "p99.9", "max", "mean"
+        )
+        .unwrap();
         for (name, l) in [
             ("per delivery, planned", &self.latency),
             ("per delivery, sent", &self.latency_from_sent),
             ("broadcast completion", &self.completion),
             ("generator send lag", &self.self_check.send_lag),
         ] {
-            writeln!(out, "{name:<24} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}", l.p50, l.p90, l.p99, l.p999, l.max, l.mean).unwrap();
+            writeln!(
+                out,
+                "{name:<24} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+            )
+            .unwrap();
         }
         let c = &self.counts;
         let r = &self.rates;
@@ -292,7 +306,11 @@ impl Summary {
         if self.errors.is_empty() {
             writeln!(out, "errors: none").unwrap();
         } else {
-            let list: Vec<String> = self.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let list: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
             writeln!(out, "errors: {}", list.join(", ")).unwrap();
         }
         let pct = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}%"));
@@ -323,7 +341,11 @@ pub fn hgrm(h: &Histogram<u64>) -> String {
     let mut out = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
     for v in h.iter_quantiles(5) {
         let q = v.quantile_iterated_to();
-        let inv = if q < 1.0 { format!("{:14.2}", 1.0 / (1.0 - q)) } else { format!("{:>14}", "inf") };
+        let inv = if q < 1.0 {
+            format!("{:14.2}", 1.0 / (1.0 - q))
+        } else {
+            format!("{:>14}", "inf")
+        };
         writeln!(
             out,
             "{:12.3} {:14.12} {:10} {inv}",
@@ -360,7 +382,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {

@@ -103,7 +103,9 @@ async fn wait_until(deadline: Instant, progress: &Progress) -> bool {
         if progress.interrupted() {
             return false;
         }
-        let step = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(50));
+        let step = deadline
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(50));
         tokio::time::sleep(step).await;
     }
     true
@@ -118,6 +120,7 @@ pub async fn run(config: Config, progress: Arc<Progress>) -> Result<Outcome, Run
             let server = chat_server::RunningServer::start(chat_server::Config {
                 listen: "127.0.0.1:0".parse().expect("valid address"),
                 max_clients: config.clients + 64,
+                nodelay: config.embed_nodelay,
                 ..chat_server::Config::default()
             })
             .map_err(RunError::Embed)?;
@@ -126,8 +129,7 @@ pub async fn run(config: Config, progress: Arc<Progress>) -> Result<Outcome, Run
     };
     let embedded = server.is_some();
     let cfg = Arc::new(config);
-    let per_sender =
-        (cfg.rate * (cfg.warmup + cfg.duration).as_secs_f64()).ceil() as usize + 16;
+    let per_sender = (cfg.rate * (cfg.warmup + cfg.duration).as_secs_f64()).ceil() as usize + 16;
     let shared = Arc::new(Shared::new(cfg.clients, per_sender));
     let tag = Rng::new(cfg.seed ^ std::process::id() as u64, shared.now_us()).next_u64() % 0xffff;
     let names: Arc<Vec<String>> =
