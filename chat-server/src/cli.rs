@@ -43,8 +43,12 @@ pub struct Args {
     #[arg(long, value_name = "BOOL")]
     pub nodelay: Option<bool>,
 
+    /// Threads writing to sockets in batches [default: half the cores].
+    #[arg(long, value_name = "N")]
+    pub flushers: Option<usize>,
+
     /// TOML file with any of the keys listen, max-clients, max-line, queue-depth, name-timeout,
-    /// nodelay.
+    /// nodelay, flushers.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -74,6 +78,7 @@ impl Args {
                 .unwrap_or(defaults.queue_depth),
             name_timeout,
             nodelay: self.nodelay.or(file.nodelay).unwrap_or(defaults.nodelay),
+            flushers: self.flushers.or(file.flushers).unwrap_or(defaults.flushers),
         };
         config.validate()?;
         Ok(config)

@@ -22,6 +22,8 @@ pub struct Config {
     /// Sets TCP_NODELAY on client sockets: each line leaves at once instead of waiting, while
     /// earlier data is unacknowledged, to be coalesced (Nagle's algorithm).
     pub nodelay: bool,
+    /// Threads that write pending lines to sockets.
+    pub flushers: usize,
 }
 
 /// The default listen address.
@@ -36,6 +38,7 @@ impl Default for Config {
             queue_depth: 1024,
             name_timeout: Duration::from_secs(60),
             nodelay: true,
+            flushers: default_flushers(),
         }
     }
 }
@@ -56,6 +59,8 @@ pub struct FileConfig {
     pub name_timeout: Option<String>,
     /// Same as `--nodelay`.
     pub nodelay: Option<bool>,
+    /// Same as `--flushers`.
+    pub flushers: Option<usize>,
 }
 
 /// Why a config could not be loaded or is not usable.
@@ -101,6 +106,14 @@ impl FileConfig {
     }
 }
 
+/// Half the cores (at least one): the other half reads clients and runs everything else.
+pub fn default_flushers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().div_ceil(2))
+        .unwrap_or(1)
+        .clamp(1, 8)
+}
+
 impl Config {
     /// Checks the limits that would make the server useless when zero.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -108,6 +121,7 @@ impl Config {
             (self.max_clients, "max-clients"),
             (self.max_line, "max-line"),
             (self.queue_depth, "queue-depth"),
+            (self.flushers, "flushers"),
         ] {
             if value == 0 {
                 return Err(ConfigError::Zero(name));

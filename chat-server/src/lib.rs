@@ -7,9 +7,10 @@
 //!   `LineDecoder`), registers the name, then turns each command into lines for others.
 //! - [`registry`]: who is connected. Joins and leaves are decided under its lock together with
 //!   the lines that announce them; broadcasts take a cheap snapshot and deliver outside it.
-//! - [`outbox`]: a recipient's bounded queue. Lines are written straight from the sender's
-//!   thread when the recipient has nothing pending; otherwise a per-client writer drains the
-//!   backlog, and a recipient that stops reading is cut off instead of slowing anyone down.
+//! - [`outbox`]: a recipient's bounded buffer. A broadcast only appends to it; the
+//!   [`flusher`] pool writes whole buffers with non-blocking sends, batching under load. When a
+//!   socket is full the connection's own writer thread drains the backlog, and a recipient that
+//!   stops reading is cut off instead of slowing anyone down.
 //! - [`shutdown`]: the handle that stops the accept loop.
 //! - [`config`] and [`cli`]: settings from defaults, a TOML file and flags.
 //!
@@ -17,6 +18,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod flusher;
 pub mod outbox;
 pub mod registry;
 pub mod server;

@@ -1,16 +1,18 @@
-//! The outbound side of one connection: a bounded queue that never makes a sender wait.
+//! The outbound side of one connection: a bounded buffer that never makes a sender wait.
 //!
-//! A line for a recipient whose queue is empty is written straight from the sender's thread with
-//! a non-blocking `send`; this is the common path and costs one syscall. Only when the socket
-//! buffer is full does the rest go to the queue, which the connection's writer thread drains
-//! with blocking writes. A queue that reaches its bound means the peer stopped reading: the
-//! connection is cut, and its session thread, woken by the shutdown, reports the LEAVE. A slow
-//! reader therefore costs the others nothing but one failed `send`.
+//! [`Outbox::push`] appends a line to the pending buffer and, unless the connection is already
+//! waiting, queues it on the [`Flusher`] pool, which writes whole buffers with non-blocking
+//! sends (batching under load). Only when the socket buffer is full does the connection become
+//! *backlogged*: its own writer thread then drains the buffer with blocking writes. A buffer
+//! that reaches its bound means the peer stopped reading: the connection is cut, and its session
+//! thread, woken by the shutdown, reports the LEAVE. A slow reader therefore costs the others
+//! nothing but a memory copy per line.
 
-use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use crate::flusher::Flusher;
 
 /// One encoded line, shared by every recipient of a broadcast so it is encoded once.
 pub type Line = Arc<[u8]>;
@@ -29,36 +31,52 @@ pub enum CloseReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Open,
-    /// No new lines; the writer flushes the queue, then closes the write side.
+    /// No new lines; the writer flushes what is pending, then closes the write side.
     Draining,
     Dead(CloseReason),
 }
 
 struct State {
-    queue: VecDeque<Line>,
-    /// Bytes of the front line already written.
-    front_offset: usize,
+    /// Bytes not yet handed to the kernel, in order.
+    pending: Vec<u8>,
+    /// Lines in `pending` (a partly written line counts as one).
+    pending_lines: usize,
+    /// A spare buffer, swapped with `pending` so flushing does not allocate.
+    spare: Vec<u8>,
     mode: Mode,
+    /// On the flusher's ready queue.
+    scheduled: bool,
+    /// A flusher is writing this connection's bytes right now.
+    flushing: bool,
+    /// The socket was full (or the outbox is draining): the writer thread owns all writing.
+    backlogged: bool,
 }
 
-/// The outbound queue of one connection; see the module docs.
+/// The outbound buffer of one connection; see the module docs.
 pub struct Outbox {
     stream: Arc<TcpStream>,
     max_queue: usize,
+    flusher: Arc<Flusher>,
     state: Mutex<State>,
     wake: Condvar,
 }
 
 impl Outbox {
-    /// An outbox writing to `stream` that holds at most `max_queue` lines for a slow peer.
-    pub fn new(stream: Arc<TcpStream>, max_queue: usize) -> Outbox {
+    /// An outbox writing to `stream` through `flusher`, holding at most `max_queue` lines for a
+    /// peer that does not read.
+    pub fn new(stream: Arc<TcpStream>, max_queue: usize, flusher: Arc<Flusher>) -> Outbox {
         Outbox {
             stream,
             max_queue: max_queue.max(1),
+            flusher,
             state: Mutex::new(State {
-                queue: VecDeque::new(),
-                front_offset: 0,
+                pending: Vec::new(),
+                pending_lines: 0,
+                spare: Vec::new(),
                 mode: Mode::Open,
+                scheduled: false,
+                flushing: false,
+                backlogged: false,
             }),
             wake: Condvar::new(),
         }
@@ -69,51 +87,101 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues or writes a line. Returns false if the outbox is closed (or closes now because the
-    /// queue overflowed); the line is then dropped.
-    pub fn push(&self, line: &Line) -> bool {
+    /// Queues a line. Returns false if the outbox is closed (or closes now because the buffer
+    /// overflowed); the line is then dropped.
+    pub fn push(self: &Arc<Self>, line: &Line) -> bool {
         let mut st = self.lock();
         if st.mode != Mode::Open {
             return false;
         }
-        if st.queue.is_empty() {
-            match send_nonblocking(&self.stream, line) {
-                Ok(n) if n == line.len() => return true,
-                Ok(n) => {
-                    st.front_offset = n;
-                    st.queue.push_back(line.clone());
-                    self.wake.notify_one();
-                }
-                Err(e) if is_transient(&e) => {
-                    st.front_offset = 0;
-                    st.queue.push_back(line.clone());
-                    self.wake.notify_one();
-                }
-                Err(_) => {
-                    self.kill(&mut st, CloseReason::WriteFailed);
-                    return false;
-                }
-            }
-        } else if st.queue.len() >= self.max_queue {
+        if st.pending_lines >= self.max_queue {
             self.kill(&mut st, CloseReason::Overflow);
             return false;
-        } else {
-            st.queue.push_back(line.clone());
+        }
+        st.pending.extend_from_slice(line);
+        st.pending_lines += 1;
+        if st.backlogged {
+            self.wake.notify_one();
+        } else if !st.scheduled && !st.flushing {
+            st.scheduled = true;
+            drop(st);
+            self.flusher.schedule(self.clone());
         }
         true
     }
 
-    /// Stops accepting lines; the writer flushes what is queued, then closes the write side so
-    /// the peer reads everything and then end of stream.
+    /// Called by a flusher thread: writes the pending bytes without blocking. What the kernel
+    /// does not take makes the connection backlogged, for the writer thread to finish.
+    pub(crate) fn flush(self: &Arc<Self>) {
+        let mut bytes = {
+            let mut st = self.lock();
+            st.scheduled = false;
+            if st.backlogged || st.pending.is_empty() || matches!(st.mode, Mode::Dead(_)) {
+                return;
+            }
+            st.flushing = true;
+            st.pending_lines = 0;
+            let spare = std::mem::take(&mut st.spare);
+            std::mem::replace(&mut st.pending, spare)
+        };
+        let mut written = 0;
+        let failed = loop {
+            match send_nonblocking(&self.stream, &bytes[written..]) {
+                Ok(n) => {
+                    written += n;
+                    if written == bytes.len() {
+                        break false;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
+                Err(_) => break true,
+            }
+        };
+        let mut st = self.lock();
+        st.flushing = false;
+        if failed {
+            self.kill(&mut st, CloseReason::WriteFailed);
+            return;
+        }
+        if matches!(st.mode, Mode::Dead(_)) {
+            return;
+        }
+        if written < bytes.len() {
+            // The unsent rest goes before whatever arrived meanwhile.
+            let arrived = std::mem::take(&mut st.pending);
+            bytes.drain(..written);
+            bytes.extend_from_slice(&arrived);
+            st.pending = bytes;
+            st.pending_lines += 1;
+            st.backlogged = true;
+            self.wake.notify_one();
+            return;
+        }
+        bytes.clear();
+        st.spare = bytes;
+        if st.backlogged {
+            // close_after_flush ran meanwhile: the writer waits for this flush to end.
+            self.wake.notify_one();
+        } else if !st.pending.is_empty() && !st.scheduled {
+            st.scheduled = true;
+            drop(st);
+            self.flusher.schedule(self.clone());
+        }
+    }
+
+    /// Stops accepting lines; what is pending is written, then the write side is closed so the
+    /// peer reads everything and then end of stream.
     pub fn close_after_flush(&self) {
         let mut st = self.lock();
         if st.mode == Mode::Open {
             st.mode = Mode::Draining;
+            st.backlogged = true;
             self.wake.notify_one();
         }
     }
 
-    /// Drops whatever is queued and shuts the socket down both ways, which also wakes a session
+    /// Drops whatever is pending and shuts the socket down both ways, which also wakes a session
     /// thread blocked reading it.
     pub fn close_now(&self) {
         let mut st = self.lock();
@@ -132,58 +200,46 @@ impl Outbox {
 
     fn kill(&self, st: &mut State, reason: CloseReason) {
         st.mode = Mode::Dead(reason);
-        st.queue.clear();
+        st.pending = Vec::new();
+        st.pending_lines = 0;
         let _ = self.stream.shutdown(Shutdown::Both);
         self.wake.notify_one();
     }
 
-    /// The writer thread's loop: drains the queue with blocking writes until the outbox dies or
-    /// finishes draining.
+    /// The writer thread's loop: while the connection is backlogged, drains the buffer with
+    /// blocking writes; returns when the outbox dies or has drained and closed.
     pub fn run_writer(&self) {
         loop {
-            let (line, offset) = {
+            let bytes = {
                 let mut st = self.lock();
                 loop {
                     if let Mode::Dead(_) = st.mode {
                         return;
                     }
-                    if let Some(front) = st.queue.front() {
-                        break (front.clone(), st.front_offset);
-                    }
-                    if st.mode == Mode::Draining {
-                        let _ = self.stream.shutdown(Shutdown::Write);
-                        st.mode = Mode::Dead(CloseReason::Closed);
-                        return;
+                    if st.backlogged && !st.flushing {
+                        if !st.pending.is_empty() {
+                            st.pending_lines = 0;
+                            break std::mem::take(&mut st.pending);
+                        }
+                        if st.mode == Mode::Draining {
+                            let _ = self.stream.shutdown(Shutdown::Write);
+                            st.mode = Mode::Dead(CloseReason::Closed);
+                            return;
+                        }
+                        // Caught up: back to the flushers.
+                        st.backlogged = false;
                     }
                     st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
                 }
             };
-            // The front line stays queued while it is written, so pushers keep queueing behind
-            // it instead of writing directly and overtaking it.
-            let result = (&*self.stream).write_all(&line[offset..]);
+            let result = (&*self.stream).write_all(&bytes);
             let mut st = self.lock();
-            if let Mode::Dead(_) = st.mode {
+            if result.is_err() && !matches!(st.mode, Mode::Dead(_)) {
+                self.kill(&mut st, CloseReason::WriteFailed);
                 return;
-            }
-            match result {
-                Ok(()) => {
-                    st.queue.pop_front();
-                    st.front_offset = 0;
-                }
-                Err(_) => {
-                    self.kill(&mut st, CloseReason::WriteFailed);
-                    return;
-                }
             }
         }
     }
-}
-
-fn is_transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }
 
 /// One `send` that never blocks, whatever the socket's mode, and never raises SIGPIPE.
@@ -227,21 +283,27 @@ mod tests {
         Arc::from(s.as_bytes())
     }
 
+    fn outbox(stream: Arc<TcpStream>, max: usize) -> (Arc<Outbox>, Arc<Flusher>) {
+        let flusher = Flusher::start(1).unwrap();
+        (Arc::new(Outbox::new(stream, max, flusher.clone())), flusher)
+    }
+
     #[test]
-    fn empty_queue_writes_directly() {
+    fn a_pushed_line_reaches_the_peer() {
         let (server, mut client) = pair();
-        let outbox = Outbox::new(server, 4);
+        let (outbox, flusher) = outbox(server, 4);
         assert!(outbox.push(&line("MSG a hi\n")));
         let mut buf = [0u8; 9];
         client.read_exact(&mut buf).unwrap();
         assert_eq!(&buf, b"MSG a hi\n");
+        flusher.shutdown();
     }
 
     #[test]
     fn overflow_closes_and_refuses_more() {
         let (server, mut client) = pair();
-        let outbox = Arc::new(Outbox::new(server, 2));
-        // Nobody drains and the peer never reads: the socket buffer fills, then the queue.
+        let (outbox, flusher) = outbox(server, 2);
+        // No writer thread and a peer that never reads: the socket fills, then the buffer.
         let big = line(&"x".repeat(64 * 1024));
         let mut pushed = 0;
         while outbox.push(&big) {
@@ -250,21 +312,21 @@ mod tests {
         }
         assert_eq!(outbox.close_reason(), Some(CloseReason::Overflow));
         assert!(!outbox.push(&line("late\n")));
-        // The peer sees the connection end after whatever the kernel had buffered.
         let mut sink = Vec::new();
         let _ = client.read_to_end(&mut sink);
+        flusher.shutdown();
     }
 
     #[test]
-    fn writer_flushes_backlog_in_order_then_closes() {
+    fn lines_arrive_complete_and_in_order_through_backlog_and_close() {
         let (server, mut client) = pair();
-        let outbox = Arc::new(Outbox::new(server, 100_000));
+        let (outbox, flusher) = outbox(server, 1_000_000);
         let writer = {
             let outbox = outbox.clone();
             std::thread::spawn(move || outbox.run_writer())
         };
         let mut expected = Vec::new();
-        for i in 0..20_000 {
+        for i in 0..50_000 {
             let l = format!("MSG a {i:08}\n");
             expected.extend_from_slice(l.as_bytes());
             assert!(outbox.push(&line(&l)));
@@ -275,6 +337,7 @@ mod tests {
         writer.join().unwrap();
         assert_eq!(got.len(), expected.len());
         assert!(got == expected, "lines arrived out of order");
+        flusher.shutdown();
     }
 
     #[test]
@@ -287,10 +350,11 @@ mod tests {
                 (&*server).read(&mut buf)
             })
         };
-        let outbox = Outbox::new(server, 4);
+        let (outbox, flusher) = outbox(server, 4);
         outbox.close_now();
         assert_eq!(reader.join().unwrap().unwrap(), 0);
         let mut buf = [0u8; 1];
         assert_eq!(client.read(&mut buf).unwrap_or(0), 0);
+        flusher.shutdown();
     }
 }

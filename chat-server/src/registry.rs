@@ -172,7 +172,11 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, addr) = listener.accept().unwrap();
-        let outbox = Arc::new(Outbox::new(Arc::new(server), 16));
+        let outbox = Arc::new(Outbox::new(
+            Arc::new(server),
+            16,
+            crate::flusher::Flusher::start(1).unwrap(),
+        ));
         let m = Member {
             id,
             name: name.into(),

@@ -11,6 +11,7 @@ use batepapo_protocol::{ErrorCode, ServerMessage};
 use log::{error, info, warn};
 
 use crate::config::{Config, ConfigError};
+use crate::flusher::Flusher;
 use crate::outbox::{send_nonblocking, Outbox};
 use crate::registry::{encode, Registry};
 use crate::session::{self, Conn};
@@ -43,6 +44,7 @@ struct Open {
 /// State shared by the accept loop and every session.
 pub(crate) struct Shared {
     pub config: Config,
+    flusher: Arc<Flusher>,
     pub registry: Registry,
     shutdown: Shutdown,
     open: Mutex<HashMap<u64, Open>>,
@@ -91,8 +93,10 @@ pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<
     config.validate()?;
     let local = listener.local_addr()?;
     shutdown.arm(local);
+    let flusher = Flusher::start(config.flushers)?;
     let shared = Arc::new(Shared {
         config,
+        flusher: flusher.clone(),
         registry: Registry::default(),
         shutdown: shutdown.clone(),
         open: Mutex::new(HashMap::new()),
@@ -135,6 +139,7 @@ pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<
             error!("a session thread panicked");
         }
     }
+    flusher.shutdown();
     info!("shutdown complete");
     Ok(())
 }
@@ -158,7 +163,11 @@ fn admit(
 ) -> Option<JoinHandle<()>> {
     let _ = stream.set_nodelay(shared.config.nodelay);
     let stream = Arc::new(stream);
-    let outbox = Arc::new(Outbox::new(stream.clone(), shared.config.queue_depth));
+    let outbox = Arc::new(Outbox::new(
+        stream.clone(),
+        shared.config.queue_depth,
+        shared.flusher.clone(),
+    ));
     {
         let mut open = shared.open();
         if open.len() >= shared.config.max_clients {

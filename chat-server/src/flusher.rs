@@ -1,0 +1,104 @@
+//! The flusher pool: a few threads that write pending lines to sockets in batches.
+//!
+//! A broadcast only appends its line to each recipient's pending buffer and, if that recipient
+//! is not already waiting, puts it on the ready queue: a memory copy, no system call. A flusher
+//! takes recipients off the queue and hands each one's whole pending buffer to the kernel in one
+//! non-blocking `send`. While a flusher works through the queue, lines for the recipients still
+//! waiting accumulate, so the batches grow with the load and the cost per line falls exactly
+//! when it matters; at low load a line leaves as soon as a flusher wakes.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+
+use crate::outbox::Outbox;
+
+#[derive(Default)]
+struct Queue {
+    ready: VecDeque<Arc<Outbox>>,
+    sleeping: usize,
+}
+
+/// A pool of flusher threads and their ready queue.
+pub struct Flusher {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    stop: AtomicBool,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Flusher {
+    /// Starts `threads` flusher threads (at least one).
+    pub fn start(threads: usize) -> std::io::Result<Arc<Flusher>> {
+        let pool = Arc::new(Flusher {
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+        });
+        for i in 0..threads.max(1) {
+            let p = pool.clone();
+            let handle = thread::Builder::new()
+                .name(format!("flusher-{i}"))
+                .stack_size(128 * 1024)
+                .spawn(move || p.work())?;
+            pool.threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(handle);
+        }
+        Ok(pool)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues an outbox that has pending bytes. The caller guarantees it is queued at most once
+    /// at a time (its `scheduled` flag).
+    pub(crate) fn schedule(&self, outbox: Arc<Outbox>) {
+        let mut q = self.lock();
+        q.ready.push_back(outbox);
+        // Waking costs a system call; skip it when every flusher is already busy.
+        if q.sleeping > 0 {
+            self.wake.notify_one();
+        }
+    }
+
+    fn work(&self) {
+        loop {
+            let next = {
+                let mut q = self.lock();
+                loop {
+                    if let Some(o) = q.ready.pop_front() {
+                        break Some(o);
+                    }
+                    if self.stop.load(Ordering::SeqCst) {
+                        break None;
+                    }
+                    q.sleeping += 1;
+                    q = self.wake.wait(q).unwrap_or_else(|e| e.into_inner());
+                    q.sleeping -= 1;
+                }
+            };
+            match next {
+                Some(outbox) => outbox.flush(),
+                None => return,
+            }
+        }
+    }
+
+    /// Flushes what is queued, then stops and joins the threads.
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        {
+            let _q = self.lock();
+            self.wake.notify_all();
+        }
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
