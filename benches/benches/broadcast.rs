@@ -44,9 +44,9 @@ fn broadcast(c: &mut Criterion) {
             .map(|i| Client::join(server.addr(), &format!("b{n}_{i}")))
             .collect();
         // Everyone has seen everyone's JOIN before measuring.
-        for i in 0..n {
+        for (i, c) in clients.iter_mut().enumerate() {
             for _ in i + 1..n {
-                clients[i].line();
+                c.line();
             }
         }
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
