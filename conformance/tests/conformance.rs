@@ -48,10 +48,17 @@ fn main() {
     let shared = start(1024);
     // Cases that fill the server up get a small server of their own.
     let small = start(16);
+    // CONFORMANCE_TIMEOUT_SCALE shortens waits, e.g. for mutation testing where most failures
+    // are silences.
+    let timeout_scale = std::env::var("CONFORMANCE_TIMEOUT_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| *v > 0.0)
+        .unwrap_or(2.0);
     let target = |addr| Target {
         addr,
         client_bin: Some(client_bin()),
-        timeout_scale: 2.0,
+        timeout_scale,
         name_timeout: NAME_TIMEOUT,
         max_line: batepapo_max_line(),
         max_connections: 64,
