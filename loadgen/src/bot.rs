@@ -246,6 +246,7 @@ async fn receive(
     let mut on_bytes = |bytes: &[u8], stats: &mut RecvStats| {
         let now = shared.now_us();
         scanner.feed(bytes, |t| stats.token(t, now, &shared));
+        stats.report(&shared);
         errs.feed(bytes, stats);
     };
     on_bytes(&leftover, &mut stats);

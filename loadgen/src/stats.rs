@@ -90,8 +90,15 @@ impl Shared {
         self.expected.fetch_add(recipients as u64, Ordering::SeqCst);
     }
 
+    /// Adds deliveries counted by a bot; bots report once per read, not per token, to keep
+    /// this shared counter off the hot path.
+    pub fn add_delivered(&self, n: u64) {
+        if n > 0 {
+            self.delivered.fetch_add(n, Ordering::SeqCst);
+        }
+    }
+
     fn arrived(&self, t: &Token, latency_us: u64) {
-        self.delivered.fetch_add(1, Ordering::SeqCst);
         if self.tracks(t.sender, t.seq) {
             let (s, q) = (t.sender as usize, t.seq as usize);
             self.arrived[s][q].fetch_add(1, Ordering::Relaxed);
@@ -143,6 +150,7 @@ pub struct RecvStats {
     highest: Vec<Option<u32>>,
     seen: Vec<Vec<u64>>,
     me: u32,
+    unreported: u64,
 }
 
 impl RecvStats {
@@ -158,12 +166,18 @@ impl RecvStats {
             highest: vec![None; senders],
             seen: vec![Vec::new(); senders],
             me,
+            unreported: 0,
         }
     }
 
     /// Counts one error of `kind`.
     pub fn error(&mut self, kind: &str) {
         *self.errors.entry(kind.to_string()).or_default() += 1;
+    }
+
+    /// Publishes the deliveries recorded since the last call to the shared counter.
+    pub fn report(&mut self, shared: &Shared) {
+        shared.add_delivered(std::mem::take(&mut self.unreported));
     }
 
     /// Records a received token at `now_us`.
@@ -196,6 +210,7 @@ impl RecvStats {
             record(&mut self.from_planned, latency);
             record(&mut self.from_sent, now_us.saturating_sub(t.sent_us));
             self.delivered += 1;
+            self.unreported += 1;
             shared.arrived(&t, latency);
         }
     }
@@ -300,8 +315,11 @@ mod tests {
         let mut a = RecvStats::new(0, 3);
         let mut b = RecvStats::new(2, 3);
         a.token(tok(1, 3, 200), 210, &sh);
+        a.report(&sh);
         assert!(!sh.all_delivered());
         b.token(tok(1, 3, 200), 290, &sh);
+        assert!(!sh.all_delivered(), "not yet reported");
+        b.report(&sh);
         assert!(sh.all_delivered());
         let (h, incomplete) = sh.completion();
         assert_eq!(incomplete, 0);
