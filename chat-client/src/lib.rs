@@ -8,6 +8,7 @@
 //! - [`display`]: server events as readable text, with other users' text made safe to print.
 //! - [`plain`]: line mode. A receiving thread reads the socket (RF4), a second thread reads
 //!   stdin; both feed one event channel that the main loop prints and acts on.
+//! - [`tui`]: full-screen mode on a terminal, with the same parts behind a ratatui screen.
 //!
 //! [`run`] ties them together and returns a [`ClientError`] whose [`ClientError::exit_code`]
 //! the binary uses.
@@ -16,6 +17,7 @@ pub mod connection;
 pub mod display;
 pub mod plain;
 pub mod registration;
+pub mod tui;
 
 use std::time::Duration;
 
@@ -38,6 +40,8 @@ pub struct Config {
     /// Whether a person is typing (stdin is a terminal): then a refused name is asked for
     /// again instead of ending the client.
     pub interactive: bool,
+    /// Full-screen mode instead of line mode.
+    pub full_screen: bool,
 }
 
 /// Why the client stopped with an error.
@@ -98,7 +102,11 @@ impl ClientError {
     }
 }
 
-/// Runs the client in line mode on this process's stdin and stdout.
+/// Runs the client: full screen when asked for, otherwise line mode on stdin and stdout.
 pub fn run(config: Config) -> Result<(), ClientError> {
-    plain::run(config)
+    if config.full_screen {
+        tui::run(config)
+    } else {
+        plain::run(config)
+    }
 }

@@ -265,7 +265,7 @@ fn help_explains_usage_and_exit_codes() {
 }
 
 /// Runs the client on a pseudo-terminal through `script(1)`, so that it is interactive.
-fn spawn_on_terminal(addr: SocketAddr) -> Option<Client> {
+fn spawn_on_terminal(addr: SocketAddr, extra: &str) -> Option<Client> {
     let available = Command::new("script")
         .arg("--version")
         .stdout(Stdio::null())
@@ -276,7 +276,11 @@ fn spawn_on_terminal(addr: SocketAddr) -> Option<Client> {
         eprintln!("script(1) is not installed; skipping the terminal test");
         return None;
     }
-    let command = format!("{} --server {addr}", cargo_bin("chat-client").display());
+    // A fixed size: a pseudo-terminal made from a pipe starts with none.
+    let command = format!(
+        "stty cols 100 rows 30; {} --server {addr} {extra}",
+        cargo_bin("chat-client").display()
+    );
     let mut child = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .stdin(Stdio::piped())
@@ -307,7 +311,7 @@ fn spawn_on_terminal(addr: SocketAddr) -> Option<Client> {
 fn rf1_rf2_on_a_terminal_a_refused_name_is_asked_again() {
     let server = server();
     let _alice = Client::named(server.addr(), "alice");
-    let Some(mut c) = spawn_on_terminal(server.addr()) else {
+    let Some(mut c) = spawn_on_terminal(server.addr(), "--plain") else {
         return;
     };
     // Typed ahead: the client reads each answer when it asks for a name.
@@ -320,5 +324,26 @@ fn rf1_rf2_on_a_terminal_a_refused_name_is_asked_again() {
     c.type_line("/quit");
     c.expect("you left the chat");
     let (code, _, _) = c.finish();
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn full_screen_client_chats_with_a_line_client_and_leaves() {
+    let server = server();
+    let mut bob = Client::named(server.addr(), "bob");
+    let Some(mut screen) = spawn_on_terminal(server.addr(), "--name zoe") else {
+        return;
+    };
+    bob.expect("zoe joined from 127.0.0.1:");
+    // Keys as a terminal sends them: Enter is a carriage return.
+    let stdin = screen.stdin.as_mut().unwrap();
+    stdin.write_all(b"hello from the screen\r").unwrap();
+    stdin.flush().unwrap();
+    bob.expect("zoe: hello from the screen");
+    bob.type_line("hi zoe");
+    stdin.write_all(b"/quit\r").unwrap();
+    stdin.flush().unwrap();
+    bob.expect("zoe left (127.0.0.1:");
+    let (code, _, _) = screen.finish();
     assert_eq!(code, Some(0));
 }
