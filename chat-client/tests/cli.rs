@@ -32,7 +32,7 @@ struct Client {
 
 impl Client {
     fn spawn(addr: SocketAddr, args: &[&str], label: &str) -> Client {
-        let mut child = Command::new(cargo_bin("chat-client"))
+        let child = Command::new(cargo_bin("chat-client"))
             .arg("--server")
             .arg(addr.to_string())
             .args(args)
@@ -41,6 +41,11 @@ impl Client {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn chat-client");
+        Client::watch(child, label)
+    }
+
+    /// Takes over a child with piped stdio, forwarding its stdout lines to a channel.
+    fn watch(mut child: Child, label: &str) -> Client {
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -281,30 +286,14 @@ fn spawn_on_terminal(addr: SocketAddr, extra: &str) -> Option<Client> {
         "stty cols 100 rows 30; {} --server {addr} {extra}",
         cargo_bin("chat-client").display()
     );
-    let mut child = Command::new("script")
+    let child = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn script");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Some(Client {
-        label: "terminal".into(),
-        stdin: child.stdin.take(),
-        child,
-        lines,
-        seen: Vec::new(),
-    })
+    Some(Client::watch(child, "terminal"))
 }
 
 #[test]

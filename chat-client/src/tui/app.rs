@@ -407,7 +407,7 @@ impl App {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use ratatui::crossterm::event::KeyEventKind;
 
@@ -421,7 +421,8 @@ mod tests {
         }
     }
 
-    fn chatting() -> App {
+    /// A screen registered as alice, with bob connected too.
+    pub(crate) fn chatting() -> App {
         let mut app = App::new("127.0.0.1:7777".into(), Some("alice".into()));
         app.welcome("alice".into(), "127.0.0.1:5000".parse().unwrap());
         app.server_message(&ServerMessage::Users(vec!["alice".into(), "bob".into()]));

@@ -247,6 +247,7 @@ fn dialog_box(frame: &mut Frame, app: &App, dialog: &Dialog, area: Rect) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::app::tests::chatting;
     use batepapo_protocol::ServerMessage;
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
@@ -265,13 +266,6 @@ mod tests {
             out.push('\n');
         }
         out
-    }
-
-    fn chatting() -> App {
-        let mut app = App::new("127.0.0.1:7777".into(), Some("alice".into()));
-        app.welcome("alice".into(), "127.0.0.1:5000".parse().unwrap());
-        app.server_message(&ServerMessage::Users(vec!["alice".into(), "bob".into()]));
-        app
     }
 
     #[test]
