@@ -39,8 +39,11 @@ enum Mode {
 struct State {
     /// Bytes not yet handed to the kernel, in order.
     pending: Vec<u8>,
-    /// Lines in `pending` (a partly written line counts as one).
+    /// Lines in `pending`.
     pending_lines: usize,
+    /// Lines the writer thread took and is still writing; they count against the bound too,
+    /// or a peer that never reads could hold twice the queue.
+    writing_lines: usize,
     /// A spare buffer, swapped with `pending` so flushing does not allocate.
     spare: Vec<u8>,
     mode: Mode,
@@ -72,6 +75,7 @@ impl Outbox {
             state: Mutex::new(State {
                 pending: Vec::new(),
                 pending_lines: 0,
+                writing_lines: 0,
                 spare: Vec::new(),
                 mode: Mode::Open,
                 scheduled: false,
@@ -94,7 +98,7 @@ impl Outbox {
         if st.mode != Mode::Open {
             return false;
         }
-        if st.pending_lines >= self.max_queue {
+        if st.pending_lines + st.writing_lines >= self.max_queue {
             self.kill(&mut st, CloseReason::Overflow);
             return false;
         }
@@ -151,9 +155,10 @@ impl Outbox {
             // The unsent rest goes before whatever arrived meanwhile.
             let arrived = std::mem::take(&mut st.pending);
             bytes.drain(..written);
+            // Slow path only: count the lines put back, so the bound stays exact.
+            st.pending_lines += bytes.iter().filter(|&&b| b == b'\n').count().max(1);
             bytes.extend_from_slice(&arrived);
             st.pending = bytes;
-            st.pending_lines += 1;
             st.backlogged = true;
             self.wake.notify_one();
             return;
@@ -218,7 +223,7 @@ impl Outbox {
                     }
                     if st.backlogged && !st.flushing {
                         if !st.pending.is_empty() {
-                            st.pending_lines = 0;
+                            st.writing_lines = std::mem::take(&mut st.pending_lines);
                             break std::mem::take(&mut st.pending);
                         }
                         if st.mode == Mode::Draining {
@@ -234,6 +239,7 @@ impl Outbox {
             };
             let result = (&*self.stream).write_all(&bytes);
             let mut st = self.lock();
+            st.writing_lines = 0;
             if result.is_err() && !matches!(st.mode, Mode::Dead(_)) {
                 self.kill(&mut st, CloseReason::WriteFailed);
                 return;

@@ -182,6 +182,30 @@ impl Wire {
         }
     }
 
+    /// Moves whatever has already arrived from the socket into the buffer, without waiting, so
+    /// a client busy sending never looks like a reader that stopped.
+    pub fn pump(&mut self) -> Result<(), Failure> {
+        if self.eof || self.stream.set_nonblocking(true).is_err() {
+            return Ok(());
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    self.transcript.record(&self.label, "--", "end of stream");
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        self.stream
+            .set_nonblocking(false)
+            .map_err(|e| Failure::at(&self.label, "a usable socket", e.to_string()))
+    }
+
     /// Whether a line concerns this case: lines about users of other cases sharing the server
     /// (their JOIN, LEAVE, MSG, PRIV) are noise to skip.
     fn is_relevant(&self, line: &str) -> bool {

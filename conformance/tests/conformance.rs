@@ -22,32 +22,34 @@ fn start(max_clients: usize) -> RunningServer {
     .expect("reference server starts")
 }
 
-/// The chat-client binary beside this test's target folder, built if it is not there yet.
+/// The chat-client binary beside this test's target folder, built from this very tree (a
+/// no-op when it is fresh), so the client cases never run a stale binary.
 fn client_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/conformance-<hash> -> target/<profile>/chat-client
     let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = profile_dir.join("chat-client");
-    if !bin.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "chat-client", "--bin", "chat-client"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "building chat-client failed");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--quiet",
+        "-p",
+        "chat-client",
+        "--bin",
+        "chat-client",
+    ]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
     }
-    bin
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "building chat-client failed");
+    profile_dir.join("chat-client")
 }
 
 fn main() {
     let mut args = Arguments::from_args();
     // Cases spend their time waiting on sockets, not CPU.
     args.test_threads.get_or_insert(8);
-    let shared = start(1024);
-    // Cases that fill the server up get a small server of their own.
-    let small = start(16);
     // CONFORMANCE_TIMEOUT_SCALE shortens waits, e.g. for mutation testing where most failures
     // are silences.
     let timeout_scale = std::env::var("CONFORMANCE_TIMEOUT_SCALE")
@@ -55,29 +57,34 @@ fn main() {
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|v| *v > 0.0)
         .unwrap_or(2.0);
-    let target = |addr| Target {
+    let shared = start(1024);
+    let client = client_bin();
+    let target = move |addr| Target {
         addr,
-        client_bin: Some(client_bin()),
+        client_bin: Some(client.clone()),
         timeout_scale,
         name_timeout: NAME_TIMEOUT,
-        max_line: batepapo_max_line(),
+        max_line: Config::default().max_line,
         max_connections: 64,
     };
     let shared_target = target(shared.addr());
-    let small_target = target(small.addr());
     let cases = conformance::all_cases(&[]).expect("cases load");
     let trials = cases
         .into_iter()
         .map(|case| {
-            let t = if case.exclusive {
-                small_target.clone()
-            } else {
-                shared_target.clone()
-            };
             let name = case.id.clone();
             let kind = case.level.to_string();
+            let shared_target = shared_target.clone();
+            let own_target = target.clone();
             Trial::test(name, move || {
+                // A case that needs the server to itself gets a small one of its own.
+                let own = case.exclusive.then(|| start(16));
+                let t = match &own {
+                    Some(server) => own_target(server.addr()),
+                    None => shared_target,
+                };
                 let r = conformance::run_case(&case, &t);
+                drop(own);
                 match r.outcome {
                     Outcome::Pass => Ok(()),
                     Outcome::Skip => Err(Failed::from("skipped: no chat-client binary")),
@@ -89,10 +96,5 @@ fn main() {
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
     drop(shared);
-    drop(small);
     conclusion.exit();
-}
-
-fn batepapo_max_line() -> usize {
-    Config::default().max_line
 }
