@@ -19,6 +19,9 @@ pub(super) fn cases() -> Vec<Case> {
         case("PROTO-10", "PROTO", Must, "several lines glued into one write are each handled", glued_lines),
         case("PROTO-11", "PROTO", Must, "an overlong line during registration gets line-too-long, and registration still works", overlong_name_line),
         case("PROTO-13", "PROTO", Must, "server lines end with LF alone and the greeting is HELLO chat/1", server_line_endings),
+        case("PROTO-14", "PROTO", Must, "a line of exactly the limit ending in CRLF is accepted: the CR does not count", limit_with_crlf),
+        case("PROTO-15", "PROTO", Must, "an overlong line arriving in many pieces is discarded whole; the next line is intact", overlong_in_pieces),
+        case("PROTO-16", "PROTO", Should, "an overlong line is refused as soon as it passes the limit, before its end arrives", overlong_refused_early),
         case("RF9-02", "RF9", Must, "a user who quit is no longer listed by /users", gone_from_users),
     ]
 }
@@ -44,6 +47,39 @@ fn overlong_line(ctx: &mut Ctx) -> Result<(), Failure> {
     b.expect(&format!("MSG {} {at_limit}", a.name))?;
     a.send("still connected")?;
     b.expect(&format!("MSG {} still connected", a.name))?;
+    Ok(())
+}
+
+fn limit_with_crlf(ctx: &mut Ctx) -> Result<(), Failure> {
+    let (mut a, mut b) = pair(ctx)?;
+    let at_limit = "c".repeat(ctx.target.max_line);
+    a.send_raw(format!("{at_limit}\r\n").as_bytes())?;
+    b.expect(&format!("MSG {} {at_limit}", a.name))?;
+    Ok(())
+}
+
+fn overlong_in_pieces(ctx: &mut Ctx) -> Result<(), Failure> {
+    let (mut a, mut b) = pair(ctx)?;
+    let _ = a.stream().set_nodelay(true);
+    let piece = "p".repeat(ctx.target.max_line / 4 + 1);
+    // Past the limit after five pieces, and five more while it is being discarded.
+    for _ in 0..10 {
+        a.send_raw(piece.as_bytes())?;
+        a.pump()?;
+    }
+    a.send_raw(b"\nintact\n")?;
+    a.expect("ERR line-too-long *")?;
+    b.expect(&format!("MSG {} intact", a.name))?;
+    a.expect_quiet()
+}
+
+fn overlong_refused_early(ctx: &mut Ctx) -> Result<(), Failure> {
+    let (mut a, mut b) = pair(ctx)?;
+    // No LF yet: a server that waits for the end of the line would buffer without limit.
+    a.send_raw("e".repeat(ctx.target.max_line * 2).as_bytes())?;
+    a.expect("ERR line-too-long *")?;
+    a.send_raw(b"eee\nafter\n")?;
+    b.expect(&format!("MSG {} after", a.name))?;
     Ok(())
 }
 
