@@ -34,6 +34,13 @@ pub(super) fn cases() -> Vec<Case> {
             "a client that stops reading is disconnected and the others get its LEAVE",
             slow_reader_cut_off,
         )),
+        alone(case(
+            "RF4-06",
+            "RF4",
+            Should,
+            "a client that falls 6 MB behind and then reads gets every line, in order",
+            lagging_reader_catches_up,
+        )),
         case(
             "RF4-04",
             "RF4",
@@ -182,6 +189,34 @@ fn slow_reader_cut_off(ctx: &mut Ctx) -> Result<(), Failure> {
     }
     talker.expect(&format!("LEAVE {} {}", stuck.name, stuck.local_addr()))?;
     Ok(())
+}
+
+fn lagging_reader_catches_up(ctx: &mut Ctx) -> Result<(), Failure> {
+    const LINES: usize = 1500;
+    let mut talker = Wire::join(ctx, "talker")?;
+    let mut lagger = Wire::join(ctx, "lagger")?;
+    talker.expect(&format!("JOIN {} *", lagger.name))?;
+    // More than loopback socket buffers hold, so the server must queue the rest, and less than
+    // a reasonable bound, so it should not give up on the lagger.
+    let text = "L".repeat(4000);
+    for n in 0..LINES {
+        talker.send(&format!("{n} {text}"))?;
+        talker.pump()?;
+    }
+    for n in 0..LINES {
+        let line = lagger
+            .next_relevant()?
+            .ok_or_else(|| Failure::at("lagger", format!("message {n}"), "end of stream"))?;
+        if !line.starts_with(&format!("MSG {} {n} LLL", talker.name)) {
+            let shown: String = line.chars().take(80).collect();
+            return Err(Failure::at(
+                "lagger",
+                format!("MSG {} {n} LLL... (every line, in order)", talker.name),
+                format!("{shown:?}..."),
+            ));
+        }
+    }
+    talker.fence(&mut lagger)
 }
 
 fn half_open_blocks_nobody(ctx: &mut Ctx) -> Result<(), Failure> {
