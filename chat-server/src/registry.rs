@@ -120,15 +120,6 @@ impl Registry {
         self.lock().members.clone()
     }
 
-    /// How many are registered.
-    pub fn len(&self) -> usize {
-        self.lock().members.len()
-    }
-
-    /// Whether nobody is registered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// The `USERS` line for a member list.
@@ -193,7 +184,7 @@ mod tests {
         let (b, _cb) = member(2, "aLiCe");
         assert!(reg.register(a).is_ok());
         assert_eq!(reg.register(b).err(), Some(NameTaken));
-        assert_eq!(reg.len(), 1);
+        assert_eq!(reg.snapshot().len(), 1);
     }
 
     #[test]
