@@ -119,7 +119,6 @@ impl Registry {
     pub fn snapshot(&self) -> Arc<[Member]> {
         self.lock().members.clone()
     }
-
 }
 
 /// The `USERS` line for a member list.
