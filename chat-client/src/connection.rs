@@ -107,11 +107,6 @@ impl<R: Read> ServerReader<R> {
             }));
         }
     }
-
-    /// The wrapped stream.
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
 }
 
 /// Sends one line (a LF is added).

@@ -101,18 +101,22 @@ impl Client {
 
     fn finish(mut self) -> (Option<i32>, String, Vec<String>) {
         drop(self.stdin.take());
+        // The forwarding thread ends, closing the channel, when stdout ends with the process.
         let deadline = Instant::now() + TIMEOUT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
+        loop {
+            match self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => self.seen.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    panic!("{}: client did not exit", self.label);
+                }
             }
-            assert!(
-                Instant::now() < deadline,
-                "{}: client did not exit",
-                self.label
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        }
+        let status = self.child.wait().unwrap();
         let mut err = String::new();
         self.child
             .stderr
@@ -120,7 +124,6 @@ impl Client {
             .unwrap()
             .read_to_string(&mut err)
             .unwrap();
-        self.seen.extend(self.lines.try_iter());
         (status.code(), err, self.seen)
     }
 }

@@ -227,13 +227,12 @@ fn session_thread(conn: Conn, shared: &Shared) {
     };
     let outbox = conn.outbox.clone();
     session::serve(conn, shared);
-    if shared.is_shutting_down() {
-        // The writer is flushing BYE; `say_goodbye` cuts it off after the grace period.
-        let _ = writer.join();
-    } else {
+    // At shutdown the writer is flushing BYE, and `say_goodbye` cuts it off after the grace
+    // period; otherwise make sure the connection is closed whatever way the session ended.
+    if !shared.is_shutting_down() {
         outbox.close_now();
-        let _ = writer.join();
     }
+    let _ = writer.join();
 }
 
 /// Answers a connection the server has no room for, without blocking the accept loop.

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command as AssertCommand;
@@ -31,15 +31,21 @@ fn spawn(args: &[&str]) -> (Child, SocketAddr) {
     (child, addr)
 }
 
-fn wait_with_timeout(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "server did not exit in time");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// Waits for the server to exit: its stderr reaches end of stream when the process ends.
+/// Returns the exit status and everything it logged.
+fn wait_with_timeout(child: &mut Child) -> (std::process::ExitStatus, String) {
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut log = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut log);
+        let _ = tx.send(log);
+    });
+    let log = rx.recv_timeout(TIMEOUT).unwrap_or_else(|_| {
+        let _ = child.kill();
+        panic!("server did not exit in time");
+    });
+    (child.wait().unwrap(), log)
 }
 
 fn signal(child: &Child, sig: i32) {
@@ -80,10 +86,8 @@ fn sigterm_says_bye_and_exits_zero() {
     line.clear();
     reader.read_line(&mut line).unwrap();
     assert!(line.starts_with("BYE "), "{line:?}");
-    let status = wait_with_timeout(&mut child);
+    let (status, log) = wait_with_timeout(&mut child);
     assert_eq!(status.code(), Some(0));
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("alice joined from"), "{log}");
     assert!(log.contains("shutdown complete"), "{log}");
 }
@@ -92,7 +96,7 @@ fn sigterm_says_bye_and_exits_zero() {
 fn ctrl_c_exits_zero() {
     let (mut child, _addr) = spawn(&["--listen", "127.0.0.1:0"]);
     signal(&child, libc::SIGINT);
-    assert_eq!(wait_with_timeout(&mut child).code(), Some(0));
+    assert_eq!(wait_with_timeout(&mut child).0.code(), Some(0));
 }
 
 #[test]

@@ -172,6 +172,16 @@ impl Transcript {
             .push(entry);
     }
 
+    /// How many entries there are.
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// A copy of the entries so far.
     pub fn entries(&self) -> Vec<Entry> {
         self.entries

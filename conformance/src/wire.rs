@@ -303,7 +303,7 @@ impl Wire {
     /// Proves `observer` received nothing more from `self` (the sender): per-sender ordering
     /// means a private fence sent now must be the observer's next line from this sender.
     pub fn fence(&mut self, observer: &mut Wire) -> Result<(), Failure> {
-        let token = format!("fence-{}", observer.transcript_len());
+        let token = format!("fence-{}", observer.transcript.len());
         self.send(&format!("@{} {token}", observer.name))?;
         let expected = format!("PRIV {} {token}", self.name);
         match observer.next_relevant()? {
@@ -321,20 +321,11 @@ impl Wire {
         }
     }
 
-    fn transcript_len(&self) -> usize {
-        self.transcript.entries().len()
-    }
-
     /// Closes the connection abruptly (no `/quit`).
     pub fn close(self) {
         self.transcript
             .record(&self.label, "--", "closed by client");
         let _ = self.stream.shutdown(Shutdown::Both);
-    }
-
-    /// Closes only the sending side, as a client that finished writing.
-    pub fn shutdown_write(&self) {
-        let _ = self.stream.shutdown(Shutdown::Write);
     }
 
     /// The socket, for cases that need raw control.

@@ -284,17 +284,40 @@ struct ErrScanner {
 
 impl ErrScanner {
     fn feed(&mut self, bytes: &[u8], stats: &mut RecvStats) {
-        // Only the first 40 bytes of each line matter: enough for "ERR <code>".
-        for &b in bytes {
-            if b == b'\n' {
+        // Only the first 40 bytes of each line matter: enough for "ERR <code>". Whole lines are
+        // skipped at once; this runs on every byte the bots receive.
+        for piece in bytes.split_inclusive(|&b| b == b'\n') {
+            let (body, ends) = match piece.strip_suffix(b"\n") {
+                Some(body) => (body, true),
+                None => (piece, false),
+            };
+            let room = 40usize.saturating_sub(self.partial.len());
+            self.partial
+                .extend_from_slice(&body[..body.len().min(room)]);
+            if ends {
                 if let Some(rest) = self.partial.strip_prefix(b"ERR ") {
                     let code = rest.split(|&c| c == b' ').next().unwrap_or_default();
                     stats.error(&format!("err:{}", String::from_utf8_lossy(code)));
                 }
                 self.partial.clear();
-            } else if self.partial.len() < 40 {
-                self.partial.push(b);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn err_lines_are_counted_by_code_even_when_split() {
+        let mut stats = RecvStats::new(0, 2);
+        let mut scanner = ErrScanner::default();
+        let input: &[u8] = b"MSG a x\nERR line-too-long too long\nMSG ERR no\nER";
+        scanner.feed(input, &mut stats);
+        scanner.feed(b"R timeout late\n", &mut stats);
+        assert_eq!(stats.errors.get("err:line-too-long"), Some(&1));
+        assert_eq!(stats.errors.get("err:timeout"), Some(&1));
+        assert_eq!(stats.errors.len(), 2);
     }
 }

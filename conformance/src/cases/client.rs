@@ -125,14 +125,16 @@ impl ClientProc {
     /// Closes stdin and waits for the exit; returns the code and stderr.
     fn finish(mut self) -> Result<(Option<i32>, String), Failure> {
         drop(self.stdin.take());
+        // The forwarding thread ends, closing the channel, when stdout ends with the process.
         let deadline = Instant::now() + self.timeout;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                _ => {
+        loop {
+            match self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => self.transcript.record(&self.label, "<<", &line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
                     let _ = self.child.kill();
                     return Err(Failure::at(
                         &self.label,
@@ -141,10 +143,11 @@ impl ClientProc {
                     ));
                 }
             }
-        };
-        for line in self.lines.try_iter() {
-            self.transcript.record(&self.label, "<<", &line);
         }
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| Failure::at(&self.label, "the client's exit status", e.to_string()))?;
         let mut err = String::new();
         if let Some(mut stderr) = self.child.stderr.take() {
             let _ = stderr.read_to_string(&mut err);
