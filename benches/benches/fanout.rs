@@ -5,20 +5,23 @@ use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-use chat_server::flusher::Flusher;
-use chat_server::outbox::{Line, Outbox};
+use chat_server::budget::Budget;
+use chat_server::delivery::Delivery;
+use chat_server::line::Line;
+use chat_server::outbox::{push_all, Outbox};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 struct Recipients {
     outboxes: Vec<Arc<Outbox>>,
-    flusher: Arc<Flusher>,
+    delivery: Arc<Delivery>,
     _readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 fn recipients(n: usize) -> Recipients {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let flusher = Flusher::start(1).unwrap();
+    let delivery =
+        Delivery::start(1, usize::MAX, Arc::new(Budget::new(usize::MAX, usize::MAX))).unwrap();
     let mut outboxes = Vec::new();
     let mut readers = Vec::new();
     for _ in 0..n {
@@ -35,14 +38,14 @@ fn recipients(n: usize) -> Recipients {
                 .unwrap(),
         );
         outboxes.push(Arc::new(Outbox::new(
+            outboxes.len() as u64,
             Arc::new(server),
-            usize::MAX,
-            flusher.clone(),
+            delivery.clone(),
         )));
     }
     Recipients {
         outboxes,
-        flusher,
+        delivery,
         _readers: readers,
     }
 }
@@ -54,16 +57,12 @@ fn fanout(c: &mut Criterion) {
         let r = recipients(n);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &r, |b, r| {
-            b.iter(|| {
-                for o in &r.outboxes {
-                    o.push(&line);
-                }
-            })
+            b.iter(|| push_all(&r.outboxes, &line))
         });
         for o in &r.outboxes {
             o.close_now();
         }
-        r.flusher.shutdown();
+        r.delivery.shutdown();
     }
     group.finish();
 }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::config::{parse_duration, Config, ConfigError, FileConfig};
+use crate::config::{
+    parse_duration, parse_size, Config, ConfigError, FileConfig, QUEUE_DEPTH_GONE,
+};
 
 /// The batepapo reference chat server (protocol chat/1).
 ///
@@ -15,6 +17,12 @@ use crate::config::{parse_duration, Config, ConfigError, FileConfig};
 ///
 /// The first line on stdout is `listening on ADDR`; the console log (joins, leaves, who is
 /// connected) goes to stderr, with its level set by RUST_LOG (default: info).
+///
+/// Slow readers and floods: a client that keeps reading gets every line, however far behind it
+/// falls, up to --max-backlog. A client that lines wait for and that takes no bytes for
+/// --stall-timeout is cut off, and the others get its LEAVE. All backlogs together stay under
+/// --backlog-budget (clients that stopped reading are cut first), and when the bytes waiting for
+/// readers pass --flood-watermark, senders are slowed by reading their input later.
 #[derive(Debug, Parser)]
 #[command(name = "chat-server", version, about, long_about, max_term_width = 100)]
 pub struct Args {
@@ -30,9 +38,30 @@ pub struct Args {
     #[arg(long, value_name = "BYTES")]
     pub max_line: Option<usize>,
 
-    /// Lines queued for a client that reads slowly before it is disconnected [default: 1024].
-    #[arg(long, value_name = "LINES")]
-    pub queue_depth: Option<usize>,
+    /// Cut off a client that lines have waited for and that took no bytes for this long, e.g.
+    /// 10s or 500ms [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub stall_timeout: Option<String>,
+
+    /// Most bytes that may wait for one client before it is cut off, e.g. 32MiB [default:
+    /// 32MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub max_backlog: Option<String>,
+
+    /// Most bytes that may wait for all clients together; past it, clients that have gone
+    /// longest without reading are cut off [default: 256KiB per --max-clients, at least 4 x
+    /// --max-backlog].
+    #[arg(long, value_name = "SIZE")]
+    pub backlog_budget: Option<String>,
+
+    /// When more than this waits for clients that are reading, senders are slowed [default: a
+    /// quarter of the budget].
+    #[arg(long, value_name = "SIZE")]
+    pub flood_watermark: Option<String>,
+
+    /// Removed; see --max-backlog and --stall-timeout.
+    #[arg(long, value_name = "LINES", hide = true)]
+    pub queue_depth: Option<String>,
 
     /// Time a new connection has to send a name, e.g. 30s or 500ms [default: 60s].
     #[arg(long, value_name = "DURATION")]
@@ -47,8 +76,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub flushers: Option<usize>,
 
-    /// TOML file with any of the keys listen, max-clients, max-line, queue-depth, name-timeout,
-    /// nodelay, flushers.
+    /// TOML file with any of the keys listen, max-clients, max-line, name-timeout, stall-timeout,
+    /// max-backlog, backlog-budget, flood-watermark, nodelay, flushers.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -60,11 +89,26 @@ impl Args {
             Some(path) => FileConfig::load(path)?,
             None => FileConfig::default(),
         };
+        if self.queue_depth.is_some() {
+            return Err(ConfigError::Removed("--queue-depth", QUEUE_DEPTH_GONE));
+        }
+        if file.queue_depth.is_some() {
+            return Err(ConfigError::Removed("queue-depth", QUEUE_DEPTH_GONE));
+        }
         let defaults = Config::default();
-        let name_timeout = match self.name_timeout.or(file.name_timeout) {
-            Some(text) => parse_duration(&text)?,
-            None => defaults.name_timeout,
+        let duration = |flag: Option<String>, key: Option<String>, default| match flag.or(key) {
+            Some(text) => parse_duration(&text),
+            None => Ok(default),
         };
+        let size = |flag: Option<String>, key: Option<String>| {
+            flag.or(key).map(|text| parse_size(&text)).transpose()
+        };
+        let name_timeout = duration(self.name_timeout, file.name_timeout, defaults.name_timeout)?;
+        let stall_timeout = duration(
+            self.stall_timeout,
+            file.stall_timeout,
+            defaults.stall_timeout,
+        )?;
         let config = Config {
             listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
             max_clients: self
@@ -72,11 +116,11 @@ impl Args {
                 .or(file.max_clients)
                 .unwrap_or(defaults.max_clients),
             max_line: self.max_line.or(file.max_line).unwrap_or(defaults.max_line),
-            queue_depth: self
-                .queue_depth
-                .or(file.queue_depth)
-                .unwrap_or(defaults.queue_depth),
             name_timeout,
+            stall_timeout,
+            max_backlog: size(self.max_backlog, file.max_backlog)?.unwrap_or(defaults.max_backlog),
+            backlog_budget: size(self.backlog_budget, file.backlog_budget)?,
+            flood_watermark: size(self.flood_watermark, file.flood_watermark)?,
             nodelay: self.nodelay.or(file.nodelay).unwrap_or(defaults.nodelay),
             flushers: self.flushers.or(file.flushers).unwrap_or(defaults.flushers),
         };
@@ -106,14 +150,14 @@ mod tests {
         let file = dir.join("server.toml");
         std::fs::write(
             &file,
-            "max-clients = 5\nqueue-depth = 7\nname-timeout = \"3s\"\n",
+            "max-clients = 5\nmax-backlog = \"1MiB\"\nname-timeout = \"3s\"\n",
         )
         .unwrap();
         let config = parse(&["--config", file.to_str().unwrap(), "--max-clients", "9"])
             .into_config()
             .unwrap();
         assert_eq!(config.max_clients, 9);
-        assert_eq!(config.queue_depth, 7);
+        assert_eq!(config.max_backlog, 1 << 20);
         assert_eq!(config.name_timeout, Duration::from_secs(3));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -129,5 +173,34 @@ mod tests {
     #[test]
     fn bad_duration_flag_is_an_error() {
         assert!(parse(&["--name-timeout", "soon"]).into_config().is_err());
+        assert!(parse(&["--stall-timeout", "1e20"]).into_config().is_err());
+    }
+
+    #[test]
+    fn backlog_flags_take_sizes_and_durations() {
+        let config = parse(&[
+            "--stall-timeout",
+            "2s",
+            "--max-backlog",
+            "8MiB",
+            "--backlog-budget",
+            "64MiB",
+            "--flood-watermark",
+            "16MiB",
+        ])
+        .into_config()
+        .unwrap();
+        assert_eq!(config.stall_timeout, Duration::from_secs(2));
+        assert_eq!(config.max_backlog, 8 << 20);
+        assert_eq!(config.backlog_budget(), 64 << 20);
+        assert_eq!(config.flood_watermark(), 16 << 20);
+    }
+
+    #[test]
+    fn queue_depth_is_refused_with_what_replaced_it() {
+        let err = parse(&["--queue-depth", "1024"]).into_config().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("--queue-depth was removed"), "{text}");
+        assert!(text.contains("--max-backlog"), "{text}");
     }
 }

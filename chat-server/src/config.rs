@@ -1,4 +1,5 @@
-//! Server settings: defaults, the TOML config file, and durations written like `30s`.
+//! Server settings: defaults, the TOML config file, durations written like `30s` and sizes
+//! written like `32MiB`.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -15,8 +16,16 @@ pub struct Config {
     pub max_clients: usize,
     /// Longest accepted line in bytes, terminator excluded.
     pub max_line: usize,
-    /// Lines that may wait for one slow recipient before it is disconnected.
-    pub queue_depth: usize,
+    /// A client that lines have waited for, and that took no bytes for this long, is cut off.
+    pub stall_timeout: Duration,
+    /// Most bytes that may wait for one client; past it the client is cut off.
+    pub max_backlog: usize,
+    /// Most bytes that may wait for all clients together; `None` derives it from
+    /// `max_clients` (see [`Config::backlog_budget`]).
+    pub backlog_budget: Option<usize>,
+    /// Bytes waiting for clients that are reading past which senders are slowed; `None` is a
+    /// quarter of the budget.
+    pub flood_watermark: Option<usize>,
     /// How long a new connection has to send an acceptable name.
     pub name_timeout: Duration,
     /// Sets TCP_NODELAY on client sockets: each line leaves at once instead of waiting, while
@@ -35,7 +44,10 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             max_clients: 1024,
             max_line: batepapo_protocol::DEFAULT_MAX_LINE,
-            queue_depth: 1024,
+            stall_timeout: Duration::from_secs(10),
+            max_backlog: 32 << 20,
+            backlog_budget: None,
+            flood_watermark: None,
             name_timeout: Duration::from_secs(60),
             nodelay: true,
             flushers: default_flushers(),
@@ -44,7 +56,7 @@ impl Default for Config {
 }
 
 /// The contents of a `--config` file; every key is optional.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FileConfig {
     /// Same as `--listen`.
@@ -53,8 +65,16 @@ pub struct FileConfig {
     pub max_clients: Option<usize>,
     /// Same as `--max-line`.
     pub max_line: Option<usize>,
-    /// Same as `--queue-depth`.
-    pub queue_depth: Option<usize>,
+    /// Same as `--stall-timeout`, e.g. `"10s"`.
+    pub stall_timeout: Option<String>,
+    /// Same as `--max-backlog`, e.g. `"32MiB"`.
+    pub max_backlog: Option<String>,
+    /// Same as `--backlog-budget`, e.g. `"256MiB"`.
+    pub backlog_budget: Option<String>,
+    /// Same as `--flood-watermark`, e.g. `"64MiB"`.
+    pub flood_watermark: Option<String>,
+    /// Removed: refused with an explanation.
+    pub queue_depth: Option<toml::Value>,
     /// Same as `--name-timeout`, e.g. `"30s"` or `"500ms"`.
     pub name_timeout: Option<String>,
     /// Same as `--nodelay`.
@@ -87,10 +107,23 @@ pub enum ConfigError {
     /// A duration that is not a number with an optional `ms`, `s` or `m` unit.
     #[error("invalid duration {0:?} (examples: 30s, 500ms, 2m)")]
     Duration(String),
+    /// A size that is not a number of bytes with an optional unit.
+    #[error("invalid size {0:?} (examples: 32MiB, 512KiB, 1GB, 65536)")]
+    Size(String),
     /// A setting that must be at least one.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    /// Two settings that do not fit together.
+    #[error("{0}")]
+    Inconsistent(String),
+    /// A setting that no longer exists.
+    #[error("{0} was removed: {1}")]
+    Removed(&'static str, &'static str),
 }
+
+/// Why `queue-depth` went, for the error that names it.
+pub const QUEUE_DEPTH_GONE: &str = "backlogs are now bounded in bytes and time, not lines; \
+     use --max-backlog (bytes per client) and --stall-timeout (how long a client may take nothing)";
 
 impl FileConfig {
     /// Reads and parses a TOML config file.
@@ -115,23 +148,95 @@ pub fn default_flushers() -> usize {
 }
 
 impl Config {
-    /// Checks the limits that would make the server useless when zero.
+    /// The total budget for backlogs: the configured one, or 256 KiB per client the server
+    /// admits, and at least room for four clients at the per-client cap.
+    pub fn backlog_budget(&self) -> usize {
+        self.backlog_budget.unwrap_or_else(|| {
+            self.max_clients
+                .saturating_mul(256 << 10)
+                .max(self.max_backlog.saturating_mul(4))
+        })
+    }
+
+    /// The flood watermark: the configured one, or a quarter of the budget.
+    pub fn flood_watermark(&self) -> usize {
+        self.flood_watermark
+            .unwrap_or_else(|| self.backlog_budget() / 4)
+    }
+
+    /// Checks the limits that would make the server useless when zero, or contradict each other.
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (value, name) in [
             (self.max_clients, "max-clients"),
             (self.max_line, "max-line"),
-            (self.queue_depth, "queue-depth"),
             (self.flushers, "flushers"),
+            (self.flood_watermark(), "flood-watermark"),
         ] {
             if value == 0 {
                 return Err(ConfigError::Zero(name));
             }
         }
-        if self.name_timeout.is_zero() {
-            return Err(ConfigError::Zero("name-timeout"));
+        for (value, name) in [
+            (self.name_timeout, "name-timeout"),
+            (self.stall_timeout, "stall-timeout"),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        let inconsistent = |text: String| Err(ConfigError::Inconsistent(text));
+        // A server line is at most the line limit plus its tag and the sender's name.
+        let longest = self.max_line + 64;
+        if self.max_backlog < longest {
+            return inconsistent(format!(
+                "max-backlog ({} bytes) must hold at least one line ({longest} bytes)",
+                self.max_backlog
+            ));
+        }
+        if self.backlog_budget() < self.max_backlog {
+            return inconsistent(format!(
+                "backlog-budget ({} bytes) must be at least max-backlog ({} bytes)",
+                self.backlog_budget(),
+                self.max_backlog
+            ));
+        }
+        if self.flood_watermark() > self.backlog_budget() {
+            return inconsistent(format!(
+                "flood-watermark ({} bytes) must not exceed backlog-budget ({} bytes)",
+                self.flood_watermark(),
+                self.backlog_budget()
+            ));
         }
         Ok(())
     }
+}
+
+/// Parses a size in bytes: `65536`, `512KiB`, `32MiB`, `1GiB`, or decimal `64KB`, `32MB`,
+/// `1GB`; `k`, `m` and `g` alone mean KiB, MiB and GiB. Case and a space before the unit do not
+/// matter.
+pub fn parse_size(text: &str) -> Result<usize, ConfigError> {
+    let bad = || ConfigError::Size(text.to_string());
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        _ => return Err(bad()),
+    };
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let bytes = (value * scale).round();
+    if !bytes.is_finite() || bytes < 0.0 || bytes > usize::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(bytes as usize)
 }
 
 /// Parses `30s`, `500ms`, `2m`, or a bare number of seconds (`1.5`).
@@ -191,13 +296,71 @@ mod tests {
     #[test]
     fn zero_limits_are_refused() {
         let c = Config {
-            queue_depth: 0,
+            stall_timeout: Duration::ZERO,
             ..Config::default()
         };
         assert!(matches!(
             c.validate(),
-            Err(ConfigError::Zero("queue-depth"))
+            Err(ConfigError::Zero("stall-timeout"))
         ));
         assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn sizes_with_units() {
+        assert_eq!(parse_size("65536").unwrap(), 65536);
+        assert_eq!(parse_size("512KiB").unwrap(), 512 * 1024);
+        assert_eq!(parse_size("32 MiB").unwrap(), 32 << 20);
+        assert_eq!(parse_size("32mib").unwrap(), 32 << 20);
+        assert_eq!(parse_size("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_size("64KB").unwrap(), 64_000);
+        assert_eq!(parse_size("1.5MiB").unwrap(), 3 << 19);
+    }
+
+    #[test]
+    fn bad_sizes_are_errors() {
+        for t in ["", "MiB", "-1", "12 parsecs", "1e400", "1.2.3k"] {
+            assert!(parse_size(t).is_err(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn the_budget_defaults_to_a_share_per_client_and_room_for_four_capped_clients() {
+        let c = Config::default();
+        assert_eq!(c.backlog_budget(), 1024 * (256 << 10));
+        assert_eq!(c.flood_watermark(), c.backlog_budget() / 4);
+        let small = Config {
+            max_clients: 10,
+            ..Config::default()
+        };
+        assert_eq!(small.backlog_budget(), 4 * (32 << 20));
+    }
+
+    #[test]
+    fn limits_that_contradict_each_other_are_refused() {
+        let tiny_cap = Config {
+            max_backlog: 100,
+            ..Config::default()
+        };
+        assert!(matches!(
+            tiny_cap.validate(),
+            Err(ConfigError::Inconsistent(_))
+        ));
+        let budget_below_cap = Config {
+            backlog_budget: Some(1 << 20),
+            ..Config::default()
+        };
+        assert!(matches!(
+            budget_below_cap.validate(),
+            Err(ConfigError::Inconsistent(_))
+        ));
+        let watermark_above_budget = Config {
+            flood_watermark: Some(usize::MAX),
+            ..Config::default()
+        };
+        assert!(matches!(
+            watermark_above_budget.validate(),
+            Err(ConfigError::Inconsistent(_))
+        ));
     }
 }

@@ -6,17 +6,23 @@
 //! non-blocking `send`. While a flusher works through the queue, lines for the recipients still
 //! waiting accumulate, so the batches grow with the load and the cost per line falls exactly
 //! when it matters; at low load a line leaves as soon as a flusher wakes.
+//!
+//! The pool knows nothing of outboxes: it runs anything that implements [`Flush`].
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 
-use crate::outbox::Outbox;
+/// Work for a flusher thread: write what is pending, without blocking.
+pub trait Flush: Send + Sync {
+    /// Called on a flusher thread once per [`Flusher::schedule`].
+    fn flush(self: Arc<Self>);
+}
 
 #[derive(Default)]
 struct Queue {
-    ready: VecDeque<Arc<Outbox>>,
+    ready: VecDeque<Arc<dyn Flush>>,
     sleeping: usize,
 }
 
@@ -55,11 +61,11 @@ impl Flusher {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues an outbox that has pending bytes. The caller guarantees it is queued at most once
-    /// at a time (its `scheduled` flag).
-    pub(crate) fn schedule(&self, outbox: Arc<Outbox>) {
+    /// Queues a task that has pending bytes. The caller guarantees it is queued at most once at
+    /// a time.
+    pub fn schedule(&self, task: Arc<dyn Flush>) {
         let mut q = self.lock();
-        q.ready.push_back(outbox);
+        q.ready.push_back(task);
         // Waking costs a system call; skip it when every flusher is already busy.
         if q.sleeping > 0 {
             self.wake.notify_one();
@@ -83,7 +89,7 @@ impl Flusher {
                 }
             };
             match next {
-                Some(outbox) => outbox.flush(),
+                Some(task) => task.flush(),
                 None => return,
             }
         }
@@ -100,5 +106,42 @@ impl Flusher {
         for t in threads {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    struct Probe(Mutex<mpsc::Sender<()>>);
+
+    impl Flush for Probe {
+        fn flush(self: Arc<Self>) {
+            let _ = self.0.lock().unwrap().send(());
+        }
+    }
+
+    #[test]
+    fn a_scheduled_task_is_flushed_once() {
+        let pool = Flusher::start(2).unwrap();
+        let (tx, rx) = mpsc::channel();
+        pool.schedule(Arc::new(Probe(Mutex::new(tx))));
+        rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        pool.shutdown();
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn shutdown_runs_what_was_queued_then_joins_every_thread() {
+        let pool = Flusher::start(1).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let probe = Arc::new(Probe(Mutex::new(tx)));
+        for _ in 0..100 {
+            pool.schedule(probe.clone());
+        }
+        pool.shutdown();
+        assert_eq!(rx.try_iter().count(), 100);
+        assert!(pool.threads.lock().unwrap().is_empty());
     }
 }

@@ -1,30 +1,45 @@
 //! The batepapo reference chat server: one thread per client on `std::net`.
 //!
 //! Parts and how data flows through them:
-//! - [`server`]: the accept loop. Each connection gets an [`outbox::Outbox`] and a session
-//!   thread; the loop also turns clients away when full and runs the shutdown sequence.
-//! - [`session`]: one client's thread. It reads lines (framed by the protocol crate's
-//!   `LineDecoder`), registers the name, then turns each command into lines for others.
+//! - [`server`]: the accept loop and the shutdown sequence; [`RunningServer`] embeds it.
+//! - `connection`: a connection's life: admitted or turned away, served by its session thread,
+//!   then closed the one way its ending calls for (BYE and linger, close now, or left to the
+//!   shutdown sequence).
+//! - `session`: one client's thread. It reads lines (framed by the protocol crate's
+//!   `LineDecoder`), registers the name, then turns each command into lines for others, and
+//!   returns how it ended.
 //! - [`registry`]: who is connected. Joins and leaves are decided under its lock together with
 //!   the lines that announce them; broadcasts take a cheap snapshot and deliver outside it.
-//! - [`outbox`]: a recipient's bounded buffer. A broadcast only appends to it; the
-//!   [`flusher`] pool writes whole buffers with non-blocking sends, batching under load. When a
-//!   socket is full the connection's own writer thread drains the backlog, and a recipient that
-//!   stops reading is cut off instead of slowing anyone down.
-//! - [`shutdown`]: the handle that stops the accept loop.
+//! - [`outbox`]: a recipient's buffer. A broadcast only appends to it; the [`flusher`] pool
+//!   writes with non-blocking sends, batching under load; a full socket is parked with the
+//!   [`poller`] until it has room. No connection has a writer thread of its own.
+//! - [`budget`] and `monitor`: the backlog policy. Every byte waiting is counted; a client that
+//!   takes nothing for the stall deadline, passes the per-client cap, or is the longest-stalled
+//!   when the total passes the budget is cut off; floods make sessions read input later.
+//! - [`delivery`]: what all outboxes share (flushers, poller, budget); [`line`]: an encoded line
+//!   and the non-blocking send, a leaf everything writes through.
+//! - `shared`: the state every thread shares; [`shutdown`]: the handle that stops the loop.
 //! - [`config`] and [`cli`]: settings from defaults, a TOML file and flags.
 //!
 //! Embed it with [`RunningServer::start`], or call [`run`] with a bound listener.
 
+pub mod budget;
 pub mod cli;
 pub mod config;
+mod connection;
+pub mod delivery;
 pub mod flusher;
+pub mod line;
+mod monitor;
 pub mod outbox;
+pub mod poller;
 pub mod registry;
 pub mod server;
 mod session;
+mod shared;
 pub mod shutdown;
 
+pub use budget::BacklogStats;
 pub use config::{Config, ConfigError};
 pub use server::{bind, run, RunningServer, ServerError};
 pub use shutdown::Shutdown;

@@ -1,88 +1,115 @@
-//! The outbound side of one connection: a bounded buffer that never makes a sender wait.
+//! The outbound side of one connection: a buffer that never makes a sender wait.
 //!
-//! [`Outbox::push`] appends a line to the pending buffer and, unless the connection is already
-//! waiting, queues it on the [`Flusher`] pool, which writes whole buffers with non-blocking
-//! sends (batching under load). Only when the socket buffer is full does the connection become
-//! *backlogged*: its own writer thread then drains the buffer with blocking writes. A buffer
-//! that reaches its bound means the peer stopped reading: the connection is cut, and its session
-//! thread, woken by the shutdown, reports the LEAVE. A slow reader therefore costs the others
-//! nothing but a memory copy per line.
+//! [`Outbox::push`] appends a line and, if nobody is writing for this connection, queues it on
+//! the flusher pool, which writes with non-blocking sends (batching under load). Who writes is
+//! one [`Writer`] state at a time: nobody (idle), queued for a flusher, a flusher writing, or
+//! parked with the poller because the socket is full. Bytes are copied once in and once out: a
+//! flusher writes the `front` buffer from an offset while new lines go to `pending` behind it.
+//!
+//! The outbox never decides a cut-off by time: it records since when lines have waited without
+//! progress ([`Outbox::status`]) and the monitor cuts it ([`Outbox::cut`]). It enforces the
+//! per-client cap itself, because that is a property of one push.
 
-use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
-use crate::flusher::Flusher;
+use crate::budget::CutReason;
+use crate::delivery::Delivery;
+use crate::flusher::Flush;
+use crate::line::{send_nonblocking, Line};
+use crate::poller::Writable;
 
-/// One encoded line, shared by every recipient of a broadcast so it is encoded once.
-pub type Line = Arc<[u8]>;
+/// Buffers larger than this are freed once an outbox is idle instead of kept for reuse, so a
+/// burst (or the long `USERS` line a newcomer gets) does not pin memory for the life of an idle
+/// connection.
+const KEEP_CAPACITY: usize = 4 * 1024;
 
-/// Why an outbox stopped accepting lines.
+/// Who is writing this connection's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The queue overflowed: the peer stopped reading.
-    Overflow,
+enum Writer {
+    /// Nobody: nothing is pending.
+    Idle,
+    /// On the flusher pool's ready queue.
+    Queued,
+    /// A flusher is sending right now.
+    Flushing,
+    /// The socket was full; the poller hands it back to the flushers when it has room.
+    Parked,
+}
+
+/// Why an outbox stopped for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// The server cut the client off for its backlog.
+    Cut(CutReason),
     /// Writing failed: the peer is gone.
     WriteFailed,
-    /// Closed on purpose (after `/quit`, a timeout, or at shutdown).
-    Closed,
+    /// Closed on purpose: after `/quit`, a timeout, a lost connection, or at shutdown.
+    ByServer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+enum Life {
     Open,
-    /// No new lines; the writer flushes what is pending, then closes the write side.
-    Draining,
-    Dead(CloseReason),
+    /// Takes no new lines; once the backlog is written the write side is shut.
+    Closing,
+    Dead(Closed),
 }
 
 struct State {
-    /// Bytes not yet handed to the kernel, in order.
+    life: Life,
+    writer: Writer,
+    /// Bytes being written, from `sent` on. A flusher takes it out of the state while sending.
+    front: Vec<u8>,
+    sent: usize,
+    /// Bytes queued behind `front`.
     pending: Vec<u8>,
-    /// Lines in `pending`.
-    pending_lines: usize,
-    /// Lines the writer thread took and is still writing; they count against the bound too,
-    /// or a peer that never reads could hold twice the queue.
-    writing_lines: usize,
-    /// A spare buffer, swapped with `pending` so flushing does not allocate.
-    spare: Vec<u8>,
-    mode: Mode,
-    /// On the flusher's ready queue.
-    scheduled: bool,
-    /// A flusher is writing this connection's bytes right now.
-    flushing: bool,
-    /// The socket was full (or the outbox is draining): the writer thread owns all writing.
-    backlogged: bool,
+    /// Unsent bytes of `front` that a flusher holds right now.
+    in_flight: usize,
+    /// Since when lines have waited without the socket taking a byte.
+    stalled_since: Option<Instant>,
+    /// The poller has seen this socket before.
+    watched: bool,
+    /// Bytes this outbox counts in the budget's stuck figure.
+    stuck: usize,
+}
+
+impl State {
+    fn backlog(&self) -> usize {
+        self.front.len() - self.sent + self.pending.len() + self.in_flight
+    }
 }
 
 /// The outbound buffer of one connection; see the module docs.
 pub struct Outbox {
+    key: usize,
     stream: Arc<TcpStream>,
-    max_queue: usize,
-    flusher: Arc<Flusher>,
+    delivery: Arc<Delivery>,
     state: Mutex<State>,
-    wake: Condvar,
+    died: Condvar,
 }
 
 impl Outbox {
-    /// An outbox writing to `stream` through `flusher`, holding at most `max_queue` lines for a
-    /// peer that does not read.
-    pub fn new(stream: Arc<TcpStream>, max_queue: usize, flusher: Arc<Flusher>) -> Outbox {
+    /// An outbox writing to `stream`; `key` is unique among open connections.
+    pub fn new(key: u64, stream: Arc<TcpStream>, delivery: Arc<Delivery>) -> Outbox {
         Outbox {
+            key: key as usize,
             stream,
-            max_queue: max_queue.max(1),
-            flusher,
+            delivery,
             state: Mutex::new(State {
+                life: Life::Open,
+                writer: Writer::Idle,
+                front: Vec::new(),
+                sent: 0,
                 pending: Vec::new(),
-                pending_lines: 0,
-                writing_lines: 0,
-                spare: Vec::new(),
-                mode: Mode::Open,
-                scheduled: false,
-                flushing: false,
-                backlogged: false,
+                in_flight: 0,
+                stalled_since: None,
+                watched: false,
+                stuck: 0,
             }),
-            wake: Condvar::new(),
+            died: Condvar::new(),
         }
     }
 
@@ -91,276 +118,290 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues a line. Returns false if the outbox is closed (or closes now because the buffer
-    /// overflowed); the line is then dropped.
+    /// Queues a line. Returns false if the outbox no longer takes lines (or just stopped, because
+    /// this line would pass the per-client cap); the line is then dropped.
     pub fn push(self: &Arc<Self>, line: &Line) -> bool {
+        let added = self.append(line);
+        self.delivery.budget.add(added);
+        added > 0
+    }
+
+    /// Appends without counting the bytes in the budget: the caller counts them, once per batch.
+    fn append(self: &Arc<Self>, line: &Line) -> usize {
         let mut st = self.lock();
-        if st.mode != Mode::Open {
-            return false;
+        if st.life != Life::Open {
+            return 0;
         }
-        if st.pending_lines + st.writing_lines >= self.max_queue {
-            self.kill(&mut st, CloseReason::Overflow);
-            return false;
+        let cap = self.delivery.max_backlog;
+        if st.backlog() + line.len() > cap {
+            self.kill(&mut st, Closed::Cut(CutReason::BacklogCap(cap)));
+            return 0;
         }
         st.pending.extend_from_slice(line);
-        st.pending_lines += 1;
-        if st.backlogged {
-            self.wake.notify_one();
-        } else if !st.scheduled && !st.flushing {
-            st.scheduled = true;
+        if st.writer == Writer::Idle {
+            st.writer = Writer::Queued;
             drop(st);
-            self.flusher.schedule(self.clone());
+            self.delivery.flusher.schedule(self.clone());
         }
-        true
+        line.len()
     }
 
-    /// Called by a flusher thread: writes the pending bytes without blocking. What the kernel
-    /// does not take makes the connection backlogged, for the writer thread to finish.
-    pub(crate) fn flush(self: &Arc<Self>) {
-        let mut bytes = {
-            let mut st = self.lock();
-            st.scheduled = false;
-            if st.backlogged || st.pending.is_empty() || matches!(st.mode, Mode::Dead(_)) {
-                return;
-            }
-            st.flushing = true;
-            st.pending_lines = 0;
-            let spare = std::mem::take(&mut st.spare);
-            std::mem::replace(&mut st.pending, spare)
-        };
-        let mut written = 0;
-        let failed = loop {
-            match send_nonblocking(&self.stream, &bytes[written..]) {
-                Ok(n) => {
-                    written += n;
-                    if written == bytes.len() {
-                        break false;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
-                Err(_) => break true,
-            }
-        };
-        let mut st = self.lock();
-        st.flushing = false;
-        if failed {
-            self.kill(&mut st, CloseReason::WriteFailed);
-            return;
-        }
-        if matches!(st.mode, Mode::Dead(_)) {
-            return;
-        }
-        if written < bytes.len() {
-            // The unsent rest goes before whatever arrived meanwhile.
-            let arrived = std::mem::take(&mut st.pending);
-            bytes.drain(..written);
-            // Slow path only: count the lines put back, so the bound stays exact.
-            st.pending_lines += bytes.iter().filter(|&&b| b == b'\n').count().max(1);
-            bytes.extend_from_slice(&arrived);
-            st.pending = bytes;
-            st.backlogged = true;
-            self.wake.notify_one();
-            return;
-        }
-        bytes.clear();
-        st.spare = bytes;
-        if st.backlogged {
-            // close_after_flush ran meanwhile: the writer waits for this flush to end.
-            self.wake.notify_one();
-        } else if !st.pending.is_empty() && !st.scheduled {
-            st.scheduled = true;
-            drop(st);
-            self.flusher.schedule(self.clone());
-        }
-    }
-
-    /// Stops accepting lines; what is pending is written, then the write side is closed so the
-    /// peer reads everything and then end of stream.
+    /// Stops taking lines; what is queued is written, then the write side is shut so the peer
+    /// reads everything and then end of stream.
     pub fn close_after_flush(&self) {
         let mut st = self.lock();
-        if st.mode == Mode::Open {
-            st.mode = Mode::Draining;
-            st.backlogged = true;
-            self.wake.notify_one();
+        if st.life == Life::Open {
+            st.life = Life::Closing;
+            self.finish_closing(&mut st);
         }
     }
 
-    /// Drops whatever is pending and shuts the socket down both ways, which also wakes a session
+    /// Drops whatever is queued and shuts the socket both ways, which also wakes a session
     /// thread blocked reading it.
     pub fn close_now(&self) {
         let mut st = self.lock();
-        if !matches!(st.mode, Mode::Dead(_)) {
-            self.kill(&mut st, CloseReason::Closed);
+        if !matches!(st.life, Life::Dead(_)) {
+            self.kill(&mut st, Closed::ByServer);
         }
     }
 
-    /// Why the outbox closed, once it is dead.
-    pub fn close_reason(&self) -> Option<CloseReason> {
-        match self.lock().mode {
-            Mode::Dead(reason) => Some(reason),
+    /// Cuts the client off for its backlog. Returns false if it was already closed.
+    pub fn cut(&self, reason: CutReason) -> bool {
+        let mut st = self.lock();
+        if matches!(st.life, Life::Dead(_)) {
+            return false;
+        }
+        self.kill(&mut st, Closed::Cut(reason));
+        true
+    }
+
+    /// Why the outbox stopped, once it has.
+    pub fn closed(&self) -> Option<Closed> {
+        match self.lock().life {
+            Life::Dead(why) => Some(why),
             _ => None,
         }
     }
 
-    fn kill(&self, st: &mut State, reason: CloseReason) {
-        st.mode = Mode::Dead(reason);
-        st.pending = Vec::new();
-        st.pending_lines = 0;
-        let _ = self.stream.shutdown(Shutdown::Both);
-        self.wake.notify_one();
+    /// For the monitor: the bytes waiting and since when they have waited without progress;
+    /// `None` once closed.
+    pub fn status(&self) -> Option<(usize, Option<Instant>)> {
+        let st = self.lock();
+        match st.life {
+            Life::Dead(_) => None,
+            _ => Some((st.backlog(), st.stalled_since)),
+        }
     }
 
-    /// The writer thread's loop: while the connection is backlogged, drains the buffer with
-    /// blocking writes; returns when the outbox dies or has drained and closed.
-    pub fn run_writer(&self) {
+    /// For the monitor: counts this outbox's backlog as stuck (or not) in the budget. Progress
+    /// or closing takes it back by itself.
+    pub fn mark_stuck(&self, stuck: bool) {
+        let mut st = self.lock();
+        if matches!(st.life, Life::Dead(_)) {
+            return;
+        }
+        let now = if stuck { st.backlog() } else { 0 };
+        self.delivery
+            .budget
+            .add_stuck(now as isize - st.stuck as isize);
+        st.stuck = now;
+    }
+
+    fn unstick(&self, st: &mut State) {
+        if st.stuck > 0 {
+            self.delivery.budget.add_stuck(-(st.stuck as isize));
+            st.stuck = 0;
+        }
+    }
+
+    /// Waits until the outbox has closed (after [`Outbox::close_after_flush`], once everything
+    /// is written), or until `deadline`. Returns whether it closed.
+    pub fn wait_closed(&self, deadline: Instant) -> bool {
+        let mut st = self.lock();
         loop {
-            let bytes = {
-                let mut st = self.lock();
-                loop {
-                    if let Mode::Dead(_) = st.mode {
-                        return;
-                    }
-                    if st.backlogged && !st.flushing {
-                        if !st.pending.is_empty() {
-                            st.writing_lines = std::mem::take(&mut st.pending_lines);
-                            break std::mem::take(&mut st.pending);
-                        }
-                        if st.mode == Mode::Draining {
-                            let _ = self.stream.shutdown(Shutdown::Write);
-                            st.mode = Mode::Dead(CloseReason::Closed);
-                            return;
-                        }
-                        // Caught up: back to the flushers.
-                        st.backlogged = false;
-                    }
-                    st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
-                }
-            };
-            let result = (&*self.stream).write_all(&bytes);
-            let mut st = self.lock();
-            st.writing_lines = 0;
-            if result.is_err() && !matches!(st.mode, Mode::Dead(_)) {
-                self.kill(&mut st, CloseReason::WriteFailed);
-                return;
+            if matches!(st.life, Life::Dead(_)) {
+                return true;
             }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            st = self
+                .died
+                .wait_timeout(st, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    fn finish_closing(&self, st: &mut State) {
+        if st.life == Life::Closing && st.writer == Writer::Idle && st.backlog() == 0 {
+            let _ = self.stream.shutdown(Shutdown::Write);
+            st.life = Life::Dead(Closed::ByServer);
+            self.died.notify_all();
+        }
+    }
+
+    fn kill(&self, st: &mut State, why: Closed) {
+        // Bytes a flusher holds are counted out by that flusher when it comes back.
+        self.delivery
+            .budget
+            .sub(st.front.len() - st.sent + st.pending.len());
+        st.front = Vec::new();
+        st.sent = 0;
+        st.pending = Vec::new();
+        st.stalled_since = None;
+        self.unstick(st);
+        st.life = Life::Dead(why);
+        if let Closed::Cut(reason) = why {
+            self.delivery.budget.record_cut(reason);
+        }
+        if st.writer == Writer::Parked {
+            st.writer = Writer::Idle;
+            self.delivery
+                .poller
+                .forget(self.key, self.stream.as_raw_fd());
+        }
+        let _ = self.stream.shutdown(Shutdown::Both);
+        self.died.notify_all();
+    }
+
+    /// Takes the bytes to send next, or settles the state when there are none.
+    fn take_front(&self) -> Option<(Vec<u8>, usize)> {
+        let mut st = self.lock();
+        if st.writer != Writer::Queued {
+            return None;
+        }
+        if matches!(st.life, Life::Dead(_)) {
+            st.writer = Writer::Idle;
+            return None;
+        }
+        if st.front.len() == st.sent {
+            let st = &mut *st;
+            std::mem::swap(&mut st.front, &mut st.pending);
+            st.sent = 0;
+        }
+        if st.front.is_empty() {
+            st.writer = Writer::Idle;
+            self.finish_closing(&mut st);
+            return None;
+        }
+        st.writer = Writer::Flushing;
+        st.in_flight = st.front.len() - st.sent;
+        Some((
+            std::mem::take(&mut st.front),
+            std::mem::replace(&mut st.sent, 0),
+        ))
+    }
+}
+
+/// Appends one line to every outbox in `to`, counting the bytes in the budget once.
+pub fn push_all<'a>(to: impl IntoIterator<Item = &'a Arc<Outbox>>, line: &Line) {
+    let mut added = 0;
+    let mut delivery = None;
+    for outbox in to {
+        added += outbox.append(line);
+        delivery.get_or_insert(&outbox.delivery);
+    }
+    if let Some(d) = delivery {
+        d.budget.add(added);
+    }
+}
+
+impl Flush for Outbox {
+    fn flush(self: Arc<Self>) {
+        let Some((mut front, mut sent)) = self.take_front() else {
+            return;
+        };
+        let mut written = 0;
+        let failed = loop {
+            match send_nonblocking(&self.stream, &front[sent + written..]) {
+                Ok(n) => {
+                    written += n;
+                    if sent + written == front.len() {
+                        break false;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break false,
+                Err(_) => break true,
+            }
+        };
+        let budget = &self.delivery.budget;
+        let mut st = self.lock();
+        st.in_flight = 0;
+        if written > 0 {
+            self.unstick(&mut st);
+        }
+        budget.sub(written);
+        sent += written;
+        if failed || matches!(st.life, Life::Dead(_)) {
+            // A cut-off meanwhile discarded the rest; so does a failed write.
+            budget.sub(front.len() - sent);
+            st.writer = Writer::Idle;
+            if failed && !matches!(st.life, Life::Dead(_)) {
+                self.kill(&mut st, Closed::WriteFailed);
+            }
+            return;
+        }
+        if sent < front.len() {
+            // The socket is full: the stall clock runs from the last byte it took.
+            if written > 0 || st.stalled_since.is_none() {
+                st.stalled_since = Some(Instant::now());
+            }
+            st.front = front;
+            st.sent = sent;
+            st.writer = Writer::Parked;
+            let first = !std::mem::replace(&mut st.watched, true);
+            drop(st);
+            let fd = self.stream.as_raw_fd();
+            let key = self.key;
+            self.delivery.poller.clone().watch(key, fd, first, self);
+            return;
+        }
+        st.stalled_since = None;
+        front.clear();
+        st.front = front;
+        st.sent = 0;
+        if st.pending.is_empty() {
+            st.writer = Writer::Idle;
+            let st = &mut *st;
+            for buf in [&mut st.front, &mut st.pending] {
+                if buf.capacity() > KEEP_CAPACITY {
+                    *buf = Vec::new();
+                }
+            }
+            self.finish_closing(st);
+        } else {
+            // Back of the queue, so one busy connection cannot starve the others.
+            st.writer = Writer::Queued;
+            drop(st);
+            self.delivery.flusher.clone().schedule(self);
         }
     }
 }
 
-/// One `send` that never blocks, whatever the socket's mode, and never raises SIGPIPE.
-pub(crate) fn send_nonblocking(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: the pointer and length describe `buf`, which outlives the call; the fd is owned by
-    // `stream`, which is borrowed for the call.
-    let n = unsafe {
-        libc::send(
-            stream.as_raw_fd(),
-            buf.as_ptr().cast(),
-            buf.len(),
-            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-        )
-    };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
+impl Writable for Outbox {
+    fn writable(self: Arc<Self>) {
+        let mut st = self.lock();
+        if st.writer == Writer::Parked {
+            st.writer = Writer::Queued;
+            drop(st);
+            self.delivery.flusher.clone().schedule(self);
+        }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        if self.lock().watched {
+            self.delivery
+                .poller
+                .forget(self.key, self.stream.as_raw_fd());
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Read;
-    use std::net::TcpListener;
-    use std::time::Duration;
-
-    fn pair() -> (Arc<TcpStream>, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
-        client
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        (Arc::new(server), client)
-    }
-
-    fn line(s: &str) -> Line {
-        Arc::from(s.as_bytes())
-    }
-
-    fn outbox(stream: Arc<TcpStream>, max: usize) -> (Arc<Outbox>, Arc<Flusher>) {
-        let flusher = Flusher::start(1).unwrap();
-        (Arc::new(Outbox::new(stream, max, flusher.clone())), flusher)
-    }
-
-    #[test]
-    fn a_pushed_line_reaches_the_peer() {
-        let (server, mut client) = pair();
-        let (outbox, flusher) = outbox(server, 4);
-        assert!(outbox.push(&line("MSG a hi\n")));
-        let mut buf = [0u8; 9];
-        client.read_exact(&mut buf).unwrap();
-        assert_eq!(&buf, b"MSG a hi\n");
-        flusher.shutdown();
-    }
-
-    #[test]
-    fn overflow_closes_and_refuses_more() {
-        let (server, mut client) = pair();
-        let (outbox, flusher) = outbox(server, 2);
-        // No writer thread and a peer that never reads: the socket fills, then the buffer.
-        let big = line(&"x".repeat(64 * 1024));
-        let mut pushed = 0;
-        while outbox.push(&big) {
-            pushed += 1;
-            assert!(pushed < 10_000, "overflow never detected");
-        }
-        assert_eq!(outbox.close_reason(), Some(CloseReason::Overflow));
-        assert!(!outbox.push(&line("late\n")));
-        let mut sink = Vec::new();
-        let _ = client.read_to_end(&mut sink);
-        flusher.shutdown();
-    }
-
-    #[test]
-    fn lines_arrive_complete_and_in_order_through_backlog_and_close() {
-        let (server, mut client) = pair();
-        let (outbox, flusher) = outbox(server, 1_000_000);
-        let writer = {
-            let outbox = outbox.clone();
-            std::thread::spawn(move || outbox.run_writer())
-        };
-        let mut expected = Vec::new();
-        for i in 0..50_000 {
-            let l = format!("MSG a {i:08}\n");
-            expected.extend_from_slice(l.as_bytes());
-            assert!(outbox.push(&line(&l)));
-        }
-        outbox.close_after_flush();
-        let mut got = Vec::new();
-        client.read_to_end(&mut got).unwrap();
-        writer.join().unwrap();
-        assert_eq!(got.len(), expected.len());
-        assert!(got == expected, "lines arrived out of order");
-        flusher.shutdown();
-    }
-
-    #[test]
-    fn close_now_wakes_a_blocked_reader() {
-        let (server, mut client) = pair();
-        let reader = {
-            let server = server.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 16];
-                (&*server).read(&mut buf)
-            })
-        };
-        let (outbox, flusher) = outbox(server, 4);
-        outbox.close_now();
-        assert_eq!(reader.join().unwrap().unwrap(), 0);
-        let mut buf = [0u8; 1];
-        assert_eq!(client.read(&mut buf).unwrap_or(0), 0);
-        flusher.shutdown();
-    }
-}
+#[path = "outbox_tests.rs"]
+mod tests;

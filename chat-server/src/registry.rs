@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use batepapo_protocol::{name_key, ServerMessage};
 
-use crate::outbox::{Line, Outbox};
+use crate::line::{encode, Line};
+use crate::outbox::{push_all, Outbox};
 
 /// A registered user.
 #[derive(Clone)]
@@ -28,16 +29,12 @@ pub struct Member {
     pub outbox: Arc<Outbox>,
 }
 
-/// Encodes a message once into a line shareable by all recipients.
-pub fn encode(msg: &ServerMessage) -> Line {
-    Arc::from(msg.encode().into_bytes())
-}
-
 #[derive(Default)]
 struct Inner {
     by_key: HashMap<String, u64>,
-    /// Members in join order; replaced, never mutated, so readers can hold a snapshot.
-    members: Arc<[Member]>,
+    /// Members in join order. Readers hold snapshots (clones of the `Arc`) briefly; a change
+    /// copies the list only if one is held at that moment, and otherwise edits it in place.
+    members: Arc<Vec<Member>>,
 }
 
 /// The set of registered users.
@@ -57,16 +54,14 @@ impl Registry {
 
     /// Adds a member if its name is free. Under the lock it queues `WELCOME` and `USERS` to the
     /// newcomer and `JOIN` to everyone else, so that every client sees joins and leaves in the
-    /// one order the registry decided them. Returns everyone now registered.
-    pub fn register(&self, member: Member) -> Result<Arc<[Member]>, NameTaken> {
+    /// one order the registry decided them. Returns how many are now registered.
+    pub fn register(&self, member: Member) -> Result<usize, NameTaken> {
         let key = name_key(&member.name);
         let mut inner = self.lock();
         if inner.by_key.contains_key(&key) {
             return Err(NameTaken);
         }
-        let mut members: Vec<Member> = inner.members.to_vec();
-        members.push(member.clone());
-        inner.members = members.into();
+        Arc::make_mut(&mut inner.members).push(member.clone());
         inner.by_key.insert(key, member.id);
 
         let welcome = ServerMessage::Welcome {
@@ -83,29 +78,23 @@ impl Registry {
             addr: member.addr,
         });
         broadcast(&inner.members, member.id, &join);
-        Ok(inner.members.clone())
+        Ok(inner.members.len())
     }
 
     /// Removes a member and, under the lock, queues its `LEAVE` to everyone still present (so a
     /// newcomer reusing the name can never be announced before it). Returns the member and
-    /// those still present, or `None` if it was not registered.
-    pub fn unregister(&self, id: u64) -> Option<(Member, Arc<[Member]>)> {
+    /// how many are still present, or `None` if it was not registered.
+    pub fn unregister(&self, id: u64) -> Option<(Member, usize)> {
         let mut inner = self.lock();
-        let gone = inner.members.iter().find(|m| m.id == id)?.clone();
+        let at = inner.members.iter().position(|m| m.id == id)?;
+        let gone = Arc::make_mut(&mut inner.members).remove(at);
         inner.by_key.remove(&name_key(&gone.name));
-        let rest: Vec<Member> = inner
-            .members
-            .iter()
-            .filter(|m| m.id != id)
-            .cloned()
-            .collect();
-        inner.members = rest.into();
         let leave = encode(&ServerMessage::Leave {
             name: gone.name.clone(),
             addr: gone.addr,
         });
         broadcast(&inner.members, id, &leave);
-        Some((gone, inner.members.clone()))
+        Some((gone, inner.members.len()))
     }
 
     /// Finds a member by name, case-insensitively.
@@ -115,8 +104,9 @@ impl Registry {
         inner.members.iter().find(|m| m.id == id).cloned()
     }
 
-    /// Everyone registered, in join order.
-    pub fn snapshot(&self) -> Arc<[Member]> {
+    /// Everyone registered, in join order. Drop it soon: while it is held, the next join or
+    /// leave copies the list.
+    pub fn snapshot(&self) -> Arc<Vec<Member>> {
         self.lock().members.clone()
     }
 }
@@ -128,29 +118,10 @@ pub fn users_message(members: &[Member]) -> ServerMessage {
 
 /// Sends one line to every member but `except`.
 pub fn broadcast(members: &[Member], except: u64, line: &Line) {
-    for m in members.iter().filter(|m| m.id != except) {
-        m.outbox.push(line);
-    }
-}
-
-/// A short, readable list of names for the console log.
-pub fn describe(members: &[Member]) -> String {
-    const SHOWN: usize = 10;
-    let mut names: Vec<&str> = members
-        .iter()
-        .take(SHOWN)
-        .map(|m| m.name.as_str())
-        .collect();
-    let more = members.len().saturating_sub(SHOWN);
-    let extra = format!("and {more} more");
-    if more > 0 {
-        names.push(&extra);
-    }
-    if names.is_empty() {
-        "nobody".to_string()
-    } else {
-        names.join(", ")
-    }
+    push_all(
+        members.iter().filter(|m| m.id != except).map(|m| &m.outbox),
+        line,
+    );
 }
 
 #[cfg(test)]
@@ -159,14 +130,17 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
 
     fn member(id: u64, name: &str) -> (Member, TcpStream) {
+        use crate::budget::Budget;
+        use crate::delivery::Delivery;
+        use std::sync::OnceLock;
+        static DELIVERY: OnceLock<Arc<Delivery>> = OnceLock::new();
+        let delivery = DELIVERY.get_or_init(|| {
+            Delivery::start(1, 1 << 20, Arc::new(Budget::new(1 << 30, 1 << 28))).unwrap()
+        });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, addr) = listener.accept().unwrap();
-        let outbox = Arc::new(Outbox::new(
-            Arc::new(server),
-            16,
-            crate::flusher::Flusher::start(1).unwrap(),
-        ));
+        let outbox = Arc::new(Outbox::new(id, Arc::new(server), delivery.clone()));
         let m = Member {
             id,
             name: name.into(),
@@ -191,8 +165,9 @@ mod tests {
         let reg = Registry::default();
         let (a, _ca) = member(1, "a");
         let (b, _cb) = member(2, "b");
-        assert_eq!(reg.register(a).unwrap().len(), 1);
-        let all = reg.register(b).unwrap();
+        assert_eq!(reg.register(a).unwrap(), 1);
+        assert_eq!(reg.register(b).unwrap(), 2);
+        let all = reg.snapshot();
         assert_eq!(all.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2]);
     }
 
@@ -204,8 +179,16 @@ mod tests {
             std::mem::forget(c);
             reg.register(m).unwrap();
         }
-        let (gone, rest) = reg.unregister(2).unwrap();
+        let held = reg.snapshot();
+        let (gone, left) = reg.unregister(2).unwrap();
         assert_eq!(gone.name, "b");
+        assert_eq!(left, 2);
+        assert_eq!(
+            held.len(),
+            3,
+            "a snapshot held during a change is left as it was"
+        );
+        let rest = reg.snapshot();
         let names: Vec<_> = rest.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["a", "c"]);
         assert!(reg.lookup("B").is_none());
@@ -220,20 +203,5 @@ mod tests {
         let (a, _ca) = member(1, "Alice");
         reg.register(a).unwrap();
         assert_eq!(reg.lookup("ALICE").unwrap().id, 1);
-    }
-
-    #[test]
-    fn describe_truncates_long_lists() {
-        let reg = Registry::default();
-        let mut keep = Vec::new();
-        for id in 0..12 {
-            let (m, c) = member(id, &format!("u{id}"));
-            keep.push(c);
-            reg.register(m).unwrap();
-        }
-        let text = describe(&reg.snapshot());
-        assert!(text.starts_with("u0, u1,"), "{text}");
-        assert!(text.ends_with("u9, and 2 more"), "{text}");
-        assert_eq!(describe(&[]), "nobody");
     }
 }

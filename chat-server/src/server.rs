@@ -1,20 +1,21 @@
-//! The accept loop, the table of open connections, and the shutdown sequence.
+//! The accept loop and the shutdown sequence, and [`RunningServer`] for embedding.
 
-use std::collections::HashMap;
-use std::io::{self, Read};
-use std::net::{Shutdown as Direction, SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::io;
+use std::net::{Shutdown as Direction, SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use batepapo_protocol::{ErrorCode, ServerMessage};
+use batepapo_protocol::ServerMessage;
 use log::{error, info, warn};
 
+use crate::budget::{BacklogStats, Budget};
 use crate::config::{Config, ConfigError};
-use crate::flusher::Flusher;
-use crate::outbox::{send_nonblocking, Outbox};
-use crate::registry::{encode, Registry};
-use crate::session::{self, Conn};
+use crate::connection;
+use crate::delivery::Delivery;
+use crate::line::encode;
+use crate::monitor;
+use crate::shared::Shared;
 use crate::shutdown::Shutdown;
 
 /// How long shutdown waits for clients to read their BYE before cutting them off.
@@ -22,8 +23,6 @@ const FLUSH_GRACE: Duration = Duration::from_secs(3);
 /// Pending connections the kernel may hold; std's default (128) makes a burst of hundreds of
 /// connects wait for SYN retries.
 const LISTEN_BACKLOG: i32 = 1024;
-const SESSION_STACK: usize = 256 * 1024;
-const WRITER_STACK: usize = 64 * 1024;
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -34,47 +33,6 @@ pub enum ServerError {
     /// The listener failed in a way the server cannot recover from.
     #[error("listener failed")]
     Io(#[from] io::Error),
-}
-
-struct Open {
-    stream: Arc<TcpStream>,
-    outbox: Arc<Outbox>,
-}
-
-/// State shared by the accept loop and every session.
-pub(crate) struct Shared {
-    pub config: Config,
-    flusher: Arc<Flusher>,
-    pub registry: Registry,
-    shutdown: Shutdown,
-    open: Mutex<HashMap<u64, Open>>,
-    all_closed: Condvar,
-}
-
-impl Shared {
-    pub fn is_shutting_down(&self) -> bool {
-        self.shutdown.is_triggered()
-    }
-
-    fn open(&self) -> MutexGuard<'_, HashMap<u64, Open>> {
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Removes a connection from the table when its session thread ends, even by panic.
-struct OpenGuard<'a> {
-    shared: &'a Shared,
-    id: u64,
-}
-
-impl Drop for OpenGuard<'_> {
-    fn drop(&mut self) {
-        let mut open = self.shared.open();
-        open.remove(&self.id);
-        if open.is_empty() {
-            self.shared.all_closed.notify_all();
-        }
-    }
 }
 
 /// Binds a listener the way the server wants it: address reuse and a deep backlog.
@@ -90,18 +48,31 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// Serves clients on `listener` until `shutdown` is triggered, then says BYE to everyone and
 /// joins every thread it started.
 pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), ServerError> {
+    let budget = Arc::new(Budget::new(
+        config.backlog_budget(),
+        config.flood_watermark(),
+    ));
+    serve(listener, config, shutdown, budget)
+}
+
+fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: Shutdown,
+    budget: Arc<Budget>,
+) -> Result<(), ServerError> {
     config.validate()?;
     let local = listener.local_addr()?;
     shutdown.arm(local);
-    let flusher = Flusher::start(config.flushers)?;
-    let shared = Arc::new(Shared {
-        config,
-        flusher: flusher.clone(),
-        registry: Registry::default(),
-        shutdown: shutdown.clone(),
-        open: Mutex::new(HashMap::new()),
-        all_closed: Condvar::new(),
-    });
+    let delivery = Delivery::start(config.flushers, config.max_backlog, budget)?;
+    let shared = Arc::new(Shared::new(config, delivery.clone(), shutdown.clone()));
+    let monitor = {
+        let shared = shared.clone();
+        thread::Builder::new()
+            .name("monitor".into())
+            .stack_size(128 * 1024)
+            .spawn(move || monitor::run(&shared))?
+    };
     let mut sessions: Vec<JoinHandle<()>> = Vec::new();
     let mut next_id: u64 = 0;
     while !shutdown.is_triggered() {
@@ -124,22 +95,22 @@ pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<
         }
         reap(&mut sessions);
         next_id += 1;
-        if let Some(handle) = admit(&shared, next_id, stream, addr) {
+        if let Some(handle) = connection::admit(&shared, next_id, stream, addr) {
             sessions.push(handle);
         }
     }
     drop(listener);
-    info!(
-        "shutting down: saying BYE to {} connections",
-        shared.open().len()
-    );
     say_goodbye(&shared);
     for handle in sessions {
         if handle.join().is_err() {
             error!("a session thread panicked");
         }
     }
-    flusher.shutdown();
+    shared.delivery.budget.ring_alarm();
+    if monitor.join().is_err() {
+        error!("the monitor thread panicked");
+    }
+    delivery.shutdown();
     info!("shutdown complete");
     Ok(())
 }
@@ -154,110 +125,14 @@ fn reap(sessions: &mut Vec<JoinHandle<()>>) {
     }
 }
 
-/// Starts a session for a new connection, or turns it away when the server is full.
-fn admit(
-    shared: &Arc<Shared>,
-    id: u64,
-    stream: TcpStream,
-    addr: SocketAddr,
-) -> Option<JoinHandle<()>> {
-    let _ = stream.set_nodelay(shared.config.nodelay);
-    let stream = Arc::new(stream);
-    let outbox = Arc::new(Outbox::new(
-        stream.clone(),
-        shared.config.queue_depth,
-        shared.flusher.clone(),
-    ));
-    {
-        let mut open = shared.open();
-        if open.len() >= shared.config.max_clients {
-            drop(open);
-            warn!("refused {addr}: server full");
-            turn_away(&stream, shared.config.max_clients);
-            return None;
-        }
-        open.insert(
-            id,
-            Open {
-                stream: stream.clone(),
-                outbox: outbox.clone(),
-            },
-        );
-    }
-    let conn = Conn {
-        id,
-        stream,
-        addr,
-        outbox,
-    };
-    let shared_for_thread = shared.clone();
-    let spawned = thread::Builder::new()
-        .name(format!("session-{id}"))
-        .stack_size(SESSION_STACK)
-        .spawn(move || session_thread(conn, &shared_for_thread));
-    match spawned {
-        Ok(handle) => Some(handle),
-        Err(e) => {
-            error!("cannot start a thread for {addr}: {e}");
-            if let Some(open) = shared.open().remove(&id) {
-                open.outbox.close_now();
-            }
-            None
-        }
-    }
-}
-
-fn session_thread(conn: Conn, shared: &Shared) {
-    let _guard = OpenGuard {
-        shared,
-        id: conn.id,
-    };
-    let outbox = conn.outbox.clone();
-    let writer = thread::Builder::new()
-        .name(format!("writer-{}", conn.id))
-        .stack_size(WRITER_STACK)
-        .spawn(move || outbox.run_writer());
-    let writer = match writer {
-        Ok(w) => w,
-        Err(e) => {
-            error!("cannot start a writer thread for {}: {e}", conn.addr);
-            conn.outbox.close_now();
-            return;
-        }
-    };
-    let outbox = conn.outbox.clone();
-    session::serve(conn, shared);
-    // At shutdown the writer is flushing BYE, and `say_goodbye` cuts it off after the grace
-    // period; otherwise make sure the connection is closed whatever way the session ended.
-    if !shared.is_shutting_down() {
-        outbox.close_now();
-    }
-    let _ = writer.join();
-}
-
-/// Answers a connection the server has no room for, without blocking the accept loop.
-fn turn_away(stream: &TcpStream, max_clients: usize) {
-    let line = encode(&ServerMessage::Err {
-        code: ErrorCode::ServerFull,
-        text: format!("the server is full ({max_clients} clients); try again later"),
-    });
-    let _ = send_nonblocking(stream, &line);
-    let _ = stream.shutdown(Direction::Write);
-    // Discard what the peer already sent, so closing does not reset the connection and destroy
-    // the ERR before it is read.
-    if stream.set_nonblocking(true).is_ok() {
-        let mut buf = [0u8; 4096];
-        while matches!((&*stream).read(&mut buf), Ok(n) if n > 0) {}
-    }
-}
-
 /// BYE to every connection, a grace period for them to read it, then cut off whoever is left.
 fn say_goodbye(shared: &Shared) {
     let bye = encode(&ServerMessage::Bye {
         text: "the server is shutting down".to_string(),
     });
-    {
+    let outboxes = {
         let open = shared.open();
+        info!("shutting down: saying BYE to {} connections", open.len());
         // Every outbox stops taking lines before any session wakes, so nobody gets a LEAVE
         // from a session ended by the shutdown itself ahead of their own BYE.
         for conn in open.values() {
@@ -268,33 +143,25 @@ fn say_goodbye(shared: &Shared) {
             // Wakes the session thread blocked in `read` with an end of stream.
             let _ = conn.stream.shutdown(Direction::Read);
         }
-    }
+        open.values().map(|c| c.outbox.clone()).collect::<Vec<_>>()
+    };
     let deadline = Instant::now() + FLUSH_GRACE;
-    let mut open = shared.open();
-    while !open.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            warn!(
-                "{} clients did not read their BYE in time; closing them",
-                open.len()
-            );
-            for conn in open.values() {
-                conn.outbox.close_now();
-            }
-            break;
-        }
-        open = shared
-            .all_closed
-            .wait_timeout(open, left)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
+    let late = outboxes
+        .iter()
+        .filter(|o| !o.wait_closed(deadline))
+        .inspect(|o| o.close_now())
+        .count();
+    if late > 0 {
+        warn!("{late} clients did not read their BYE in time; closed them");
     }
+    shared.wait_all_closed(deadline + FLUSH_GRACE);
 }
 
 /// A server running on its own thread, for tests, benchmarks and the load generator.
 pub struct RunningServer {
     addr: SocketAddr,
     shutdown: Shutdown,
+    budget: Arc<Budget>,
     thread: Option<JoinHandle<Result<(), ServerError>>>,
 }
 
@@ -310,12 +177,18 @@ impl RunningServer {
         let addr = listener.local_addr()?;
         let shutdown = Shutdown::new();
         let handle = shutdown.clone();
+        let budget = Arc::new(Budget::new(
+            config.backlog_budget(),
+            config.flood_watermark(),
+        ));
+        let for_thread = budget.clone();
         let thread = thread::Builder::new()
             .name("chat-server".into())
-            .spawn(move || run(listener, config, handle))?;
+            .spawn(move || serve(listener, config, handle, for_thread))?;
         Ok(RunningServer {
             addr,
             shutdown,
+            budget,
             thread: Some(thread),
         })
     }
@@ -328,6 +201,11 @@ impl RunningServer {
     /// A handle that can stop the server from elsewhere.
     pub fn shutdown_handle(&self) -> Shutdown {
         self.shutdown.clone()
+    }
+
+    /// Backlog figures so far: bytes waiting, the peak, cut-offs by reason, flood-control waits.
+    pub fn backlog_stats(&self) -> BacklogStats {
+        self.budget.stats()
     }
 
     /// Shuts down and waits for every thread to finish.

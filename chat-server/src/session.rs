@@ -1,24 +1,26 @@
 //! One client's session, run on its own thread (RF4): greeting, registration, then commands
-//! until `/quit`, a lost connection, or server shutdown.
+//! until `/quit`, a lost connection, or server shutdown. It returns how it ended and leaves the
+//! socket to its caller.
 
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use batepapo_protocol::{
     name_key, validate_name, ClientCommand, ErrorCode, FrameError, LineDecoder, ServerMessage,
     PROTOCOL_VERSION,
 };
-use log::{debug, info};
+use log::{debug, info, warn};
 
-use crate::outbox::{CloseReason, Outbox};
-use crate::registry::{self, broadcast, describe, encode, Member};
-use crate::server::Shared;
+use crate::line::encode;
+use crate::monitor;
+use crate::outbox::{Closed, Outbox};
+use crate::registry::{self, broadcast, Member};
+use crate::shared::Shared;
 
-/// How long a closing connection is read and discarded so that the peer's unread bytes do not
-/// turn our close into a reset that could destroy the final BYE or ERR before it is read.
-const LINGER: Duration = Duration::from_secs(2);
+/// Bytes read from a client at once. Small, because every idle connection holds one.
+const READ_BUF: usize = 4096;
 
 /// One accepted connection, as the session thread receives it.
 pub(crate) struct Conn {
@@ -77,62 +79,57 @@ fn lift(line: Result<String, FrameError>) -> Event {
     }
 }
 
-/// How a registered session ended.
-enum Ending {
+/// How a session ended; [`crate::connection`] decides what that means for the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The client sent `/quit`: it gets BYE, then the connection closes.
     Quit,
+    /// No acceptable name in time: it gets `ERR timeout`, then the connection closes.
+    NameTimeout,
+    /// The connection ended under us: the peer left, or the server cut it off or is shutting
+    /// down.
     Lost,
 }
 
-/// Runs a session to its end. The caller has already counted the connection.
-pub(crate) fn serve(conn: Conn, shared: &Shared) {
+/// Runs a session to its end and says how it ended. The caller has already counted the
+/// connection.
+pub(crate) fn serve(conn: &Conn, shared: &Shared) -> Ending {
     let mut reader = LineReader {
         stream: conn.stream.clone(),
         decoder: LineDecoder::new(shared.config.max_line),
-        buf: vec![0; 16 * 1024],
+        buf: vec![0; READ_BUF],
         eof: false,
     };
-    let send = |msg: ServerMessage| {
-        conn.outbox.push(&encode(&msg));
-    };
-    send(ServerMessage::Hello {
+    conn.outbox.push(&encode(&ServerMessage::Hello {
         version: PROTOCOL_VERSION.to_string(),
         text: "welcome to batepapo; send your name".to_string(),
-    });
-
-    let Some(name) = register(&conn, &mut reader, shared) else {
-        return;
-    };
-    let ending = chat(&conn, &name, &mut reader, shared);
-
-    if let Some((gone, rest)) = shared.registry.unregister(conn.id) {
-        let why = match (&ending, conn.outbox.close_reason()) {
-            (Ending::Quit, _) => "quit",
-            (_, Some(CloseReason::Overflow)) => "too slow: its outbound queue overflowed",
-            _ if shared.is_shutting_down() => "server shutdown",
-            _ => "connection lost",
-        };
-        info!(
-            "{} left ({why}); {} connected: {}",
-            gone.name,
-            rest.len(),
-            describe(&rest)
-        );
-    }
-    match ending {
-        Ending::Quit => {
-            send(ServerMessage::Bye {
-                text: "goodbye".to_string(),
-            });
-            close_gracefully(&conn, &mut reader);
+    }));
+    let (name, ending) = match register(conn, &mut reader, shared) {
+        Ok(name) => {
+            let ending = chat(conn, &name, &mut reader, shared);
+            (Some(name), ending)
         }
-        // At shutdown the server queued a BYE that the writer is flushing; leave it be.
-        Ending::Lost if shared.is_shutting_down() => {}
-        Ending::Lost => conn.outbox.close_now(),
+        Err(ending) => (None, ending),
+    };
+    let left = shared.registry.unregister(conn.id).map(|(_, left)| left);
+    let who = name
+        .as_deref()
+        .unwrap_or("a client that had not registered");
+    let connected = left.map_or(String::new(), |n| format!("; {n} connected"));
+    match conn.outbox.closed() {
+        Some(Closed::Cut(reason)) => {
+            warn!("{who} ({}) cut off: {reason}{connected}", conn.addr)
+        }
+        _ if name.is_none() => {}
+        _ if ending == Ending::Quit => info!("{who} left (quit){connected}"),
+        _ if shared.is_shutting_down() => debug!("{who} left (server shutdown){connected}"),
+        _ => info!("{who} left (connection lost){connected}"),
     }
+    ending
 }
 
 /// Reads names until one is accepted (returning it), the deadline passes, or the peer leaves.
-fn register(conn: &Conn, reader: &mut LineReader, shared: &Shared) -> Option<String> {
+fn register(conn: &Conn, reader: &mut LineReader, shared: &Shared) -> Result<String, Ending> {
     let deadline = Instant::now() + shared.config.name_timeout;
     let refuse = |code: ErrorCode, text: String| {
         conn.outbox
@@ -162,40 +159,20 @@ fn register(conn: &Conn, reader: &mut LineReader, shared: &Shared) -> Option<Str
                             ErrorCode::NameTaken,
                             format!("the name {name} is already in use"),
                         ),
-                        Ok(everyone) => {
+                        Ok(connected) => {
                             let _ = conn.stream.set_read_timeout(None);
-                            info!(
-                                "{name} joined from {}; {} connected: {}",
-                                conn.addr,
-                                everyone.len(),
-                                describe(&everyone)
-                            );
-                            return Some(name);
+                            info!("{name} joined from {}; {connected} connected", conn.addr);
+                            return Ok(name);
                         }
                     }
                 }
             },
             Event::Bad(e) => refuse_frame(conn, e, shared),
             Event::TimedOut => {
-                if !shared.is_shutting_down() {
-                    refuse(
-                        ErrorCode::Timeout,
-                        format!(
-                            "no name received within {} s",
-                            shared.config.name_timeout.as_secs_f64()
-                        ),
-                    );
-                    debug!("{} sent no name in time", conn.addr);
-                    close_gracefully(conn, reader);
-                }
-                return None;
+                debug!("{} sent no name in time", conn.addr);
+                return Err(Ending::NameTimeout);
             }
-            Event::Closed => {
-                if !shared.is_shutting_down() {
-                    conn.outbox.close_now();
-                }
-                return None;
-            }
+            Event::Closed => return Err(Ending::Lost),
         }
     }
 }
@@ -206,7 +183,14 @@ fn chat(conn: &Conn, name: &str, reader: &mut LineReader, shared: &Shared) -> En
         conn.outbox.push(&encode(&msg));
     };
     let refuse = |code: ErrorCode, text: String| reply(ServerMessage::Err { code, text });
+    let stop = || shared.is_shutting_down() || conn.outbox.closed().is_some();
     loop {
+        if shared.delivery.budget.over_limit() {
+            // Shed at once, on this thread, so the budget holds to within one line's fan-out.
+            monitor::look(shared, &shared.outboxes(), Instant::now());
+        }
+        // Flood control: under pressure, the next line is read later, so TCP slows the sender.
+        shared.delivery.budget.wait_for_room(stop);
         let line = match reader.next() {
             Event::Line(line) => line,
             Event::Bad(e) => {
@@ -280,22 +264,4 @@ fn refuse_frame(conn: &Conn, e: FrameError, shared: &Shared) {
     };
     conn.outbox
         .push(&encode(&ServerMessage::Err { code, text }));
-}
-
-/// Flushes what is queued, closes the write side, and reads until the peer closes too (or
-/// [`LINGER`] passes), so that the last line is not lost to a reset.
-fn close_gracefully(conn: &Conn, reader: &mut LineReader) {
-    conn.outbox.close_after_flush();
-    let deadline = Instant::now() + LINGER;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || conn.stream.set_read_timeout(Some(left)).is_err() {
-            break;
-        }
-        match reader.next() {
-            Event::Closed | Event::TimedOut => break,
-            Event::Line(_) | Event::Bad(_) => {}
-        }
-    }
-    conn.outbox.close_now();
 }

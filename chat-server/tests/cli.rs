@@ -135,7 +135,10 @@ fn help_teaches_the_flags() {
         .stdout(
             predicate::str::contains("--listen")
                 .and(predicate::str::contains("--max-clients"))
-                .and(predicate::str::contains("--queue-depth"))
+                .and(predicate::str::contains("--stall-timeout"))
+                .and(predicate::str::contains("--max-backlog"))
+                .and(predicate::str::contains("--backlog-budget"))
+                .and(predicate::str::contains("--flood-watermark"))
                 .and(predicate::str::contains("--name-timeout"))
                 .and(predicate::str::contains("--config"))
                 .and(predicate::str::contains("nc 127.0.0.1 7777")),
@@ -149,6 +152,19 @@ fn bad_flag_value_is_a_usage_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("invalid duration"));
+}
+
+#[test]
+fn the_removed_queue_depth_flag_says_what_replaced_it() {
+    AssertCommand::new(cargo_bin("chat-server"))
+        .args(["--queue-depth", "1024"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--queue-depth was removed")
+                .and(predicate::str::contains("--max-backlog"))
+                .and(predicate::str::contains("--stall-timeout")),
+        );
 }
 
 #[test]

@@ -35,6 +35,8 @@ pub struct Client {
     started: Instant,
     transcript: Vec<String>,
     eof: bool,
+    /// Read at most this many bytes at a time, pausing after each read: a slow reader.
+    pace: Option<(usize, Duration)>,
 }
 
 impl Client {
@@ -48,6 +50,7 @@ impl Client {
             started: Instant::now(),
             transcript: Vec::new(),
             eof: false,
+            pace: None,
         }
     }
 
@@ -109,7 +112,12 @@ impl Client {
                 );
             }
             let mut chunk = [0u8; 65536];
-            match self.stream.read(&mut chunk) {
+            let room = self.pace.map_or(chunk.len(), |(bytes, _)| bytes);
+            if let Some((_, pause)) = self.pace {
+                // The behaviour under test, not synchronisation: a reader slower than the senders.
+                std::thread::sleep(pause);
+            }
+            match self.stream.read(&mut chunk[..room]) {
                 Ok(0) => {
                     self.note("<<", "<end of stream>");
                     self.eof = true;
@@ -165,6 +173,26 @@ impl Client {
     pub fn expect_quiet(&mut self) {
         self.send("/users");
         self.expect_prefix("USERS ");
+    }
+
+    /// From now on, reads at most `bytes` at a time and pauses `pause` before each read.
+    pub fn slow_down(&mut self, bytes: usize, pause: Duration) {
+        self.pace = Some((bytes.min(65536), pause));
+    }
+
+    /// Reads and discards everything this client receives, on a thread of its own, until end
+    /// of stream; returns the byte count. For clients that send but must not fall behind.
+    pub fn drain_in_background(&self) -> std::thread::JoinHandle<usize> {
+        let mut stream = self.stream.try_clone().expect("clone");
+        stream.set_read_timeout(None).unwrap();
+        std::thread::spawn(move || {
+            let mut total = 0;
+            let mut buf = [0u8; 65536];
+            while let Ok(n @ 1..) = stream.read(&mut buf) {
+                total += n;
+            }
+            total
+        })
     }
 
     pub fn close(self) {

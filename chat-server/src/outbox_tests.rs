@@ -1,0 +1,219 @@
+//! Unit tests of [`super::Outbox`], over real loopback sockets.
+
+use super::*;
+use crate::budget::Budget;
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn pair() -> (Arc<TcpStream>, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    client.set_read_timeout(Some(TIMEOUT)).unwrap();
+    (Arc::new(server), client)
+}
+
+fn line(s: &str) -> Line {
+    Arc::from(s.as_bytes())
+}
+
+fn delivery(max_backlog: usize) -> Arc<Delivery> {
+    Delivery::start(1, max_backlog, Arc::new(Budget::new(1 << 30, 1 << 29))).unwrap()
+}
+
+fn outbox(key: u64, stream: Arc<TcpStream>, d: &Arc<Delivery>) -> Arc<Outbox> {
+    Arc::new(Outbox::new(key, stream, d.clone()))
+}
+
+/// Pushes 64 KiB lines until the socket is full and the outbox has parked.
+fn push_until_parked(o: &Arc<Outbox>) -> Vec<u8> {
+    let big = line(&"p".repeat(64 * 1024 - 1)).to_vec();
+    let big: Line = Arc::from([&big[..], b"\n"].concat());
+    let mut pushed = Vec::new();
+    let deadline = Instant::now() + TIMEOUT;
+    while o.status().unwrap().1.is_none() {
+        assert!(Instant::now() < deadline, "the socket never filled");
+        if o.status().unwrap().0 < 1 << 20 {
+            assert!(o.push(&big));
+            pushed.extend_from_slice(&big);
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    pushed
+}
+
+#[test]
+fn a_pushed_line_reaches_the_peer() {
+    let d = delivery(1 << 20);
+    let (server, mut client) = pair();
+    let o = outbox(1, server, &d);
+    assert!(o.push(&line("MSG a hi\n")));
+    let mut buf = [0u8; 9];
+    client.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"MSG a hi\n");
+    d.shutdown();
+}
+
+#[test]
+fn lines_arrive_complete_and_in_order_through_a_full_socket_and_close() {
+    let d = delivery(1 << 30);
+    let (server, mut client) = pair();
+    let o = outbox(1, server, &d);
+    let mut expected = push_until_parked(&o);
+    for i in 0..50_000 {
+        let l = format!("MSG a {i:08}\n");
+        expected.extend_from_slice(l.as_bytes());
+        assert!(o.push(&line(&l)));
+    }
+    o.close_after_flush();
+    let mut got = Vec::new();
+    client.read_to_end(&mut got).unwrap();
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "lines arrived out of order");
+    assert!(o.wait_closed(Instant::now() + TIMEOUT));
+    assert_eq!(o.closed(), Some(Closed::ByServer));
+    assert_eq!(d.budget.total(), 0, "every byte written is counted out");
+    d.shutdown();
+}
+
+#[test]
+fn passing_the_cap_cuts_the_client_and_refuses_more() {
+    let cap = 256 * 1024;
+    let d = delivery(cap);
+    let (server, _client) = pair();
+    let o = outbox(1, server, &d);
+    let big = line(&"x".repeat(16 * 1024));
+    let mut pushed = 0;
+    while o.push(&big) {
+        pushed += 1;
+        assert!(pushed < 100_000, "the cap was never enforced");
+    }
+    assert_eq!(o.closed(), Some(Closed::Cut(CutReason::BacklogCap(cap))));
+    assert!(!o.push(&line("late\n")));
+    assert_eq!(d.budget.stats().cut_backlog_cap, 1);
+    d.shutdown();
+}
+
+#[test]
+fn a_cut_counts_the_discarded_backlog_out_of_the_budget() {
+    let d = delivery(1 << 30);
+    let (server, _client) = pair();
+    let o = outbox(1, server, &d);
+    push_until_parked(&o);
+    assert!(d.budget.total() > 0);
+    assert!(o.cut(CutReason::Stalled(Duration::from_secs(10))));
+    assert!(
+        !o.cut(CutReason::Stalled(Duration::from_secs(10))),
+        "cut once"
+    );
+    assert_eq!(d.budget.total(), 0);
+    assert_eq!(o.status(), None);
+    assert_eq!(d.budget.stats().cut_stalled, 1);
+    d.shutdown();
+}
+
+#[test]
+fn a_full_socket_starts_the_stall_clock_and_draining_stops_it() {
+    let d = delivery(1 << 30);
+    let (server, mut client) = pair();
+    let o = outbox(1, server, &d);
+    let pushed = push_until_parked(&o);
+    let (waiting, since) = o.status().unwrap();
+    assert!(waiting > 0 && since.is_some());
+    let mut got = vec![0u8; pushed.len()];
+    client.read_exact(&mut got).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    while o.status().unwrap() != (0, None) {
+        assert!(Instant::now() < deadline, "{:?}", o.status());
+        std::thread::yield_now();
+    }
+    d.shutdown();
+}
+
+#[test]
+fn close_now_wakes_a_blocked_reader() {
+    let d = delivery(1 << 20);
+    let (server, mut client) = pair();
+    let reader = {
+        let server = server.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16];
+            (&*server).read(&mut buf)
+        })
+    };
+    let o = outbox(1, server, &d);
+    o.close_now();
+    assert_eq!(reader.join().unwrap().unwrap(), 0);
+    let mut buf = [0u8; 1];
+    assert_eq!(client.read(&mut buf).unwrap_or(0), 0);
+    assert_eq!(o.closed(), Some(Closed::ByServer));
+    d.shutdown();
+}
+
+#[test]
+fn close_after_flush_with_nothing_queued_closes_at_once() {
+    let d = delivery(1 << 20);
+    let (server, mut client) = pair();
+    let o = outbox(1, server, &d);
+    o.close_after_flush();
+    assert_eq!(o.closed(), Some(Closed::ByServer));
+    assert!(!o.push(&line("late\n")));
+    let mut rest = Vec::new();
+    client.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    d.shutdown();
+}
+
+#[test]
+fn wait_closed_gives_up_at_its_deadline() {
+    let d = delivery(1 << 20);
+    let (server, _client) = pair();
+    let o = outbox(1, server, &d);
+    assert!(!o.wait_closed(Instant::now() + Duration::from_millis(20)));
+    d.shutdown();
+}
+
+#[test]
+fn push_all_reaches_every_recipient_and_counts_every_copy() {
+    let d = delivery(1 << 20);
+    let pairs: Vec<_> = (0..3).map(|_| pair()).collect();
+    let outboxes: Vec<_> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (s, _))| outbox(i as u64, s.clone(), &d))
+        .collect();
+    push_all(&outboxes, &line("JOIN z 1.2.3.4:5\n"));
+    for (_, mut client) in pairs {
+        let mut buf = [0u8; 17];
+        client.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"JOIN z 1.2.3.4:5\n");
+    }
+    let deadline = Instant::now() + TIMEOUT;
+    while d.budget.total() != 0 {
+        assert!(Instant::now() < deadline, "{}", d.budget.total());
+        std::thread::yield_now();
+    }
+    assert!(d.budget.stats().peak_bytes <= 3 * 17);
+    d.shutdown();
+}
+
+#[test]
+fn a_peer_that_vanishes_fails_the_write_and_closes_the_outbox() {
+    let d = delivery(1 << 30);
+    let (server, client) = pair();
+    let o = outbox(1, server, &d);
+    push_until_parked(&o);
+    drop(client);
+    let deadline = Instant::now() + TIMEOUT;
+    while o.closed().is_none() {
+        assert!(Instant::now() < deadline, "the failed write went unnoticed");
+        std::thread::yield_now();
+    }
+    assert_eq!(o.closed(), Some(Closed::WriteFailed));
+    assert_eq!(d.budget.total(), 0);
+    d.shutdown();
+}
