@@ -74,6 +74,9 @@ pub struct Target {
     pub name_timeout: Duration,
     /// The server's line limit in bytes.
     pub max_line: usize,
+    /// The server's stall deadline: a client that takes no bytes for this long while lines
+    /// wait for it is cut off.
+    pub stall_timeout: Duration,
     /// How many connections the server-full case opens at most before giving up.
     pub max_connections: usize,
 }

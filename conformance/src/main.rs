@@ -69,6 +69,11 @@ struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 4096)]
     max_line: usize,
 
+    /// The server's stall deadline: how long a client that lines wait for may take no bytes
+    /// before it is cut off (RF4-03 waits this long, plus margin; RF4-06 pauses half of it).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    stall_timeout: Duration,
+
     /// Connections PROTO-09 may open while looking for ERR server-full.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     max_connections: usize,
@@ -162,6 +167,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         timeout_scale: args.timeout_scale,
         name_timeout: args.name_timeout,
         max_line: args.max_line,
+        stall_timeout: args.stall_timeout,
         max_connections: args.max_connections,
     };
     let started = Instant::now();

@@ -23,6 +23,8 @@ pub struct Wire {
     timeout: Duration,
     transcript: Transcript,
     relevant: Arc<Mutex<Vec<String>>>,
+    /// Read at most this many bytes at a time, pausing before each read: a slow reader.
+    pace: Option<(usize, Duration)>,
 }
 
 /// Tags whose second field names the user a line is about.
@@ -52,6 +54,7 @@ impl Wire {
             timeout,
             transcript: ctx.transcript.clone(),
             relevant: ctx.relevant_names(),
+            pace: None,
         })
     }
 
@@ -84,6 +87,45 @@ impl Wire {
             ));
         }
         Ok(())
+    }
+
+    /// From now on, reads at most `bytes` (up to 16 KiB) at a time and pauses `pause` before
+    /// each read: a reader that keeps reading, slower than the senders.
+    pub fn slow_down(&mut self, bytes: usize, pause: Duration) {
+        self.pace = Some((bytes.clamp(1, 16 * 1024), pause));
+    }
+
+    /// Back to reading at full speed.
+    pub fn pace_off(&mut self) {
+        self.pace = None;
+    }
+
+    /// Reads and discards whatever this client receives, on a thread of its own, until end of
+    /// stream (or `limit` passes), so a client that only sends never becomes a stopped reader.
+    /// What it discards is not recorded.
+    pub fn drain_in_background(
+        &self,
+        limit: Duration,
+    ) -> Result<std::thread::JoinHandle<()>, Failure> {
+        let mut stream = self.stream.try_clone().map_err(|e| {
+            Failure::at(&self.label, "a second handle on the socket", e.to_string())
+        })?;
+        let deadline = Instant::now() + limit;
+        Ok(std::thread::spawn(move || {
+            let mut buf = [0u8; 64 * 1024];
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+                    return;
+                }
+                match stream.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => return,
+                }
+            }
+        }))
     }
 
     /// Changes the time allowed for each expected line.
@@ -165,7 +207,12 @@ impl Wire {
             }
             let _ = self.stream.set_read_timeout(Some(left));
             let mut chunk = [0u8; 16 * 1024];
-            match self.stream.read(&mut chunk) {
+            let room = self.pace.map_or(chunk.len(), |(bytes, _)| bytes);
+            if let Some((_, pause)) = self.pace {
+                // The behaviour under test, not synchronisation: a reader slower than the senders.
+                std::thread::sleep(pause);
+            }
+            match self.stream.read(&mut chunk[..room]) {
                 Ok(0) => {
                     self.transcript.record(&self.label, "--", "end of stream");
                     self.eof = true;

@@ -11,11 +11,14 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The reference server's registration timeout here, short so PROTO-08 is quick.
 const NAME_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Its stall deadline, short so RF4-03 and RF4-06 are quick.
+const STALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn start(max_clients: usize) -> RunningServer {
     RunningServer::start(Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         name_timeout: NAME_TIMEOUT,
+        stall_timeout: STALL_TIMEOUT,
         max_clients,
         ..Config::default()
     })
@@ -65,6 +68,7 @@ fn main() {
         timeout_scale,
         name_timeout: NAME_TIMEOUT,
         max_line: Config::default().max_line,
+        stall_timeout: STALL_TIMEOUT,
         max_connections: 64,
     };
     let shared_target = target(shared.addr());

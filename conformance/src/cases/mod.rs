@@ -3,6 +3,7 @@
 
 mod client;
 mod concurrency;
+mod floods;
 mod input;
 mod names;
 
@@ -25,6 +26,7 @@ pub fn builtin() -> Vec<Case> {
     let mut all = Vec::new();
     all.extend(names::cases());
     all.extend(concurrency::cases());
+    all.extend(floods::cases());
     all.extend(input::cases());
     all.extend(client::cases());
     all
