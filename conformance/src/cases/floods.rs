@@ -55,7 +55,7 @@ fn send_bulk(ctx: &Ctx, w: Wire, lines: usize, width: usize) -> JoinHandle<Resul
         for n in 0..lines {
             batch.extend_from_slice(format!("{n} {text}\n").as_bytes());
             if batch.len() >= 256 * 1024 || n + 1 == lines {
-                (&*w.stream()).write_all(&batch).map_err(|e| {
+                w.stream().write_all(&batch).map_err(|e| {
                     Failure::at(
                         &w.label,
                         format!("to send line {n}"),
