@@ -70,12 +70,22 @@ impl Poller {
         // Parked before (re-)arming, so the event the arming may raise at once finds it.
         self.parked().insert(key, who);
         let interest = Interest::WRITABLE;
-        let armed = if first {
+        let register = || {
             self.registry
                 .register(&mut SourceFd(&fd), Token(key), interest)
+        };
+        let armed = if first {
+            register()
         } else {
-            self.registry
+            match self
+                .registry
                 .reregister(&mut SourceFd(&fd), Token(key), interest)
+            {
+                // Never armed after all (an earlier attempt failed): arm it now, or the owner
+                // would be handed back at once, forever.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => register(),
+                other => other,
+            }
         };
         if let Err(e) = armed {
             // The socket is closing under us; hand it back so its owner sees the failure.

@@ -154,7 +154,6 @@ fn say_goodbye(shared: &Shared) {
     if late > 0 {
         warn!("{late} clients did not read their BYE in time; closed them");
     }
-    shared.wait_all_closed(deadline + FLUSH_GRACE);
 }
 
 /// A server running on its own thread, for tests, benchmarks and the load generator.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::TcpStream;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::Config;
 use crate::delivery::Delivery;
@@ -24,7 +24,6 @@ pub(crate) struct Shared {
     pub registry: Registry,
     pub shutdown: Shutdown,
     open: Mutex<HashMap<u64, Open>>,
-    all_closed: Condvar,
 }
 
 impl Shared {
@@ -35,7 +34,6 @@ impl Shared {
             registry: Registry::default(),
             shutdown,
             open: Mutex::new(HashMap::new()),
-            all_closed: Condvar::new(),
         }
     }
 
@@ -53,23 +51,6 @@ impl Shared {
     pub fn outboxes(&self) -> Vec<Arc<Outbox>> {
         self.open().values().map(|o| o.outbox.clone()).collect()
     }
-
-    /// Waits until no connection is open, or until `deadline`.
-    pub fn wait_all_closed(&self, deadline: std::time::Instant) -> bool {
-        let mut open = self.open();
-        while !open.is_empty() {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            open = self
-                .all_closed
-                .wait_timeout(open, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        true
-    }
 }
 
 /// Removes a connection from the table when its thread ends, even by panic.
@@ -80,10 +61,6 @@ pub(crate) struct OpenGuard<'a> {
 
 impl Drop for OpenGuard<'_> {
     fn drop(&mut self) {
-        let mut open = self.shared.open();
-        open.remove(&self.id);
-        if open.is_empty() {
-            self.shared.all_closed.notify_all();
-        }
+        self.shared.open().remove(&self.id);
     }
 }
