@@ -172,6 +172,11 @@ impl Budget {
         }
     }
 
+    /// Bytes currently marked stuck.
+    pub fn stuck(&self) -> usize {
+        self.stuck.load(SeqCst).max(0) as usize
+    }
+
     /// Whether senders must wait: the bytes waiting for clients that are still reading pass
     /// the watermark, or all bytes together pass the budget (until the monitor has cut off
     /// enough stuck clients, or the readers have caught up).

@@ -403,5 +403,15 @@ impl Drop for Outbox {
 }
 
 #[cfg(test)]
+impl Outbox {
+    /// The backlog and the budget's total read together, under this outbox's lock: with no
+    /// other outbox and no push under way, they must be equal at every instant.
+    fn backlog_and_total(&self) -> (usize, usize) {
+        let st = self.lock();
+        (st.backlog(), self.delivery.budget.total())
+    }
+}
+
+#[cfg(test)]
 #[path = "outbox_tests.rs"]
 mod tests;

@@ -217,3 +217,100 @@ fn a_peer_that_vanishes_fails_the_write_and_closes_the_outbox() {
     assert_eq!(d.budget.total(), 0);
     d.shutdown();
 }
+
+#[test]
+fn the_budget_and_the_backlog_agree_after_a_partial_send() {
+    let d = delivery(1 << 30);
+    let (server, _client) = pair();
+    let o = outbox(1, server, &d);
+    push_until_parked(&o);
+    let (backlog, total) = o.backlog_and_total();
+    assert!(backlog > 0);
+    assert_eq!(backlog, total);
+    d.shutdown();
+}
+
+#[test]
+fn a_cut_after_a_partial_send_counts_out_exactly_its_own_bytes() {
+    let d = delivery(1 << 30);
+    let (s1, _c1) = pair();
+    let (s2, _c2) = pair();
+    let (o1, o2) = (outbox(1, s1, &d), outbox(2, s2, &d));
+    push_until_parked(&o1);
+    push_until_parked(&o2);
+    assert!(o1.cut(CutReason::BacklogCap(1)));
+    // A flush of o1 under way when it was cut counts its bytes out when it returns.
+    let deadline = Instant::now() + TIMEOUT;
+    while d.budget.total() != o2.status().unwrap().0 {
+        assert!(
+            Instant::now() < deadline,
+            "the budget never matched what o2 holds"
+        );
+        std::thread::yield_now();
+    }
+    d.shutdown();
+}
+
+#[test]
+fn a_wake_that_finds_the_socket_still_full_keeps_the_stuck_mark() {
+    let d = delivery(1 << 30);
+    let (server, _client) = pair();
+    let o = outbox(1, server, &d);
+    push_until_parked(&o);
+    o.mark_stuck(true);
+    let (stuck, _) = o.backlog_and_total();
+    assert_eq!(d.budget.stuck(), stuck);
+    o.clone().writable();
+    // Shutting the pool down runs what it has queued, so the flush is done when it returns.
+    d.flusher.shutdown();
+    let (left, _) = o.backlog_and_total();
+    if d.budget.stuck() != stuck {
+        // Only progress may take the mark back (the kernel may still take a few bytes).
+        assert!(
+            left < stuck,
+            "unmarked without progress: {left} of {stuck} still waiting"
+        );
+    }
+    d.poller.shutdown();
+}
+
+#[test]
+fn progress_takes_the_stuck_mark_back_without_the_monitor() {
+    let d = delivery(1 << 30);
+    let (server, mut client) = pair();
+    let o = outbox(1, server, &d);
+    push_until_parked(&o);
+    o.mark_stuck(true);
+    assert!(d.budget.stuck() > 0);
+    let mut buf = vec![0u8; 1 << 20];
+    let deadline = Instant::now() + TIMEOUT;
+    while d.budget.stuck() != 0 {
+        assert!(Instant::now() < deadline, "still stuck after progress");
+        let _ = client.read(&mut buf);
+    }
+    d.shutdown();
+}
+
+#[test]
+fn a_reader_that_keeps_taking_bytes_restarts_the_stall_clock() {
+    let d = delivery(1 << 30);
+    let (server, mut client) = pair();
+    let o = outbox(1, server, &d);
+    push_until_parked(&o);
+    // Far more waiting than reading a little will drain.
+    let big: Line = Arc::from(vec![b'q'; 8 << 20]);
+    assert!(o.push(&big));
+    let first = o.status().unwrap().1.expect("parked");
+    let mut buf = vec![0u8; 256 * 1024];
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        client.read_exact(&mut buf).unwrap();
+        match o.status().unwrap().1 {
+            Some(since) if since > first => break,
+            Some(_) => {}
+            None => panic!("drained before the clock was seen to restart"),
+        }
+        assert!(Instant::now() < deadline, "the stall clock never restarted");
+    }
+    d.shutdown();
+}
