@@ -86,7 +86,8 @@ fn passing_the_cap_cuts_the_client_and_refuses_more() {
     let d = delivery(cap);
     let (server, _client) = pair();
     let o = outbox(1, server, &d);
-    let big = line(&"x".repeat(16 * 1024));
+    // Not a divisor of the cap, so only "more than the cap" can trigger the cut.
+    let big = line(&"x".repeat(16 * 1024 + 1));
     let mut pushed = 0;
     while o.push(&big) {
         pushed += 1;
@@ -260,15 +261,19 @@ fn a_wake_that_finds_the_socket_still_full_keeps_the_stuck_mark() {
     o.mark_stuck(true);
     let (stuck, _) = o.backlog_and_total();
     assert_eq!(d.budget.stuck(), stuck);
+    let since = o.status().unwrap().1;
     o.clone().writable();
     // Shutting the pool down runs what it has queued, so the flush is done when it returns.
     d.flusher.shutdown();
     let (left, _) = o.backlog_and_total();
-    if d.budget.stuck() != stuck {
-        // Only progress may take the mark back (the kernel may still take a few bytes).
-        assert!(
-            left < stuck,
-            "unmarked without progress: {left} of {stuck} still waiting"
+    // Only progress may take the mark back or restart the stall clock (the kernel may still
+    // take a few bytes).
+    if left == stuck {
+        assert_eq!(d.budget.stuck(), stuck, "unmarked without progress");
+        assert_eq!(
+            o.status().unwrap().1,
+            since,
+            "stall clock restarted without progress"
         );
     }
     d.poller.shutdown();
@@ -312,5 +317,43 @@ fn a_reader_that_keeps_taking_bytes_restarts_the_stall_clock() {
         }
         assert!(Instant::now() < deadline, "the stall clock never restarted");
     }
+    d.shutdown();
+}
+
+#[test]
+fn a_line_that_fills_the_backlog_exactly_to_the_cap_is_taken() {
+    let cap = 4 << 20;
+    let d = delivery(cap);
+    let (server, _client) = pair();
+    let o = outbox(1, server, &d);
+    push_until_parked(&o);
+    let (backlog, _) = o.backlog_and_total();
+    // Only shrinks from here (the kernel may still take some), so the line fits.
+    let exact: Line = Arc::from(vec![b'e'; cap - backlog]);
+    assert!(o.push(&exact), "{:?}", o.closed());
+    assert!(o.closed().is_none());
+    d.shutdown();
+}
+
+#[test]
+fn the_budget_and_the_backlog_agree_at_every_instant_while_a_reader_drains() {
+    let d = delivery(1 << 30);
+    let (server, mut client) = pair();
+    let o = outbox(1, server, &d);
+    let pushed = push_until_parked(&o).len();
+    let reader = std::thread::spawn(move || {
+        let mut got = vec![0u8; pushed];
+        client.read_exact(&mut got).unwrap();
+    });
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let (backlog, total) = o.backlog_and_total();
+        assert_eq!(backlog, total, "while draining");
+        if backlog == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never drained");
+    }
+    reader.join().unwrap();
     d.shutdown();
 }

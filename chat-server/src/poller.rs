@@ -74,15 +74,20 @@ impl Poller {
             self.registry
                 .register(&mut SourceFd(&fd), Token(key), interest)
         };
-        let armed = if first {
-            register()
-        } else {
-            match self
-                .registry
+        let reregister = || {
+            self.registry
                 .reregister(&mut SourceFd(&fd), Token(key), interest)
-            {
-                // Never armed after all (an earlier attempt failed): arm it now, or the owner
-                // would be handed back at once, forever.
+        };
+        let armed = if first {
+            match register() {
+                // Armed before after all: re-arm it, or the owner would be handed back at once,
+                // forever.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => reregister(),
+                other => other,
+            }
+        } else {
+            match reregister() {
+                // Never armed after all (an earlier attempt failed): arm it now.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => register(),
                 other => other,
             }
@@ -227,6 +232,18 @@ mod tests {
         let mut buf = vec![0u8; 1 << 20];
         while client.read(&mut buf).is_ok_and(|n| n > 0) {}
         assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+        poller.shutdown();
+    }
+
+    #[test]
+    fn watching_says_first_or_not_wrongly_still_reports() {
+        let poller = Poller::start().unwrap();
+        let (server, _client) = pair();
+        let (p, rx) = probe();
+        poller.watch(5, server.as_raw_fd(), false, p.clone());
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        poller.watch(5, server.as_raw_fd(), true, p);
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
         poller.shutdown();
     }
 
