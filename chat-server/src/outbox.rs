@@ -385,6 +385,11 @@ impl Writable for Outbox {
     fn writable(self: Arc<Self>) {
         let mut st = self.lock();
         if st.writer == Writer::Parked {
+            // The kernel freed room: the peer took bytes. The stall clock restarts now, not when
+            // a flusher gets to it, so a busy server never blames its own delay on the client.
+            if st.stalled_since.is_some() {
+                st.stalled_since = Some(Instant::now());
+            }
             st.writer = Writer::Queued;
             drop(st);
             self.delivery.flusher.clone().schedule(self);

@@ -261,20 +261,13 @@ fn a_wake_that_finds_the_socket_still_full_keeps_the_stuck_mark() {
     o.mark_stuck(true);
     let (stuck, _) = o.backlog_and_total();
     assert_eq!(d.budget.stuck(), stuck);
-    let since = o.status().unwrap().1;
     o.clone().writable();
     // Shutting the pool down runs what it has queued, so the flush is done when it returns.
     d.flusher.shutdown();
     let (left, _) = o.backlog_and_total();
-    // Only progress may take the mark back or restart the stall clock (the kernel may still
-    // take a few bytes).
+    // Only bytes written take the mark back (the kernel may still take a few).
     if left == stuck {
         assert_eq!(d.budget.stuck(), stuck, "unmarked without progress");
-        assert_eq!(
-            o.status().unwrap().1,
-            since,
-            "stall clock restarted without progress"
-        );
     }
     d.poller.shutdown();
 }
@@ -302,8 +295,8 @@ fn a_reader_that_keeps_taking_bytes_restarts_the_stall_clock() {
     let (server, mut client) = pair();
     let o = outbox(1, server, &d);
     push_until_parked(&o);
-    // Far more waiting than reading a little will drain.
-    let big: Line = Arc::from(vec![b'q'; 8 << 20]);
+    // Far more waiting than reading a little will drain, whatever the kernel buffers hold.
+    let big: Line = Arc::from(vec![b'q'; 64 << 20]);
     assert!(o.push(&big));
     let first = o.status().unwrap().1.expect("parked");
     let mut buf = vec![0u8; 256 * 1024];

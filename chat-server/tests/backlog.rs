@@ -93,14 +93,14 @@ fn a_reader_slower_than_a_burst_from_several_senders_gets_every_line_in_order_an
 #[test]
 fn a_reader_that_stays_behind_longer_than_the_stall_deadline_but_keeps_reading_stays() {
     let server = start(Config {
-        stall_timeout: Duration::from_millis(500),
+        stall_timeout: Duration::from_secs(1),
         ..Config::default()
     });
     let mut reader = Client::join(server.addr(), "reader");
     let sender = Client::join(server.addr(), "sender");
     reader.expect_prefix("JOIN sender ");
-    // 12 MB against a reader taking at most 4 MB/s: behind for about 3 s, six stall deadlines,
-    // and never stopped.
+    // 12 MB against a reader taking at most 4 MB/s: behind for about 3 s, three stall
+    // deadlines, and never stopped.
     reader.slow_down(4 * 1024, Duration::from_millis(1));
     let sending = send_lines(sender, 4000, 3000);
     let started = Instant::now();
@@ -109,7 +109,7 @@ fn a_reader_that_stays_behind_longer_than_the_stall_deadline_but_keeps_reading_s
     let _sender = sending.join().unwrap();
     reader.expect_quiet();
     assert!(
-        behind > Duration::from_secs(1),
+        behind > Duration::from_secs(2),
         "never fell behind: {behind:?}"
     );
     assert_eq!(server.backlog_stats().cut_stalled, 0);
