@@ -31,6 +31,15 @@ fn expect_in_order(rx: &mut Client, senders: &[String], per_sender: usize) {
     }
 }
 
+fn assert_nobody_cut(stats: &chat_server::BacklogStats) {
+    let cuts = (
+        stats.cut_stalled,
+        stats.cut_backlog_cap,
+        stats.cut_total_budget,
+    );
+    assert_eq!(cuts, (0, 0, 0), "somebody was cut off: {stats:?}");
+}
+
 fn send_lines(mut c: Client, lines: usize, width: usize) -> std::thread::JoinHandle<Client> {
     std::thread::spawn(move || {
         let text = "w".repeat(width);
@@ -71,15 +80,7 @@ fn a_reader_slower_than_a_burst_from_several_senders_gets_every_line_in_order_an
     // Nobody was cut off: no LEAVE before the fence.
     reader.expect_quiet();
     let stats = server.backlog_stats();
-    assert_eq!(
-        (
-            stats.cut_stalled,
-            stats.cut_backlog_cap,
-            stats.cut_total_budget
-        ),
-        (0, 0, 0),
-        "{stats:?}"
-    );
+    assert_nobody_cut(&stats);
     assert!(
         stats.peak_bytes > 0,
         "the reader never fell behind: {stats:?}"
@@ -291,15 +292,7 @@ fn a_flooder_is_slowed_not_cut_and_its_lines_arrive_intact_and_in_order() {
         stats.flood_waits > 0,
         "the flooder was never slowed: {stats:?}"
     );
-    assert_eq!(
-        (
-            stats.cut_stalled,
-            stats.cut_backlog_cap,
-            stats.cut_total_budget
-        ),
-        (0, 0, 0),
-        "{stats:?}"
-    );
+    assert_nobody_cut(&stats);
     assert!(stats.peak_bytes <= 2 * watermark, "{stats:?}");
     // Still connected, and still heard.
     flooder.send("done");
