@@ -33,7 +33,7 @@ pub(crate) fn run(shared: &Shared) {
     let tick = tick_for(shared.config.stall_timeout);
     while !shared.is_shutting_down() {
         shared.delivery.budget.wait_alarm(tick);
-        look(shared, &shared.outboxes(), Instant::now());
+        look(shared, Instant::now());
     }
 }
 
@@ -43,11 +43,11 @@ struct Waiting {
 }
 
 /// One look at every outbox; see the module docs.
-pub(crate) fn look(shared: &Shared, outboxes: &[Arc<Outbox>], now: Instant) {
+pub(crate) fn look(shared: &Shared, now: Instant) {
     let stall = shared.config.stall_timeout;
     let budget = &shared.delivery.budget;
     let mut waiting = Vec::new();
-    for outbox in outboxes {
+    for outbox in &shared.outboxes() {
         let Some((bytes, since)) = outbox.status() else {
             continue;
         };

@@ -70,8 +70,6 @@ struct State {
     in_flight: usize,
     /// Since when lines have waited without the socket taking a byte.
     stalled_since: Option<Instant>,
-    /// The poller has seen this socket before.
-    watched: bool,
     /// Bytes this outbox counts in the budget's stuck figure.
     stuck: usize,
 }
@@ -106,7 +104,6 @@ impl Outbox {
                 pending: Vec::new(),
                 in_flight: 0,
                 stalled_since: None,
-                watched: false,
                 stuck: 0,
             }),
             died: Condvar::new(),
@@ -352,11 +349,10 @@ impl Flush for Outbox {
             st.front = front;
             st.sent = sent;
             st.writer = Writer::Parked;
-            let first = !std::mem::replace(&mut st.watched, true);
             drop(st);
             let fd = self.stream.as_raw_fd();
             let key = self.key;
-            self.delivery.poller.clone().watch(key, fd, first, self);
+            self.delivery.poller.clone().watch(key, fd, self);
             return;
         }
         st.stalled_since = None;
@@ -393,16 +389,6 @@ impl Writable for Outbox {
             st.writer = Writer::Queued;
             drop(st);
             self.delivery.flusher.clone().schedule(self);
-        }
-    }
-}
-
-impl Drop for Outbox {
-    fn drop(&mut self) {
-        if self.lock().watched {
-            self.delivery
-                .poller
-                .forget(self.key, self.stream.as_raw_fd());
         }
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! Registrations are edge-triggered and re-armed on every watch: re-arming reports a socket
 //! that already has room, so a socket that drained between the failed `send` and the watch is
-//! never missed.
+//! never missed. A registration ends with [`Poller::forget`], or when its socket closes.
 
 use std::collections::HashMap;
 use std::io;
@@ -65,32 +65,21 @@ impl Poller {
     }
 
     /// Calls `who.writable()` once `fd` can take bytes, which may be at once. `key` identifies
-    /// the socket (unique while it is open); `first` says it was never watched before.
-    pub fn watch(&self, key: usize, fd: RawFd, first: bool, who: Arc<dyn Writable>) {
-        // Parked before (re-)arming, so the event the arming may raise at once finds it.
+    /// the socket (unique while it is open).
+    pub fn watch(&self, key: usize, fd: RawFd, who: Arc<dyn Writable>) {
+        // Parked before arming, so the event the arming may raise at once finds it.
         self.parked().insert(key, who);
         let interest = Interest::WRITABLE;
-        let register = || {
-            self.registry
-                .register(&mut SourceFd(&fd), Token(key), interest)
-        };
-        let reregister = || {
-            self.registry
-                .reregister(&mut SourceFd(&fd), Token(key), interest)
-        };
-        let armed = if first {
-            match register() {
-                // Armed before after all: re-arm it, or the owner would be handed back at once,
-                // forever.
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => reregister(),
-                other => other,
+        // Re-arming is the common case; a socket's first park registers it.
+        let armed = match self
+            .registry
+            .reregister(&mut SourceFd(&fd), Token(key), interest)
+        {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.registry
+                    .register(&mut SourceFd(&fd), Token(key), interest)
             }
-        } else {
-            match reregister() {
-                // Never armed after all (an earlier attempt failed): arm it now.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => register(),
-                other => other,
-            }
+            other => other,
         };
         if let Err(e) = armed {
             // The socket is closing under us; hand it back so its owner sees the failure.
@@ -181,7 +170,7 @@ mod tests {
         let poller = Poller::start().unwrap();
         let (server, _client) = pair();
         let (p, rx) = probe();
-        poller.watch(1, server.as_raw_fd(), true, p);
+        poller.watch(1, server.as_raw_fd(), p);
         rx.recv_timeout(Duration::from_secs(10)).unwrap();
         poller.shutdown();
     }
@@ -192,7 +181,7 @@ mod tests {
         let (server, mut client) = pair();
         fill(&server);
         let (p, rx) = probe();
-        poller.watch(7, server.as_raw_fd(), true, p);
+        poller.watch(7, server.as_raw_fd(), p);
         assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
         let mut buf = vec![0u8; 1 << 20];
         client
@@ -211,9 +200,9 @@ mod tests {
         let poller = Poller::start().unwrap();
         let (server, _client) = pair();
         let (p, rx) = probe();
-        poller.watch(3, server.as_raw_fd(), true, p.clone());
+        poller.watch(3, server.as_raw_fd(), p.clone());
         rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        poller.watch(3, server.as_raw_fd(), false, p);
+        poller.watch(3, server.as_raw_fd(), p);
         rx.recv_timeout(Duration::from_secs(10)).unwrap();
         poller.shutdown();
     }
@@ -224,7 +213,7 @@ mod tests {
         let (server, mut client) = pair();
         fill(&server);
         let (p, rx) = probe();
-        poller.watch(9, server.as_raw_fd(), true, p);
+        poller.watch(9, server.as_raw_fd(), p);
         poller.forget(9, server.as_raw_fd());
         client
             .set_read_timeout(Some(Duration::from_millis(100)))
@@ -232,18 +221,6 @@ mod tests {
         let mut buf = vec![0u8; 1 << 20];
         while client.read(&mut buf).is_ok_and(|n| n > 0) {}
         assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
-        poller.shutdown();
-    }
-
-    #[test]
-    fn watching_says_first_or_not_wrongly_still_reports() {
-        let poller = Poller::start().unwrap();
-        let (server, _client) = pair();
-        let (p, rx) = probe();
-        poller.watch(5, server.as_raw_fd(), false, p.clone());
-        rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        poller.watch(5, server.as_raw_fd(), true, p);
-        rx.recv_timeout(Duration::from_secs(10)).unwrap();
         poller.shutdown();
     }
 

@@ -48,11 +48,16 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// Serves clients on `listener` until `shutdown` is triggered, then says BYE to everyone and
 /// joins every thread it started.
 pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), ServerError> {
-    let budget = Arc::new(Budget::new(
+    let budget = budget_for(&config);
+    serve(listener, config, shutdown, budget)
+}
+
+/// The backlog account for a configuration; the embedding keeps a handle for its figures.
+fn budget_for(config: &Config) -> Arc<Budget> {
+    Arc::new(Budget::new(
         config.backlog_budget(),
         config.flood_watermark(),
-    ));
-    serve(listener, config, shutdown, budget)
+    ))
 }
 
 fn serve(
@@ -176,10 +181,7 @@ impl RunningServer {
         let addr = listener.local_addr()?;
         let shutdown = Shutdown::new();
         let handle = shutdown.clone();
-        let budget = Arc::new(Budget::new(
-            config.backlog_budget(),
-            config.flood_watermark(),
-        ));
+        let budget = budget_for(&config);
         let for_thread = budget.clone();
         let thread = thread::Builder::new()
             .name("chat-server".into())

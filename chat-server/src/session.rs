@@ -187,7 +187,7 @@ fn chat(conn: &Conn, name: &str, reader: &mut LineReader, shared: &Shared) -> En
     loop {
         if shared.delivery.budget.over_limit() {
             // Shed at once, on this thread, so the budget holds to within one line's fan-out.
-            monitor::look(shared, &shared.outboxes(), Instant::now());
+            monitor::look(shared, Instant::now());
         }
         // Flood control: under pressure, the next line is read later, so TCP slows the sender.
         shared.delivery.budget.wait_for_room(stop);
