@@ -1,24 +1,43 @@
 //! What a run does: how many bots, at what rate, against which server, for how long.
 
-use std::net::SocketAddr;
+use std::fmt;
 use std::time::Duration;
 
+use crate::schedule::Arrival;
+
 /// The wire protocol the bots speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 pub enum Protocol {
     /// batepapo chat/1: HELLO, name, WELCOME, MSG/PRIV lines, /quit.
+    #[value(name = "chat/1", alias = "chat1")]
+    #[serde(rename = "chat/1")]
     Chat1,
     /// Any line-based chat: the name is the first line, then any reply counts as registered;
     /// timestamp tokens are found anywhere in the received bytes.
+    #[serde(rename = "plain")]
     Plain,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Chat1 => "chat/1",
+            Protocol::Plain => "plain",
+        })
+    }
 }
 
 /// A complete run description.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Config {
-    /// The server to drive; `None` embeds the reference server on 127.0.0.1:0.
-    pub server: Option<SocketAddr>,
+    /// The server to drive, as `HOST:PORT`; `None` embeds the reference server on 127.0.0.1:0.
+    pub server: Option<String>,
+    /// Worker threads; `None` picks by the machine's cores and where the server runs.
+    pub workers: Option<usize>,
+    /// How sends are spaced in time.
+    pub arrival: Arrival,
     /// Bots.
     pub clients: usize,
     /// New connections per second during the connect ramp.
@@ -53,6 +72,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             server: None,
+            workers: None,
+            arrival: Arrival::Fixed,
             clients: 100,
             connect_rate: 500.0,
             rate: 1.0,
@@ -90,7 +111,27 @@ pub enum ConfigError {
     /// No measurement.
     #[error("--duration must be more than zero")]
     Duration,
+    /// Messages the embedded server would refuse, every one of them.
+    #[error(
+        "--size {size} does not fit the embedded server's line limit: a message line may hold \
+         {limit} bytes{private}, so every message would be refused with ERR line-too-long"
+    )]
+    SizeOverLimit {
+        /// The size asked for.
+        size: usize,
+        /// The most that fits.
+        limit: usize,
+        /// Explains the room taken by the private prefix, when there is one.
+        private: &'static str,
+    },
+    /// No workers.
+    #[error("--workers must be at least 1")]
+    Workers,
 }
+
+/// Room a private message's `@name ` prefix takes: `@`, a bot name (`lg` + 4 hex digits + `_` +
+/// up to 7 digits of index) and a space.
+pub const PRIVATE_PREFIX: usize = 1 + 14 + 1;
 
 /// The smallest `--size` that always holds a token.
 pub const MIN_SIZE: usize = 48;
@@ -118,7 +159,47 @@ impl Config {
         if self.duration.is_zero() {
             return Err(ConfigError::Duration);
         }
+        if self.workers == Some(0) {
+            return Err(ConfigError::Workers);
+        }
+        if self.server.is_none() {
+            let (limit, private) = if self.private_ratio > 0.0 {
+                (
+                    self.embedded_server().max_line - PRIVATE_PREFIX,
+                    " after the private message's @name prefix",
+                )
+            } else {
+                (self.embedded_server().max_line, "")
+            };
+            if self.size > limit {
+                return Err(ConfigError::SizeOverLimit {
+                    size: self.size,
+                    limit,
+                    private,
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// The embedded reference server's settings for this run.
+    pub fn embedded_server(&self) -> chat_server::Config {
+        chat_server::Config {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            max_clients: self.clients + 64,
+            nodelay: self.embed_nodelay,
+            ..chat_server::Config::default()
+        }
+    }
+
+    /// Worker threads: as asked, or by default half the cores when the server shares this
+    /// machine (embedded, or a loopback address) so that it keeps the rest, and every core
+    /// otherwise.
+    pub fn workers_for(&self, server_is_local: bool) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.workers
+            .unwrap_or(if server_is_local { cores / 2 } else { cores })
+            .clamp(1, self.clients)
     }
 
     /// Target messages per second over all bots.
@@ -167,6 +248,64 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(c.validate(), Err(ConfigError::Size(MIN_SIZE)));
+    }
+
+    #[test]
+    fn sizes_the_embedded_server_refuses_are_refused_before_the_run() {
+        let limit = Config::default().embedded_server().max_line;
+        let fits = Config {
+            size: limit,
+            ..Config::default()
+        };
+        assert_eq!(fits.validate(), Ok(()));
+        let big = Config {
+            size: limit + 1,
+            ..Config::default()
+        };
+        assert!(matches!(
+            big.validate(),
+            Err(ConfigError::SizeOverLimit { .. })
+        ));
+        let private = Config {
+            size: limit,
+            private_ratio: 0.1,
+            ..Config::default()
+        };
+        assert!(matches!(
+            private.validate(),
+            Err(ConfigError::SizeOverLimit { .. })
+        ));
+        let elsewhere = Config {
+            server: Some("127.0.0.1:1".into()),
+            ..big
+        };
+        assert_eq!(
+            elsewhere.validate(),
+            Ok(()),
+            "another server's limit is unknown"
+        );
+    }
+
+    #[test]
+    fn protocol_is_shown_as_users_write_it() {
+        assert_eq!(Protocol::Chat1.to_string(), "chat/1");
+        assert_eq!(
+            serde_json::to_string(&Protocol::Chat1).unwrap(),
+            "\"chat/1\""
+        );
+    }
+
+    #[test]
+    fn workers_default_to_half_the_cores_for_a_local_server() {
+        let c = Config::default();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(c.workers_for(true), (cores / 2).max(1));
+        assert_eq!(c.workers_for(false), cores.min(c.clients));
+        let asked = Config {
+            workers: Some(3),
+            ..Config::default()
+        };
+        assert_eq!(asked.workers_for(true), 3);
     }
 
     #[test]

@@ -31,7 +31,12 @@ const METRICS: &[Metric] = &[
     ("completion_p99", Unit::Millis, |s| s.completion.p99),
     ("completion_max", Unit::Millis, |s| s.completion.max),
     ("connect_p99", Unit::Millis, |s| s.connect.p99),
+    ("send_lag_p99", Unit::Millis, |s| s.self_check.send_lag.p99),
+    ("loop_lag_p99", Unit::Millis, |s| s.self_check.loop_lag.p99),
     ("lost", Unit::Count, |s| s.counts.lost as f64),
+    ("lost_pct", Unit::Number, |s| {
+        100.0 * s.counts.lost as f64 / (s.counts.expected.max(1)) as f64
+    }),
     ("duplicated", Unit::Count, |s| s.counts.duplicated as f64),
     ("out_of_order", Unit::Count, |s| {
         s.counts.out_of_order as f64
@@ -44,7 +49,28 @@ const METRICS: &[Metric] = &[
         s.rates.deliveries_per_s
     }),
     ("achieved_pct", Unit::Number, |s| s.rates.achieved_pct),
+    ("cpu_us_per_delivery", Unit::Number, |s| {
+        s.self_check.loadgen_us_per_delivery.unwrap_or(0.0)
+    }),
 ];
+
+/// The gates every run has unless a threshold on the same quantity replaces them: a run that
+/// loses deliveries or gets errors from the server is not a pass.
+pub const DEFAULT_GATES: [(&str, &[&str]); 2] = [
+    ("lost==0", &["lost", "lost_pct"]),
+    ("errors==0", &["errors"]),
+];
+
+/// The user's thresholds plus the default gates they do not replace.
+pub fn with_defaults(user: &[Threshold]) -> Vec<Threshold> {
+    let mut all = user.to_vec();
+    for (text, replaced_by) in DEFAULT_GATES {
+        if !user.iter().any(|t| replaced_by.contains(&t.metric_name())) {
+            all.push(Threshold::parse(text).expect("default gates parse"));
+        }
+    }
+    all
+}
 
 /// The names a threshold may use.
 pub fn metric_names() -> Vec<&'static str> {
@@ -128,6 +154,11 @@ pub enum GateError {
 }
 
 impl Threshold {
+    /// The metric's name.
+    pub fn metric_name(&self) -> &'static str {
+        METRICS[self.metric].0
+    }
+
     /// Parses `metric OP value[unit]`, e.g. `p99<50ms`, `lost==0`, `deliveries_per_s>=1000`.
     pub fn parse(text: &str) -> Result<Threshold, GateError> {
         let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
@@ -285,6 +316,16 @@ pub fn check_baseline(s: &Summary, baseline: &Summary, max_regress: f64) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loss_and_errors_are_gated_by_default_unless_replaced() {
+        let names = |ts: Vec<Threshold>| ts.iter().map(|t| t.text.clone()).collect::<Vec<_>>();
+        assert_eq!(names(with_defaults(&[])), ["lost==0", "errors==0"]);
+        let relaxed = [Threshold::parse("lost_pct<1").unwrap()];
+        assert_eq!(names(with_defaults(&relaxed)), ["lost_pct<1", "errors==0"]);
+        let errors = [Threshold::parse("errors<=5").unwrap()];
+        assert_eq!(names(with_defaults(&errors)), ["errors<=5", "lost==0"]);
+    }
 
     #[test]
     fn parses_latency_thresholds_with_units() {

@@ -19,11 +19,15 @@ pub mod bot;
 pub mod config;
 pub mod cpu;
 pub mod gate;
+pub mod recv;
 pub mod report;
-pub mod rng;
 pub mod run;
+pub mod schedule;
+pub mod series;
 pub mod stats;
+pub mod table;
 pub mod token;
+pub mod worker;
 
 pub use config::{Config, Protocol};
 pub use report::Summary;

@@ -1,36 +1,48 @@
-//! `loadgen`: parse flags, run the bots, print the report, apply the gates, exit 0/1/2.
+//! `loadgen`: parse flags, run the bots, print the report, write the files, apply the gates,
+//! exit 0/1/2.
 
 use std::io::IsTerminal;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Parser;
 use loadgen::config::{parse_duration, Config, Protocol};
 use loadgen::gate::{self, Threshold};
 use loadgen::run::{self, Progress};
+use loadgen::schedule::Arrival;
+use loadgen::series::Second;
 use loadgen::Summary;
 
 /// Many bots measuring broadcast latency against a chat server.
 ///
-/// Without --server it embeds the reference server on 127.0.0.1:0. Each bot sends on a planned
-/// schedule (open model); latency is measured from the planned send time, so a server that
-/// stalls cannot hide it (coordinated omission), and from the actual send time for comparison.
-/// Phases: connect ramp, barrier, warm-up (not measured), measurement, drain (late deliveries
-/// still count; what is missing at the end is lost).
+/// Without --server it embeds the reference server on 127.0.0.1:0. Each bot sends on a schedule
+/// planned in advance (open model); latency is measured from the planned send time, so a server
+/// that stalls cannot hide it (coordinated omission), and from the actual send time for
+/// comparison. Phases: connect ramp, barrier, warm-up (not measured), measurement, drain (late
+/// deliveries still count; what is missing at the end is lost).
+///
+/// Bots run on --workers threads, each with its own event loop and its own histograms. When
+/// loadgen's own delay (its send lag or event-loop lag) is a material part of the latency it
+/// reports, the run says "generator-bound"; with gates that is exit 2, never a pass.
+///
+/// A run that loses deliveries or gets errors (ERR lines, closed connections) fails: the gates
+/// 'lost==0' and 'errors==0' apply unless a threshold on lost, lost_pct or errors replaces them
+/// (e.g. --threshold 'lost_pct<0.1').
 ///
 /// Examples:
 ///   loadgen --clients 500
-///   loadgen --clients 200 --duration 5s --threshold 'p99<50ms' --threshold 'lost==0'
-///   loadgen --server 127.0.0.1:7777 --total-rate 1000 --json run.json --hgrm run.hgrm
+///   loadgen --clients 200 --duration 5s --threshold 'p99<50ms' --html run.html
+///   loadgen --server chat.example.org:7777 --total-rate 1000 --json run.json --hlog run.hlog
+///   loadgen --clients 500 --rate 2 --arrival poisson --seed 7
 ///   loadgen --baseline old.json --max-regress 20%
 ///   loadgen --server 127.0.0.1:8080 --protocol plain      # e.g. tokio's chat example
 ///
-/// Exit codes: 0 pass, 1 a threshold or regression failed, 2 invalid run or usage error.
+/// Exit codes: 0 pass, 1 a gate failed (loss, errors, a threshold, a regression), 2 invalid or
+/// generator-bound run, usage or connection error.
 #[derive(Debug, Parser)]
 #[command(
     name = "loadgen",
@@ -41,9 +53,19 @@ use loadgen::Summary;
     max_term_width = 100
 )]
 struct Args {
-    /// Server to drive (loopback only); default: an embedded reference server.
-    #[arg(long, value_name = "ADDR")]
+    /// Server to drive, HOST:PORT (a name or an address); default: an embedded reference
+    /// server.
+    #[arg(long, value_name = "HOST:PORT")]
     server: Option<String>,
+
+    /// Worker threads, each with its own event loop and histograms; default: half the cores
+    /// when the server is on this machine (embedded or loopback), all of them otherwise.
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+
+    /// How sends are spaced: fixed (every 1/rate s) or poisson (exponential gaps, mean 1/rate).
+    #[arg(long, value_enum, default_value = "fixed")]
+    arrival: Arrival,
 
     /// Bots.
     #[arg(long, default_value_t = 100)]
@@ -90,17 +112,18 @@ struct Args {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     drain: Duration,
 
-    /// Protocol spoken: chat1 (batepapo) or plain (any line-based chat).
-    #[arg(long, value_enum, default_value = "chat1")]
+    /// Protocol spoken: chat/1 (batepapo) or plain (any line-based chat).
+    #[arg(long, value_enum, default_value = "chat/1")]
     protocol: Protocol,
 
     /// TCP_NODELAY on the embedded server's sockets (true or false), for experiments.
     #[arg(long, value_name = "BOOL")]
     embed_nodelay: Option<bool>,
 
-    /// Gate: METRIC OP VALUE, e.g. 'p99<50ms', 'lost==0' (repeatable). Metrics: p50, p90, p99,
-    /// p999, max, mean, sent_p99, completion_p50, completion_p99, completion_max, connect_p99,
-    /// lost, duplicated, out_of_order, errors, delivered, deliveries_per_s, achieved_pct.
+    /// Gate: METRIC OP VALUE, e.g. 'p99<50ms', 'lost_pct<0.1' (repeatable). Metrics: p50, p90,
+    /// p99, p999, max, mean, sent_p99, completion_p50, completion_p99, completion_max,
+    /// connect_p99, send_lag_p99, loop_lag_p99, lost, lost_pct, duplicated, out_of_order,
+    /// errors, delivered, deliveries_per_s, achieved_pct, cpu_us_per_delivery.
     #[arg(long, value_name = "EXPR")]
     threshold: Vec<String>,
 
@@ -119,6 +142,14 @@ struct Args {
     /// Write the latency distribution as an .hgrm percentile file.
     #[arg(long, value_name = "FILE")]
     hgrm: Option<PathBuf>,
+
+    /// Write the latency of each second as an HdrHistogram interval log (.hlog).
+    #[arg(long, value_name = "FILE")]
+    hlog: Option<PathBuf>,
+
+    /// Write a self-contained HTML page with charts of the run.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -132,20 +163,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn loopback(text: &str) -> anyhow::Result<SocketAddr> {
-    let addr = text
-        .to_socket_addrs()
-        .with_context(|| format!("bad --server {text:?}"))?
-        .next()
-        .with_context(|| format!("{text} resolves to no address"))?;
-    if !addr.ip().is_loopback() {
-        bail!("--server must be a loopback address (127.0.0.0/8 or ::1), not {addr}");
-    }
-    Ok(addr)
-}
-
 fn run_main(args: Args) -> anyhow::Result<ExitCode> {
-    let thresholds: Vec<Threshold> = args
+    let user_thresholds: Vec<Threshold> = args
         .threshold
         .iter()
         .map(|t| Threshold::parse(t))
@@ -162,13 +181,14 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
             }
             None => None,
         };
-    let server = args.server.as_deref().map(loopback).transpose()?;
     let rate = match args.total_rate {
         Some(total) => total / args.clients.max(1) as f64,
         None => args.rate,
     };
     let config = Config {
-        server,
+        server: args.server.clone(),
+        workers: args.workers,
+        arrival: args.arrival,
         clients: args.clients,
         connect_rate: args.connect_rate,
         rate,
@@ -186,31 +206,32 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
     };
     config.validate()?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("loadgen-worker")
-        .build()
-        .context("cannot start the async runtime")?;
     let progress = Arc::new(Progress::default());
-    let outcome = runtime.block_on(async {
-        let on_ctrl_c = progress.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: finishing with a partial report");
-                on_ctrl_c.interrupted.store(true, Ordering::SeqCst);
-            }
-        });
-        let bar = show_progress(progress.clone());
-        let result = run::run(config.clone(), progress.clone()).await;
-        if let Some(bar) = bar {
-            bar.abort();
+    let on_ctrl_c = progress.clone();
+    ctrlc::set_handler(move || {
+        if !on_ctrl_c.interrupted.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted: finishing with a partial report");
         }
-        result
-    })?;
-    runtime.shutdown_timeout(Duration::from_secs(1));
+    })
+    .context("cannot handle Ctrl-C")?;
+    let live = std::io::stderr().is_terminal();
+    if live {
+        eprintln!(
+            "loadgen: {} bots on {}, {} ...",
+            config.clients,
+            config.server.as_deref().unwrap_or("the embedded server"),
+            config.protocol
+        );
+    }
+    let mut on_second = |s: &Second| {
+        if live {
+            eprintln!("{}", live_line(s));
+        }
+    };
+    let outcome = run::run(config.clone(), &progress, &mut on_second)?;
 
     let summary = Summary::from_outcome(&config, &outcome);
-    print!("{}", summary.table());
+    print!("{}", loadgen::table::render(&summary));
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&summary)?;
         std::fs::write(path, text + "\n")
@@ -220,7 +241,8 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::write(path, summary.hgrm())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let mut checks = gate::check_thresholds(&summary, &thresholds);
+    let gated = !user_thresholds.is_empty() || baseline.is_some();
+    let mut checks = gate::check_thresholds(&summary, &gate::with_defaults(&user_thresholds));
     if let Some(b) = &baseline {
         checks.extend(gate::check_baseline(&summary, b, max_regress));
     }
@@ -234,28 +256,28 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    if summary.self_check.generator_bound && gated {
+        eprintln!("loadgen: the gates are not applied to a generator-bound run (exit 2)");
+        return Ok(ExitCode::from(2));
+    }
     if checks.iter().any(|c| !c.pass) {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// A live progress line on a terminal; nothing when stderr is not one.
-fn show_progress(progress: Arc<Progress>) -> Option<tokio::task::JoinHandle<()>> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    Some(tokio::spawn(async move {
-        let started = std::time::Instant::now();
-        loop {
-            let phase = *progress.phase.lock().unwrap_or_else(|e| e.into_inner());
-            bar.set_message(format!(
-                "{phase} ({:.0} s)",
-                started.elapsed().as_secs_f64()
-            ));
-            bar.tick();
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }))
+/// One line per second on a terminal: what was sent and delivered, and the last second's p99.
+fn live_line(s: &Second) -> String {
+    let latency = if s.measured > 0 {
+        format!(
+            "p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms",
+            s.p50, s.p99, s.max
+        )
+    } else {
+        String::from("(warm-up or drain: not measured)")
+    };
+    format!(
+        "{:>5} s  sent {:>8}/s  delivered {:>10}/s  {latency}",
+        s.second, s.sent, s.delivered
+    )
 }

@@ -1,18 +1,22 @@
-//! The controller: embeds or finds the server, starts the bots, moves them through the phases
-//! (connect ramp, barrier, warm-up, measurement, drain) and gathers their results.
+//! The controller, on the calling thread: finds (or embeds) the server, checks it answers,
+//! starts the workers, moves them through the phases (connect ramp, barrier, warm-up,
+//! measurement, drain), collects each second's figures as they come, and merges the workers'
+//! stats at the end.
 
-use std::net::SocketAddr;
+use std::io::Read;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-use crate::bot::{self, BotResult, BotSpec, Phase};
-use crate::config::Config;
+use crate::bot::Phase;
+use crate::config::{Config, Protocol};
 use crate::cpu::{CpuShare, CpuWindow};
-use crate::rng::Rng;
-use crate::stats::Shared;
+use crate::series::{Second, Series};
+use crate::stats::{Clock, Live, Totals, WorkerStats};
+use crate::worker::{self, Links, Plan};
 
 /// Why a run could not happen at all.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +27,26 @@ pub enum RunError {
     /// The embedded server did not start.
     #[error("cannot start the embedded server")]
     Embed(#[source] std::io::Error),
+    /// The server's name does not resolve.
+    #[error("cannot resolve --server {0:?} (expected HOST:PORT)")]
+    Resolve(String, #[source] std::io::Error),
+    /// No address of the server accepts connections.
+    #[error("cannot connect to {0}")]
+    Connect(String, #[source] std::io::Error),
+    /// The server does not greet as a chat/1 server does.
+    #[error(
+        "{server} does not speak chat/1: it should greet with a line starting \"HELLO \", but \
+         {got}. Use --protocol plain for a server with another line protocol."
+    )]
+    NotChat1 {
+        /// The server.
+        server: String,
+        /// What came instead.
+        got: String,
+    },
+    /// A worker thread could not start.
+    #[error("cannot start a worker thread")]
+    Worker(#[source] std::io::Error),
     /// Too few bots registered to measure anything.
     #[error("only {registered} of {clients} bots registered (errors: {errors})")]
     Registration {
@@ -36,7 +60,7 @@ pub enum RunError {
 }
 
 /// How long each phase took.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Phases {
     /// Connect ramp and barrier, seconds.
     pub connect_s: f64,
@@ -52,117 +76,207 @@ pub struct Phases {
     pub interrupted: bool,
 }
 
+/// CPU used during the measurement.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuUse {
+    /// Shares of one core.
+    pub share: CpuShare,
+    /// Deliveries received in the same window, warm-up messages included.
+    pub deliveries: u64,
+}
+
 /// Raw results, before they are summarised.
 pub struct Outcome {
-    /// The server driven.
+    /// The server driven, as given (or the embedded server's address).
+    pub server: String,
+    /// The address connected to.
     pub addr: SocketAddr,
     /// Whether it was the embedded reference server.
     pub embedded: bool,
+    /// Worker threads used.
+    pub workers: usize,
     /// Bots that registered.
     pub registered: usize,
-    /// Every bot's result.
-    pub bots: Vec<BotResult>,
-    /// Shared completion table.
-    pub shared: Arc<Shared>,
+    /// Every worker's stats, merged.
+    pub totals: Totals,
+    /// The run second by second.
+    pub seconds: Vec<Second>,
     /// Phase timings.
     pub phases: Phases,
     /// CPU during the measurement.
-    pub cpu: Option<CpuShare>,
+    pub cpu: Option<CpuUse>,
 }
 
-/// Live counters for a progress display.
+/// Shared with whoever watches the run: Ctrl-C sets `interrupted`.
+#[derive(Default)]
 pub struct Progress {
-    /// Current phase name.
-    pub phase: std::sync::Mutex<&'static str>,
     /// Set by Ctrl-C: end the current phase and report what was measured.
     pub interrupted: AtomicBool,
 }
 
-impl Default for Progress {
-    fn default() -> Self {
-        Progress {
-            phase: std::sync::Mutex::new("starting"),
-            interrupted: AtomicBool::new(false),
-        }
-    }
-}
-
 impl Progress {
-    fn set(&self, phase: &'static str) {
-        *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = phase;
-    }
-
     fn interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
     }
 }
 
-/// Waits until `deadline`, returning early (false) if the run is interrupted.
-async fn wait_until(deadline: Instant, progress: &Progress) -> bool {
-    while Instant::now() < deadline {
-        if progress.interrupted() {
-            return false;
-        }
-        let step = deadline
-            .saturating_duration_since(Instant::now())
-            .min(Duration::from_millis(50));
-        tokio::time::sleep(step).await;
-    }
-    true
+/// What the controller hears from the workers.
+struct Listen<'a> {
+    seconds: mpsc::Receiver<worker::Interval>,
+    series: Series,
+    on_second: &'a mut dyn FnMut(&Second),
+    live: Vec<Arc<Live>>,
+    progress: &'a Progress,
 }
 
-/// Runs the whole load test.
-pub async fn run(config: Config, progress: Arc<Progress>) -> Result<Outcome, RunError> {
+impl Listen<'_> {
+    /// Passes on each second as it completes until `deadline` or `done()`; false if
+    /// interrupted.
+    fn until(&mut self, deadline: Instant, mut done: impl FnMut(&[Arc<Live>]) -> bool) -> bool {
+        loop {
+            if self.progress.interrupted() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= deadline || done(&self.live) {
+                return true;
+            }
+            let step = (deadline - now).min(Duration::from_millis(10));
+            if let Ok(i) = self.seconds.recv_timeout(step) {
+                if let Some(s) = self.series.add(i) {
+                    (self.on_second)(s);
+                }
+            }
+        }
+    }
+
+    fn sum(&self, f: impl Fn(&Live) -> &std::sync::atomic::AtomicU64) -> u64 {
+        self.live.iter().map(|l| f(l).load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// Resolves `--server` and checks, on the first address that accepts a connection, that the
+/// server greets as chat/1 does (for `--protocol chat1`).
+pub fn find_server(text: &str, config: &Config) -> Result<SocketAddr, RunError> {
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| RunError::Resolve(text.to_string(), e))?
+        .collect();
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, config.connect_timeout) {
+            Ok(stream) => {
+                if config.protocol == Protocol::Chat1 {
+                    check_greeting(text, stream, config.connect_timeout)?;
+                }
+                return Ok(addr);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(RunError::Connect(text.to_string(), last))
+}
+
+fn check_greeting(server: &str, mut stream: TcpStream, wait: Duration) -> Result<(), RunError> {
+    let _ = stream.set_read_timeout(Some(wait));
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !got.contains(&b'\n') && got.len() < 256 {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let line = got.split(|&b| b == b'\n').next().unwrap_or_default();
+    if line.starts_with(b"HELLO ") {
+        return Ok(());
+    }
+    let got = if got.is_empty() {
+        format!("it sent nothing within {:.1} s", wait.as_secs_f64())
+    } else {
+        format!("it sent {:?}", String::from_utf8_lossy(line))
+    };
+    Err(RunError::NotChat1 {
+        server: server.to_string(),
+        got,
+    })
+}
+
+/// Runs the whole load test on worker threads, calling `on_second` as each second completes.
+pub fn run(
+    config: Config,
+    progress: &Progress,
+    on_second: &mut dyn FnMut(&Second),
+) -> Result<Outcome, RunError> {
     config.validate()?;
-    let (addr, server) = match config.server {
-        Some(addr) => (addr, None),
+    let (addr, server, label) = match &config.server {
+        Some(text) => (find_server(text, &config)?, None, text.clone()),
         None => {
-            let server = chat_server::RunningServer::start(chat_server::Config {
-                listen: "127.0.0.1:0".parse().expect("valid address"),
-                max_clients: config.clients + 64,
-                nodelay: config.embed_nodelay,
-                ..chat_server::Config::default()
-            })
-            .map_err(RunError::Embed)?;
-            (server.addr(), Some(server))
+            let server = chat_server::RunningServer::start(config.embedded_server())
+                .map_err(RunError::Embed)?;
+            let addr = server.addr();
+            (addr, Some(server), addr.to_string())
         }
     };
-    let embedded = server.is_some();
-    let cfg = Arc::new(config);
-    let per_sender = (cfg.rate * (cfg.warmup + cfg.duration).as_secs_f64()).ceil() as usize + 16;
-    let shared = Arc::new(Shared::new(cfg.clients, per_sender));
-    let tag = Rng::new(cfg.seed ^ std::process::id() as u64, shared.now_us()).next_u64() % 0xffff;
-    let names: Arc<Vec<String>> =
-        Arc::new((0..cfg.clients).map(|i| format!("lg{tag:x}_{i}")).collect());
-    let (phase_tx, phase_rx) = watch::channel(Phase::Connecting);
-    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel();
-
-    progress.set("connect");
-    let connect_started = Instant::now();
-    let handles: Vec<_> = (0..cfg.clients)
-        .map(|i| {
-            tokio::spawn(bot::run(BotSpec {
-                index: i as u32,
-                names: names.clone(),
-                addr,
-                config: cfg.clone(),
-                shared: shared.clone(),
-                phase: phase_rx.clone(),
-                ready: ready_tx.clone(),
-            }))
-        })
+    let workers = config.workers_for(server.is_some() || addr.ip().is_loopback());
+    let per_sender =
+        (config.rate * (config.warmup + config.duration).as_secs_f64() * 1.5).ceil() as usize + 16;
+    let clock = Clock::new();
+    // A per-run tag keeps names unique when several runs share a server.
+    let tag =
+        (clock.base.elapsed().as_nanos() as u64 ^ std::process::id() as u64 ^ config.seed) % 0xffff;
+    let names = (0..config.clients)
+        .map(|i| format!("lg{tag:x}_{i}"))
         .collect();
-    drop(ready_tx);
+    let plan = Arc::new(Plan {
+        config: config.clone(),
+        addr,
+        names,
+        clock,
+        per_sender,
+    });
+    let (phase_tx, phase_rx) = watch::channel(Phase::Connecting);
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (seconds_tx, seconds_rx) = mpsc::channel();
+    let mut live = Vec::new();
+    let mut handles = Vec::new();
+    for id in 0..workers {
+        let l = Arc::new(Live::default());
+        live.push(l.clone());
+        let links = Links {
+            phase: phase_rx.clone(),
+            ready: ready_tx.clone(),
+            seconds: seconds_tx.clone(),
+            live: l,
+        };
+        match worker::spawn(id, workers, plan.clone(), links) {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                let _ = phase_tx.send(Phase::Stop);
+                return Err(RunError::Worker(e));
+            }
+        }
+    }
+    drop((ready_tx, seconds_tx));
+    let mut listen = Listen {
+        seconds: seconds_rx,
+        series: Series::new(workers),
+        on_second,
+        live,
+        progress,
+    };
+
+    let connect_started = Instant::now();
     let mut registered = 0;
     let mut answered = 0;
-    while answered < cfg.clients && !progress.interrupted() {
-        match tokio::time::timeout(Duration::from_millis(100), ready_rx.recv()).await {
-            Ok(Some(ok)) => {
+    while answered < config.clients && !progress.interrupted() {
+        match ready_rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(ok) => {
                 answered += 1;
                 registered += ok as usize;
             }
-            Ok(None) => break,
-            Err(_) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
     let mut phases = Phases {
@@ -170,61 +284,68 @@ pub async fn run(config: Config, progress: Arc<Progress>) -> Result<Outcome, Run
         ..Phases::default()
     };
     let mut cpu = None;
-    if registered == cfg.clients && !progress.interrupted() {
+    if registered == config.clients && !progress.interrupted() {
         // Barrier passed: everyone is registered, so everyone receives every broadcast.
-        let start = shared.base.elapsed() + Duration::from_millis(50);
-        let measure_from = start + cfg.warmup;
-        let end = measure_from + cfg.duration;
-        shared.set_window(measure_from.as_micros() as u64, end.as_micros() as u64);
+        let clock = &plan.clock;
+        let start = clock.base.elapsed() + Duration::from_millis(50);
+        let measure_from = start + config.warmup;
+        let end = measure_from + config.duration;
+        clock.set_window(measure_from.as_micros() as u64, end.as_micros() as u64);
         let _ = phase_tx.send(Phase::Sending { start, end });
-        progress.set("warm-up");
         let t = Instant::now();
-        wait_until(shared.base + measure_from, &progress).await;
+        listen.until(clock.base + measure_from, |_| false);
         phases.warmup_s = t.elapsed().as_secs_f64();
-        progress.set("measure");
         let t = Instant::now();
         let window = CpuWindow::start();
-        wait_until(shared.base + end, &progress).await;
-        cpu = window.finish();
+        let received_before = listen.sum(|l| &l.received);
+        listen.until(clock.base + end, |_| false);
+        cpu = window.finish().map(|share| CpuUse {
+            share,
+            deliveries: listen.sum(|l| &l.received) - received_before,
+        });
         phases.measure_s = t.elapsed().as_secs_f64();
-        progress.set("drain");
         let t = Instant::now();
-        let drain_end = Instant::now() + cfg.drain;
-        while !shared.all_delivered() && Instant::now() < drain_end && !progress.interrupted() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let clients = config.clients as u64;
+        let drained = |live: &[Arc<Live>]| {
+            let sum = |f: fn(&Live) -> u64| live.iter().map(|l| f(l)).sum::<u64>();
+            sum(|l| l.senders_done.load(Ordering::Relaxed)) >= clients
+                && sum(|l| l.delivered.load(Ordering::Relaxed))
+                    >= sum(|l| l.expected.load(Ordering::Relaxed))
+        };
+        listen.until(Instant::now() + config.drain, drained);
         phases.drain_s = t.elapsed().as_secs_f64();
-        phases.drained = shared.all_delivered();
+        phases.drained = drained(&listen.live);
     }
     phases.interrupted = progress.interrupted();
-    progress.set("stopping");
     let _ = phase_tx.send(Phase::Stop);
-    let mut bots = Vec::with_capacity(handles.len());
+    let mut totals = WorkerStats::new(0, 0);
     for h in handles {
-        if let Ok(r) = h.await {
-            bots.push(r);
+        if let Ok(stats) = h.join() {
+            totals.merge(&stats);
         }
     }
-    if registered < cfg.clients && !phases.interrupted {
-        let mut errors = std::collections::BTreeMap::<String, u64>::new();
-        for b in &bots {
-            for (k, v) in &b.send.errors {
-                *errors.entry(k.clone()).or_default() += v;
-            }
+    // The workers' last partial seconds.
+    while let Ok(i) = listen.seconds.try_recv() {
+        if let Some(s) = listen.series.add(i) {
+            (listen.on_second)(s);
         }
+    }
+    if registered < config.clients && !phases.interrupted {
         return Err(RunError::Registration {
             registered,
-            clients: cfg.clients,
-            errors: format!("{errors:?}"),
+            clients: config.clients,
+            errors: format!("{:?}", totals.errors),
         });
     }
     drop(server);
     Ok(Outcome {
+        server: label,
         addr,
-        embedded,
+        embedded: config.server.is_none(),
+        workers,
         registered,
-        bots,
-        shared,
+        totals,
+        seconds: listen.series.finish(),
         phases,
         cpu,
     })

@@ -1,8 +1,10 @@
-//! Recording: per-bot histograms and counters (merged at the end), and the few shared atomics
-//! that tell the controller when every expected delivery has arrived.
+//! Recording. Each worker thread owns one [`WorkerStats`] that all its bots record into with no
+//! lock and no atomic per delivery; the controller merges the workers' stats at the end
+//! ([`Totals`]). The only cross-thread state is the read-only [`Clock`] and a few per-worker
+//! counters ([`Live`]) published once per read, for the drain and the live line.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
@@ -14,250 +16,389 @@ pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
-fn record(h: &mut Histogram<u64>, us: u64) {
+/// Records `us`, clamped into the histogram's range.
+pub fn record(h: &mut Histogram<u64>, us: u64) {
     h.saturating_record(us.max(1));
 }
 
-/// State every bot shares: the clock, the measurement window, and per-message completion.
-pub struct Shared {
-    /// Time zero of the run; tokens carry microseconds since this.
+/// The run's time zero and measured window, shared read-only by every thread.
+pub struct Clock {
+    /// Time zero; tokens carry microseconds since this.
     pub base: Instant,
-    measure_from_us: AtomicU64,
-    measure_to_us: AtomicU64,
-    /// Deliveries still missing for measured messages: sent recipients minus deliveries.
-    pub expected: AtomicU64,
-    /// Deliveries of measured messages.
-    pub delivered: AtomicU64,
-    /// Per sender, per sequence number: recipients expected (set at send).
-    recipients: Vec<Vec<AtomicU32>>,
-    /// Per sender, per sequence number: deliveries so far.
-    arrived: Vec<Vec<AtomicU32>>,
-    /// Per sender, per sequence number: the latest delivery's latency from planned, µs.
-    slowest: Vec<Vec<AtomicU64>>,
+    from_us: AtomicU64,
+    to_us: AtomicU64,
 }
 
-impl Shared {
-    /// Room for `per_sender` messages from each of `senders` bots.
-    pub fn new(senders: usize, per_sender: usize) -> Shared {
-        let grid32 = || {
-            (0..senders)
-                .map(|_| (0..per_sender).map(|_| AtomicU32::new(0)).collect())
-                .collect()
-        };
-        Shared {
+impl Clock {
+    /// A clock starting now, with no measured window yet.
+    pub fn new() -> Clock {
+        Clock {
             base: Instant::now(),
-            measure_from_us: AtomicU64::new(u64::MAX),
-            measure_to_us: AtomicU64::new(u64::MAX),
-            expected: AtomicU64::new(0),
-            delivered: AtomicU64::new(0),
-            recipients: grid32(),
-            arrived: grid32(),
-            slowest: (0..senders)
-                .map(|_| (0..per_sender).map(|_| AtomicU64::new(0)).collect())
-                .collect(),
+            from_us: AtomicU64::new(u64::MAX),
+            to_us: AtomicU64::new(u64::MAX),
         }
     }
 
-    /// Microseconds since the run's time zero.
+    /// Microseconds since time zero.
     pub fn now_us(&self) -> u64 {
         self.base.elapsed().as_micros() as u64
     }
 
-    /// Sets the measured window of planned send times.
+    /// Sets the window of planned send times that is measured.
     pub fn set_window(&self, from_us: u64, to_us: u64) {
-        self.measure_from_us.store(from_us, Ordering::SeqCst);
-        self.measure_to_us.store(to_us, Ordering::SeqCst);
+        self.from_us.store(from_us, Ordering::SeqCst);
+        self.to_us.store(to_us, Ordering::SeqCst);
     }
 
     /// Whether a message planned at `planned_us` is measured (not warm-up).
     pub fn measured(&self, planned_us: u64) -> bool {
-        planned_us >= self.measure_from_us.load(Ordering::Relaxed)
-            && planned_us < self.measure_to_us.load(Ordering::Relaxed)
+        planned_us >= self.from_us.load(Ordering::Relaxed)
+            && planned_us < self.to_us.load(Ordering::Relaxed)
     }
+}
 
-    /// Whether the sequence number fits the completion table.
-    pub fn tracks(&self, sender: u32, seq: u32) -> bool {
-        self.recipients
-            .get(sender as usize)
-            .is_some_and(|v| (seq as usize) < v.len())
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
     }
+}
 
-    /// A sender announces a measured message and how many should receive it.
-    pub fn sent(&self, sender: u32, seq: u32, recipients: u32) {
-        if self.tracks(sender, seq) {
-            self.recipients[sender as usize][seq as usize].store(recipients, Ordering::Relaxed);
-        }
-        self.expected.fetch_add(recipients as u64, Ordering::SeqCst);
-    }
+/// Counters one worker publishes for the controller (drain, live line). Written by that worker
+/// only, once per read or send, so they never bounce between cores on the hot path.
+#[derive(Default)]
+pub struct Live {
+    /// Deliveries the server owes for measured messages.
+    pub expected: AtomicU64,
+    /// Measured deliveries received.
+    pub delivered: AtomicU64,
+    /// All deliveries received, warm-up included (for CPU per delivery).
+    pub received: AtomicU64,
+    /// Bots whose sending is over (finished, failed, or never registered).
+    pub senders_done: AtomicU64,
+}
 
-    /// Adds deliveries counted by a bot; bots report once per read, not per token, to keep
-    /// this shared counter off the hot path.
-    pub fn add_delivered(&self, n: u64) {
+impl Live {
+    fn add(counter: &AtomicU64, n: u64) {
         if n > 0 {
-            self.delivered.fetch_add(n, Ordering::SeqCst);
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+}
+
+/// "Last recipient got it" bookkeeping per measured message, indexed by sender and sequence
+/// number. Each worker keeps its own part; the parts add up (counts) and take the maximum
+/// (latency) when merged.
+#[derive(Debug, Clone, Default)]
+pub struct Completion {
+    per_sender: usize,
+    /// Recipients owed, set by the sender's worker.
+    recipients: Vec<u32>,
+    /// Deliveries seen by this worker's bots.
+    arrived: Vec<u32>,
+    /// The slowest of those deliveries, µs from planned.
+    slowest: Vec<u32>,
+}
+
+impl Completion {
+    /// Room for `per_sender` messages from each of `senders` bots.
+    pub fn new(senders: usize, per_sender: usize) -> Completion {
+        let n = senders * per_sender;
+        Completion {
+            per_sender,
+            recipients: vec![0; n],
+            arrived: vec![0; n],
+            slowest: vec![0; n],
         }
     }
 
-    fn arrived(&self, t: &Token, latency_us: u64) {
-        if self.tracks(t.sender, t.seq) {
-            let (s, q) = (t.sender as usize, t.seq as usize);
-            self.arrived[s][q].fetch_add(1, Ordering::Relaxed);
-            self.slowest[s][q].fetch_max(latency_us, Ordering::Relaxed);
+    fn slot(&self, sender: u32, seq: u32) -> Option<usize> {
+        let seq = seq as usize;
+        (seq < self.per_sender)
+            .then(|| sender as usize * self.per_sender + seq)
+            .filter(|&i| i < self.recipients.len())
+    }
+
+    fn sent(&mut self, sender: u32, seq: u32, recipients: u32) {
+        if let Some(i) = self.slot(sender, seq) {
+            self.recipients[i] = recipients;
         }
     }
 
-    /// Whether every expected delivery has arrived.
-    pub fn all_delivered(&self) -> bool {
-        self.delivered.load(Ordering::SeqCst) >= self.expected.load(Ordering::SeqCst)
+    fn arrived(&mut self, sender: u32, seq: u32, latency_us: u64) {
+        if let Some(i) = self.slot(sender, seq) {
+            self.arrived[i] += 1;
+            let l = latency_us.min(u32::MAX as u64) as u32;
+            self.slowest[i] = self.slowest[i].max(l);
+        }
     }
 
-    /// Broadcast completion: per measured message that reached all its recipients, the time
-    /// until the last one had it. Also returns how many messages were incomplete.
-    pub fn completion(&self) -> (Histogram<u64>, u64) {
+    /// Adds another worker's part.
+    pub fn merge(&mut self, other: &Completion) {
+        if self.recipients.is_empty() {
+            *self = other.clone();
+            return;
+        }
+        for i in 0..self.recipients.len().min(other.recipients.len()) {
+            self.recipients[i] = self.recipients[i].max(other.recipients[i]);
+            self.arrived[i] += other.arrived[i];
+            self.slowest[i] = self.slowest[i].max(other.slowest[i]);
+        }
+    }
+
+    /// Per measured message that reached all its recipients, the time until the last one had
+    /// it; and how many messages were incomplete.
+    pub fn histogram(&self) -> (Histogram<u64>, u64) {
         let mut h = histogram();
         let mut incomplete = 0;
-        for s in 0..self.recipients.len() {
-            for q in 0..self.recipients[s].len() {
-                let want = self.recipients[s][q].load(Ordering::Relaxed);
-                if want == 0 {
-                    continue;
-                }
-                if self.arrived[s][q].load(Ordering::Relaxed) >= want {
-                    record(&mut h, self.slowest[s][q].load(Ordering::Relaxed));
-                } else {
-                    incomplete += 1;
-                }
+        for i in 0..self.recipients.len() {
+            let want = self.recipients[i];
+            if want == 0 {
+                continue;
+            }
+            if self.arrived[i] >= want {
+                record(&mut h, self.slowest[i] as u64);
+            } else {
+                incomplete += 1;
             }
         }
         (h, incomplete)
     }
 }
 
-/// What one bot's receiving side saw.
-pub struct RecvStats {
-    /// Latency from the planned send time (coordinated-omission safe), µs.
-    pub from_planned: Histogram<u64>,
-    /// Latency from the actual send time, µs.
-    pub from_sent: Histogram<u64>,
-    /// Measured deliveries.
-    pub delivered: u64,
-    /// Tokens seen more than once.
-    pub duplicated: u64,
-    /// Tokens that arrived after a later one from the same sender.
-    pub out_of_order: u64,
-    /// Errors by kind (e.g. `err:line-too-long`, `echo`, `read`).
-    pub errors: BTreeMap<String, u64>,
-    highest: Vec<Option<u32>>,
-    seen: Vec<Vec<u64>>,
-    me: u32,
-    unreported: u64,
-}
-
-impl RecvStats {
-    /// Empty stats for bot `me` among `senders` bots.
-    pub fn new(me: u32, senders: usize) -> RecvStats {
-        RecvStats {
-            from_planned: histogram(),
-            from_sent: histogram(),
-            delivered: 0,
-            duplicated: 0,
-            out_of_order: 0,
-            errors: BTreeMap::new(),
-            highest: vec![None; senders],
-            seen: vec![Vec::new(); senders],
-            me,
-            unreported: 0,
-        }
-    }
-
-    /// Counts one error of `kind`.
-    pub fn error(&mut self, kind: &str) {
-        *self.errors.entry(kind.to_string()).or_default() += 1;
-    }
-
-    /// Publishes the deliveries recorded since the last call to the shared counter.
-    pub fn report(&mut self, shared: &Shared) {
-        shared.add_delivered(std::mem::take(&mut self.unreported));
-    }
-
-    /// Records a received token at `now_us`.
-    pub fn token(&mut self, t: Token, now_us: u64, shared: &Shared) {
-        let s = t.sender as usize;
-        if s >= self.seen.len() {
-            self.error("unknown-sender");
-            return;
-        }
-        if t.sender == self.me {
-            self.error("echoed-to-sender");
-            return;
-        }
-        let (word, bit) = (t.seq as usize / 64, t.seq % 64);
-        let bits = &mut self.seen[s];
-        if bits.len() <= word {
-            bits.resize(word + 1, 0);
-        }
-        if bits[word] & (1 << bit) != 0 {
-            self.duplicated += 1;
-            return;
-        }
-        bits[word] |= 1 << bit;
-        match self.highest[s] {
-            Some(h) if t.seq < h => self.out_of_order += 1,
-            _ => self.highest[s] = Some(t.seq),
-        }
-        if shared.measured(t.planned_us) {
-            let latency = now_us.saturating_sub(t.planned_us);
-            record(&mut self.from_planned, latency);
-            record(&mut self.from_sent, now_us.saturating_sub(t.sent_us));
-            self.delivered += 1;
-            self.unreported += 1;
-            shared.arrived(&t, latency);
-        }
-    }
-}
-
-/// What one bot's sending side did.
-pub struct SendStats {
+/// Message counts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally {
     /// Measured messages sent.
     pub sent: u64,
     /// All messages sent, warm-up included.
-    pub sent_total: u64,
-    /// How late each send was against its plan, µs (the generator's own lag).
-    pub lag: Histogram<u64>,
-    /// Connect plus registration time, µs, if the bot registered.
-    pub connect_us: Option<u64>,
-    /// Errors by kind.
-    pub errors: BTreeMap<String, u64>,
+    pub sent_all: u64,
+    /// Deliveries the server owes for measured messages.
+    pub expected: u64,
+    /// Measured deliveries.
+    pub delivered: u64,
+    /// All deliveries, warm-up included.
+    pub delivered_all: u64,
+    /// Tokens seen more than once by the same bot.
+    pub duplicated: u64,
+    /// Tokens that arrived after a later one from the same sender.
+    pub out_of_order: u64,
 }
 
-impl SendStats {
-    /// Empty stats.
-    pub fn new() -> SendStats {
-        SendStats {
-            sent: 0,
-            sent_total: 0,
-            lag: histogram(),
-            connect_us: None,
-            errors: BTreeMap::new(),
-        }
+impl Tally {
+    /// Adds another tally.
+    pub fn add(&mut self, o: &Tally) {
+        self.sent += o.sent;
+        self.sent_all += o.sent_all;
+        self.expected += o.expected;
+        self.delivered += o.delivered;
+        self.delivered_all += o.delivered_all;
+        self.duplicated += o.duplicated;
+        self.out_of_order += o.out_of_order;
     }
+}
 
-    /// Records a send `lag_us` behind plan.
-    pub fn lag(&mut self, lag_us: u64) {
-        record(&mut self.lag, lag_us);
+/// Everything one worker records; also what the controller merges the workers into.
+pub struct WorkerStats {
+    /// Per-delivery latency from the planned send time (coordinated-omission safe), µs.
+    pub from_planned: Histogram<u64>,
+    /// Per-delivery latency from the actual send time, µs.
+    pub from_sent: Histogram<u64>,
+    /// How late each send was against its plan, µs.
+    pub send_lag: Histogram<u64>,
+    /// How late the worker's event loop woke for a timer, µs: how long a ready socket may
+    /// wait before the generator reads it.
+    pub loop_lag: Histogram<u64>,
+    /// Connect plus registration per bot, µs.
+    pub connect: Histogram<u64>,
+    /// Counts.
+    pub tally: Tally,
+    /// Errors by kind (`err:<code>` for the server's ERR lines).
+    pub errors: BTreeMap<String, u64>,
+    /// Broadcast completion.
+    pub completion: Completion,
+    /// Measured deliveries of the current second, from planned, µs.
+    pub interval: Histogram<u64>,
+    /// Counts of the current second.
+    pub interval_tally: Tally,
+}
+
+impl WorkerStats {
+    /// Empty stats for a run of `senders` bots sending up to `per_sender` measured messages.
+    pub fn new(senders: usize, per_sender: usize) -> WorkerStats {
+        WorkerStats {
+            from_planned: histogram(),
+            from_sent: histogram(),
+            send_lag: histogram(),
+            loop_lag: histogram(),
+            connect: histogram(),
+            tally: Tally::default(),
+            errors: BTreeMap::new(),
+            completion: Completion::new(senders, per_sender),
+            interval: histogram(),
+            interval_tally: Tally::default(),
+        }
     }
 
     /// Counts one error of `kind`.
     pub fn error(&mut self, kind: &str) {
-        *self.errors.entry(kind.to_string()).or_default() += 1;
+        match self.errors.get_mut(kind) {
+            Some(n) => *n += 1,
+            None => {
+                self.errors.insert(kind.to_string(), 1);
+            }
+        }
+    }
+
+    /// A bot sent a message planned at `planned_us`, owed to `recipients` bots, `lag_us` late.
+    pub fn sent(&mut self, clock: &Clock, live: &Live, t: &Token, recipients: u32, lag_us: u64) {
+        record(&mut self.send_lag, lag_us);
+        self.tally.sent_all += 1;
+        self.interval_tally.sent_all += 1;
+        if clock.measured(t.planned_us) {
+            self.tally.sent += 1;
+            self.tally.expected += recipients as u64;
+            self.interval_tally.sent += 1;
+            self.completion.sent(t.sender, t.seq, recipients);
+            Live::add(&live.expected, recipients as u64);
+        }
+    }
+
+    /// A bot received a token at `now_us` that its order check found new (`fresh`) or not.
+    pub fn delivered(&mut self, clock: &Clock, t: &Token, now_us: u64, seen: Seen) {
+        match seen {
+            Seen::Duplicate => {
+                self.tally.duplicated += 1;
+                return;
+            }
+            Seen::Late => self.tally.out_of_order += 1,
+            Seen::New => {}
+        }
+        self.tally.delivered_all += 1;
+        self.interval_tally.delivered_all += 1;
+        if clock.measured(t.planned_us) {
+            let latency = now_us.saturating_sub(t.planned_us);
+            record(&mut self.from_planned, latency);
+            record(&mut self.interval, latency);
+            record(&mut self.from_sent, now_us.saturating_sub(t.sent_us));
+            self.tally.delivered += 1;
+            self.interval_tally.delivered += 1;
+            self.completion.arrived(t.sender, t.seq, latency);
+        }
+    }
+
+    /// Publishes deliveries since `before` (the tally then) to the controller.
+    pub fn publish(&self, live: &Live, before: Tally) {
+        Live::add(&live.delivered, self.tally.delivered - before.delivered);
+        Live::add(
+            &live.received,
+            self.tally.delivered_all - before.delivered_all,
+        );
+    }
+
+    /// Takes the current second's figures, leaving empty ones.
+    pub fn take_interval(&mut self) -> (Histogram<u64>, Tally) {
+        let mut fresh = Histogram::new_from(&self.interval);
+        std::mem::swap(&mut fresh, &mut self.interval);
+        (fresh, std::mem::take(&mut self.interval_tally))
+    }
+
+    /// Adds another worker's stats.
+    pub fn merge(&mut self, o: &WorkerStats) {
+        for (mine, theirs) in [
+            (&mut self.from_planned, &o.from_planned),
+            (&mut self.from_sent, &o.from_sent),
+            (&mut self.send_lag, &o.send_lag),
+            (&mut self.loop_lag, &o.loop_lag),
+            (&mut self.connect, &o.connect),
+        ] {
+            mine.add(theirs).expect("histograms share their bounds");
+        }
+        self.tally.add(&o.tally);
+        for (k, v) in &o.errors {
+            *self.errors.entry(k.clone()).or_default() += v;
+        }
+        self.completion.merge(&o.completion);
     }
 }
 
-impl Default for SendStats {
-    fn default() -> Self {
-        SendStats::new()
+/// What a bot's order check made of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// First time, in order.
+    New,
+    /// First time, but after a later message from the same sender.
+    Late,
+    /// Seen before.
+    Duplicate,
+}
+
+/// One bot's view of each sender's sequence: the highest number seen and which of the 64 below
+/// it arrived. Bounded memory whatever the run's length; a token more than 64 behind is counted
+/// as late (a duplicate that old cannot be told apart, and a correct server sends neither).
+#[derive(Debug, Clone)]
+pub struct Order {
+    // Both halves of a sender's state side by side: one cache line per lookup.
+    senders: Vec<Window>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    highest: u32,
+    below: u64,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Order {
+    /// Nothing seen yet from any of `senders`.
+    pub fn new(senders: usize) -> Order {
+        Order {
+            senders: vec![
+                Window {
+                    highest: NONE,
+                    below: 0
+                };
+                senders
+            ],
+        }
+    }
+
+    /// Classifies `seq` from `sender`; `None` for an unknown sender.
+    pub fn see(&mut self, sender: u32, seq: u32) -> Option<Seen> {
+        let w = self.senders.get_mut(sender as usize)?;
+        let high = w.highest;
+        if high == NONE || seq > high {
+            let shift = if high == NONE { 64 } else { seq - high };
+            // Bit k means "high - 1 - k arrived"; the old highest becomes bit shift - 1.
+            let moved = if shift >= 64 { 0 } else { w.below << shift };
+            let old = if high != NONE && shift <= 64 {
+                1u64 << (shift - 1)
+            } else {
+                0
+            };
+            w.below = moved | old;
+            w.highest = seq;
+            return Some(Seen::New);
+        }
+        if seq == high {
+            return Some(Seen::Duplicate);
+        }
+        let back = high - seq - 1;
+        if back >= 64 {
+            return Some(Seen::Late);
+        }
+        let bit = 1u64 << back;
+        if w.below & bit != 0 {
+            Some(Seen::Duplicate)
+        } else {
+            w.below |= bit;
+            Some(Seen::Late)
+        }
     }
 }
+
+/// The merged result of every worker.
+pub type Totals = WorkerStats;
 
 #[cfg(test)]
 mod tests {
@@ -272,66 +413,92 @@ mod tests {
         }
     }
 
-    fn shared() -> Shared {
-        let s = Shared::new(3, 16);
-        s.set_window(100, 1_000);
-        s
+    fn clock() -> Clock {
+        let c = Clock::new();
+        c.set_window(100, 1_000);
+        c
     }
 
     #[test]
     fn warmup_messages_are_not_measured() {
-        let sh = shared();
-        let mut r = RecvStats::new(0, 3);
-        r.token(tok(1, 0, 50), 60, &sh);
-        assert_eq!(r.delivered, 0);
-        r.token(tok(1, 1, 150), 170, &sh);
-        assert_eq!(r.delivered, 1);
-        assert_eq!(r.from_planned.max(), 20);
+        let c = clock();
+        let mut s = WorkerStats::new(3, 16);
+        s.delivered(&c, &tok(1, 0, 50), 60, Seen::New);
+        assert_eq!((s.tally.delivered, s.tally.delivered_all), (0, 1));
+        s.delivered(&c, &tok(1, 1, 150), 170, Seen::New);
+        assert_eq!(s.tally.delivered, 1);
+        assert_eq!(s.from_planned.max(), 20);
     }
 
     #[test]
-    fn duplicates_and_reordering_are_counted() {
-        let sh = shared();
-        let mut r = RecvStats::new(0, 3);
-        r.token(tok(1, 2, 200), 210, &sh);
-        r.token(tok(1, 2, 200), 220, &sh);
-        r.token(tok(1, 1, 150), 230, &sh);
-        assert_eq!((r.delivered, r.duplicated, r.out_of_order), (2, 1, 1));
+    fn order_tells_new_late_and_duplicate_apart() {
+        let mut o = Order::new(2);
+        assert_eq!(o.see(1, 2), Some(Seen::New));
+        assert_eq!(o.see(1, 2), Some(Seen::Duplicate));
+        assert_eq!(o.see(1, 0), Some(Seen::Late));
+        assert_eq!(o.see(1, 0), Some(Seen::Duplicate));
+        assert_eq!(o.see(1, 1), Some(Seen::Late));
+        assert_eq!(o.see(1, 3), Some(Seen::New));
+        assert_eq!(o.see(1, 1), Some(Seen::Duplicate));
+        assert_eq!(o.see(0, 0), Some(Seen::New));
+        assert_eq!(o.see(5, 0), None);
     }
 
     #[test]
-    fn own_tokens_are_echo_errors() {
-        let sh = shared();
-        let mut r = RecvStats::new(2, 3);
-        r.token(tok(2, 0, 200), 210, &sh);
-        assert_eq!(r.errors.get("echoed-to-sender"), Some(&1));
-        assert_eq!(r.delivered, 0);
+    fn order_remembers_64_behind_across_big_jumps() {
+        let mut o = Order::new(1);
+        assert_eq!(o.see(0, 10), Some(Seen::New));
+        assert_eq!(o.see(0, 74), Some(Seen::New));
+        // 10 is exactly 64 behind: still remembered as seen.
+        assert_eq!(o.see(0, 10), Some(Seen::Duplicate));
+        assert_eq!(o.see(0, 11), Some(Seen::Late));
+        assert_eq!(o.see(0, 1_000), Some(Seen::New));
+        assert_eq!(o.see(0, 74), Some(Seen::Late), "too old to tell");
     }
 
     #[test]
-    fn completion_is_the_slowest_recipient() {
-        let sh = shared();
-        sh.sent(1, 3, 2);
-        let mut a = RecvStats::new(0, 3);
-        let mut b = RecvStats::new(2, 3);
-        a.token(tok(1, 3, 200), 210, &sh);
-        a.report(&sh);
-        assert!(!sh.all_delivered());
-        b.token(tok(1, 3, 200), 290, &sh);
-        assert!(!sh.all_delivered(), "not yet reported");
-        b.report(&sh);
-        assert!(sh.all_delivered());
-        let (h, incomplete) = sh.completion();
+    fn a_long_in_order_stream_has_no_false_alarms() {
+        let mut o = Order::new(1);
+        for seq in 0..10_000 {
+            assert_eq!(o.see(0, seq), Some(Seen::New));
+        }
+    }
+
+    #[test]
+    fn completion_is_the_slowest_recipient_across_workers() {
+        let c = clock();
+        let live = Live::default();
+        let mut w1 = WorkerStats::new(3, 16);
+        let mut w2 = WorkerStats::new(3, 16);
+        w1.sent(&c, &live, &tok(1, 3, 200), 2, 0);
+        w1.delivered(&c, &tok(1, 3, 200), 210, Seen::New);
+        w2.delivered(&c, &tok(1, 3, 200), 290, Seen::New);
+        assert_eq!(
+            w1.completion.histogram().1,
+            1,
+            "one worker alone sees it incomplete"
+        );
+        w1.merge(&w2);
+        let (h, incomplete) = w1.completion.histogram();
         assert_eq!(incomplete, 0);
         assert_eq!(h.max(), 90);
+        assert_eq!((w1.tally.expected, w1.tally.delivered), (2, 2));
+        assert_eq!(live.expected.load(Ordering::Relaxed), 2);
     }
 
     #[test]
-    fn incomplete_broadcasts_are_counted() {
-        let sh = shared();
-        sh.sent(1, 0, 2);
-        let mut a = RecvStats::new(0, 3);
-        a.token(tok(1, 0, 200), 210, &sh);
-        assert_eq!(sh.completion().1, 1);
+    fn intervals_are_taken_and_restart_empty() {
+        let c = clock();
+        let mut s = WorkerStats::new(2, 4);
+        s.delivered(&c, &tok(1, 0, 200), 250, Seen::New);
+        let (h, t) = s.take_interval();
+        assert_eq!((h.len(), t.delivered), (1, 1));
+        let (h, t) = s.take_interval();
+        assert_eq!((h.len(), t.delivered), (0, 0));
+        assert_eq!(
+            s.from_planned.len(),
+            1,
+            "the whole-run histogram keeps everything"
+        );
     }
 }

@@ -34,16 +34,45 @@ impl Token {
         );
     }
 
-    fn parse(body: &[u8]) -> Option<Token> {
-        let text = std::str::from_utf8(body).ok()?;
-        let mut it = text.split('.');
-        let token = Token {
-            sender: it.next()?.parse().ok()?,
-            seq: it.next()?.parse().ok()?,
-            planned_us: it.next()?.parse().ok()?,
-            sent_us: it.next()?.parse().ok()?,
+    /// Parses a token body: the bytes between `#lg` and the closing `#`.
+    pub fn parse(body: &[u8]) -> Option<Token> {
+        let mut fields = [0u64; 4];
+        let mut i = 0;
+        for (n, field) in fields.iter_mut().enumerate() {
+            let from = i;
+            while let Some(&b) = body.get(i).filter(|b| b.is_ascii_digit()) {
+                *field = field.checked_mul(10)?.checked_add((b - b'0') as u64)?;
+                i += 1;
+            }
+            let sep_ok = match body.get(i) {
+                Some(b'.') => n < 3,
+                None => n == 3,
+                Some(_) => false,
+            };
+            if i == from || !sep_ok {
+                return None;
+            }
+            i += 1;
+        }
+        Some(Token {
+            sender: u32::try_from(fields[0]).ok()?,
+            seq: u32::try_from(fields[1]).ok()?,
+            planned_us: fields[2],
+            sent_us: fields[3],
+        })
+    }
+
+    /// Finds and parses the first token in `text` (a line's free text).
+    pub fn find_in(text: &[u8]) -> Option<Token> {
+        // Our own messages start with the token; anything else is searched.
+        let at = if text.starts_with(START) {
+            0
+        } else {
+            memchr::memmem::find(text, START)?
         };
-        it.next().is_none().then_some(token)
+        let body = &text[at + START.len()..];
+        let len = memchr::memchr(b'#', body)?;
+        Token::parse(&body[..len])
     }
 }
 
@@ -71,7 +100,7 @@ impl Scanner {
         while let Some(pos) = find(&data[i..], START) {
             let start = i + pos;
             let body_start = start + START.len();
-            match data[body_start..].iter().position(|&b| b == b'#') {
+            match memchr::memchr(b'#', &data[body_start..]) {
                 Some(len) => {
                     if let Some(t) = Token::parse(&data[body_start..body_start + len]) {
                         found(t);
@@ -104,16 +133,7 @@ impl Scanner {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    // Jump between candidate first bytes instead of comparing every window.
-    let mut from = 0;
-    while let Some(i) = haystack[from..].iter().position(|&b| b == needle[0]) {
-        let at = from + i;
-        if haystack[at..].starts_with(needle) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    memchr::memmem::find(haystack, needle)
 }
 
 #[cfg(test)]
@@ -174,6 +194,38 @@ mod tests {
         token(2, 3).write(&mut text);
         let chunks: Vec<&[u8]> = text.as_bytes().chunks(1).collect();
         assert_eq!(scan_all(&chunks), vec![token(2, 3)]);
+    }
+
+    #[test]
+    fn malformed_bodies_are_refused() {
+        for body in [
+            &b""[..],
+            b"1.2.3",
+            b"1.2.3.4.5",
+            b"1..3.4",
+            b"a.2.3.4",
+            b"1.2.3.4x",
+            b"99999999999.1.2.3",
+        ] {
+            assert_eq!(
+                Token::parse(body),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(Token::parse(b"1.2.3.4").map(|t| t.sent_us), Some(4));
+    }
+
+    #[test]
+    fn find_in_takes_a_leading_token_or_searches_for_one() {
+        let mut text = String::new();
+        token(4, 5).write(&mut text);
+        text.push_str("xxx");
+        assert_eq!(Token::find_in(text.as_bytes()), Some(token(4, 5)));
+        let quoted = format!("re: {text}");
+        assert_eq!(Token::find_in(quoted.as_bytes()), Some(token(4, 5)));
+        assert_eq!(Token::find_in(b"hello #lg1.2"), None);
     }
 
     #[test]

@@ -74,13 +74,140 @@ fn an_unknown_metric_is_a_usage_error_not_a_pass() {
 }
 
 #[test]
-fn a_non_loopback_server_is_refused() {
+fn a_server_named_by_host_name_is_driven() {
+    let server = chat_server::RunningServer::start(chat_server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..chat_server::Config::default()
+    })
+    .unwrap();
+    let port = server.addr().port();
+    short_run()
+        .args(["--server", &format!("localhost:{port}")])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "chat/1 at localhost:{port}"
+        )));
+}
+
+#[test]
+fn an_address_without_a_port_is_a_usage_error() {
     Command::new(cargo_bin("loadgen"))
-        .args(["--server", "192.0.2.1:7777"])
+        .args(["--server", "127.0.0.1"])
         .timeout(TIMEOUT)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("loopback"));
+        .stderr(predicate::str::contains(
+            "cannot resolve --server \"127.0.0.1\"",
+        ));
+}
+
+#[test]
+fn a_server_that_refuses_connections_is_a_connection_error() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    Command::new(cargo_bin("loadgen"))
+        .args(["--server", &format!("127.0.0.1:{port}")])
+        .timeout(TIMEOUT)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "cannot connect to 127.0.0.1:{port}"
+        )));
+}
+
+#[test]
+fn a_server_speaking_another_protocol_is_named_as_such() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.write_all(b"Welcome to the chat! What is your name?\n");
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    });
+    Command::new(cargo_bin("loadgen"))
+        .args(["--server", &addr.to_string()])
+        .timeout(TIMEOUT)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("does not speak chat/1")
+                .and(predicate::str::contains("Welcome to the chat!"))
+                .and(predicate::str::contains("--protocol plain")),
+        );
+}
+
+#[test]
+fn a_size_the_embedded_server_refuses_is_refused_before_the_run() {
+    Command::new(cargo_bin("loadgen"))
+        .args(["--clients", "2", "--size", "100000"])
+        .timeout(TIMEOUT)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--size 100000 does not fit")
+                .and(predicate::str::contains("line-too-long")),
+        );
+}
+
+/// A chat/1 server that registers everyone and answers every message with an error, delivering
+/// nothing: what a server with a smaller line limit does to oversized messages.
+fn refusing_server() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut out = stream.try_clone().unwrap();
+                let _ = out.write_all(b"HELLO chat/1 refusing\n");
+                let mut lines = BufReader::new(stream).lines();
+                let Some(Ok(name)) = lines.next() else { return };
+                let _ = out.write_all(format!("WELCOME {name}\n").as_bytes());
+                for line in lines.map_while(Result::ok) {
+                    if line == "/quit" {
+                        let _ = out.write_all(b"BYE\n");
+                        return;
+                    }
+                    let _ = out.write_all(b"ERR line-too-long the line is too long\n");
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn lost_deliveries_and_server_errors_fail_the_run_by_default() {
+    let addr = refusing_server();
+    short_run()
+        .args(["--server", &addr.to_string()])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("FAIL lost==0")
+                .and(predicate::str::contains("FAIL errors==0"))
+                .and(predicate::str::contains("err:line-too-long")),
+        );
+}
+
+#[test]
+fn thresholds_on_loss_and_errors_replace_the_default_gates() {
+    let addr = refusing_server();
+    short_run()
+        .args([
+            "--server",
+            &addr.to_string(),
+            "--threshold",
+            "lost_pct<=100",
+            "--threshold",
+            "errors<1000000",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("FAIL").not());
 }
 
 #[test]
@@ -168,5 +295,5 @@ fn plain_protocol_drives_a_foreign_line_server() {
         ])
         .assert()
         .success()
-        .stdout(predicate::str::contains("lost 0").and(predicate::str::contains("Plain")));
+        .stdout(predicate::str::contains("lost 0").and(predicate::str::contains(" plain at ")));
 }

@@ -1,0 +1,103 @@
+//! The report as text: the table printed after every run, and the one-line verdict.
+
+use std::fmt::Write;
+
+use crate::report::{Latency, Summary};
+
+/// The report as a readable table.
+pub fn render(s: &Summary) -> String {
+    let mut out = String::new();
+    if let Some(c) = &s.config {
+        writeln!(
+            out,
+            "loadgen: {} clients x {:.2} msg/s ({:?} arrivals) = {:.0} msg/s, {} B, {:.0}% private, seed {}, {} at {}{}",
+            c.clients,
+            c.rate,
+            c.arrival,
+            c.total_rate(),
+            c.size,
+            c.private_ratio * 100.0,
+            c.seed,
+            c.protocol,
+            s.server,
+            if s.embedded { " (embedded reference server)" } else { "" }
+        )
+        .unwrap();
+    }
+    let p = &s.phases;
+    writeln!(
+        out,
+        "phases: connect {:.2} s ({} registered; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms), warm-up {:.1} s, measure {:.1} s, drain {:.2} s{}",
+        p.connect_s, s.registered, s.connect.p50, s.connect.p99, s.connect.max,
+        p.warmup_s, p.measure_s, p.drain_s,
+        if p.drained { "" } else { " (deliveries still missing at the drain timeout)" }
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "\n{:<24} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "latency (ms)", "p50", "p90", "p99", "p99.9", "max", "mean"
+    )
+    .unwrap();
+    let rows: [(&str, &Latency); 5] = [
+        ("per delivery, planned", &s.latency),
+        ("per delivery, sent", &s.latency_from_sent),
+        ("broadcast completion", &s.completion),
+        ("generator send lag", &s.self_check.send_lag),
+        ("generator loop lag", &s.self_check.loop_lag),
+    ];
+    for (name, l) in rows {
+        writeln!(
+            out,
+            "{name:<24} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+        )
+        .unwrap();
+    }
+    let c = &s.counts;
+    let r = &s.rates;
+    writeln!(
+        out,
+        "\nmessages: sent {} ({:.1}/s, {:.1}% of target {:.1}/s)\ndeliveries: expected {}, delivered {} ({:.0}/s), lost {}, duplicated {}, out of order {}, incomplete broadcasts {}",
+        c.sent, r.achieved_msgs_per_s, r.achieved_pct, r.target_msgs_per_s,
+        c.expected, c.delivered, r.deliveries_per_s, c.lost, c.duplicated, c.out_of_order, c.incomplete
+    )
+    .unwrap();
+    if s.errors.is_empty() {
+        writeln!(out, "errors: none").unwrap();
+    } else {
+        let list: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        writeln!(out, "errors: {}", list.join(", ")).unwrap();
+    }
+    let sc = &s.self_check;
+    let pct = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}%"));
+    let us = |v: Option<f64>| v.map_or(String::new(), |v| format!(", {v:.3} us/delivery"));
+    write!(
+        out,
+        "cpu during measurement (of one core): loadgen {} on {} worker{}{}",
+        pct(sc.loadgen_cpu_pct),
+        sc.workers,
+        if sc.workers == 1 { "" } else { "s" },
+        us(sc.loadgen_us_per_delivery)
+    )
+    .unwrap();
+    if s.embedded {
+        write!(
+            out,
+            "; embedded server {}{}",
+            pct(sc.server_cpu_pct),
+            us(sc.server_us_per_delivery)
+        )
+        .unwrap();
+    }
+    out.push('\n');
+    if let Some(note) = &sc.generator_note {
+        writeln!(out, "{note}").unwrap();
+    }
+    if s.valid {
+        writeln!(out, "run: valid").unwrap();
+    } else {
+        writeln!(out, "run: INVALID: {}", s.invalid_reasons.join("; ")).unwrap();
+    }
+    out
+}

@@ -1,0 +1,194 @@
+//! A worker: one OS thread with its own single-threaded tokio runtime, driving a share of the
+//! bots (bot `i` goes to worker `i % workers`), as wrk2 does with its threads. The worker's bots
+//! share its stats and its read buffer through plain `RefCell`s: nothing per delivery crosses
+//! threads. Besides the bots, two small tasks run on each worker: a ticker that hands the
+//! controller each second's figures, and a sampler of the event loop's own lateness.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant};
+
+use crate::bot::{self, Phase};
+use crate::config::Config;
+use crate::stats::{self, Clock, Live, Tally, WorkerStats};
+
+/// What every worker shares, read-only.
+pub struct Plan {
+    /// The run's settings.
+    pub config: Config,
+    /// The server's address.
+    pub addr: SocketAddr,
+    /// Every bot's name, by index.
+    pub names: Vec<String>,
+    /// Time zero and the measured window.
+    pub clock: Clock,
+    /// Room per sender in the completion table.
+    pub per_sender: usize,
+}
+
+/// One second of one worker.
+pub struct Interval {
+    /// Seconds from the start of the measurement (negative during warm-up).
+    pub second: i64,
+    /// Measured deliveries received in that second, latency from planned, µs.
+    pub latency: Histogram<u64>,
+    /// Counts of that second.
+    pub tally: Tally,
+}
+
+/// A worker's state, shared by its tasks on its one thread.
+pub struct Worker {
+    /// The run.
+    pub plan: Arc<Plan>,
+    /// Everything recorded.
+    pub stats: RefCell<WorkerStats>,
+    /// The one read buffer all of this worker's bots read into.
+    pub buf: RefCell<Vec<u8>>,
+    /// Counters for the controller.
+    pub live: Arc<Live>,
+    /// Phase changes from the controller.
+    pub phase: watch::Receiver<Phase>,
+    /// One message per bot: registered or not.
+    pub ready: mpsc::Sender<bool>,
+}
+
+impl Worker {
+    /// A bot's sending is over.
+    pub fn sender_done(&self) {
+        self.live
+            .senders_done
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Channels between a worker and the controller.
+pub struct Links {
+    /// Phase changes.
+    pub phase: watch::Receiver<Phase>,
+    /// Registered or not, per bot.
+    pub ready: mpsc::Sender<bool>,
+    /// Each second's figures.
+    pub seconds: mpsc::Sender<Interval>,
+    /// Counters.
+    pub live: Arc<Live>,
+}
+
+/// Starts worker `id` of `workers` on its own thread; joining it gives its stats.
+pub fn spawn(
+    id: usize,
+    workers: usize,
+    plan: Arc<Plan>,
+    links: Links,
+) -> std::io::Result<std::thread::JoinHandle<WorkerStats>> {
+    std::thread::Builder::new()
+        .name(format!("loadgen-w{id}"))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime starts");
+            let local = tokio::task::LocalSet::new();
+            let w = Rc::new(Worker {
+                stats: RefCell::new(WorkerStats::new(plan.names.len(), plan.per_sender)),
+                // Room for one read after the longest unfinished line a bot may keep.
+                buf: RefCell::new(vec![0u8; 128 * 1024]),
+                live: links.live,
+                phase: links.phase,
+                ready: links.ready,
+                plan,
+            });
+            local.block_on(&runtime, async {
+                let ticking = tokio::task::spawn_local(tick(w.clone(), links.seconds));
+                let sampling = tokio::task::spawn_local(sample_loop_lag(w.clone()));
+                let bots: Vec<_> = (id..w.plan.names.len())
+                    .step_by(workers)
+                    .map(|i| tokio::task::spawn_local(bot::run(i as u32, w.clone())))
+                    .collect();
+                for b in bots {
+                    let _ = b.await;
+                }
+                let _ = sampling.await;
+                let _ = ticking.await;
+            });
+            drop(local);
+            match Rc::try_unwrap(w) {
+                Ok(w) => w.stats.into_inner(),
+                Err(w) => std::mem::replace(&mut *w.stats.borrow_mut(), WorkerStats::new(0, 0)),
+            }
+        })
+}
+
+/// Waits for the sending phase; `None` if the run stops first.
+async fn sending(w: &Worker) -> Option<(Duration, Duration)> {
+    let mut phase = w.phase.clone();
+    let now = *phase.wait_for(|p| *p != Phase::Connecting).await.ok()?;
+    match now {
+        Phase::Sending { start, end } => Some((start, end)),
+        _ => None,
+    }
+}
+
+/// Hands the controller each second's figures. Seconds are counted from the start of the
+/// measurement so that every worker cuts them at the same instants.
+async fn tick(w: Rc<Worker>, seconds: mpsc::Sender<Interval>) {
+    let Some((start, _)) = sending(&w).await else {
+        return;
+    };
+    let warmup = w.plan.config.warmup;
+    let measure_from = start + warmup;
+    let mut second = -(warmup.as_secs_f64().ceil() as i64);
+    let mut phase = w.phase.clone();
+    loop {
+        let end_us = measure_from.as_micros() as i64 + (second + 1) * 1_000_000;
+        let boundary = w.plan.clock.base + Duration::from_micros(end_us.max(0) as u64);
+        let stopped = tokio::select! {
+            _ = sleep_until(Instant::from_std(boundary)) => false,
+            _ = phase.wait_for(|p| *p == Phase::Stop) => true,
+        };
+        let (latency, tally) = w.stats.borrow_mut().take_interval();
+        if seconds
+            .send(Interval {
+                second,
+                latency,
+                tally,
+            })
+            .is_err()
+            || stopped
+        {
+            return;
+        }
+        second += 1;
+    }
+}
+
+/// Sleeps in short steps during the measurement and records how late each wake-up is: the time
+/// a ready socket or a due send can wait for this worker.
+async fn sample_loop_lag(w: Rc<Worker>) {
+    let Some((start, end)) = sending(&w).await else {
+        return;
+    };
+    let clock = &w.plan.clock;
+    let from = clock.base + start + w.plan.config.warmup;
+    let to = clock.base + end;
+    sleep_until(Instant::from_std(from)).await;
+    // tokio's timers tick in whole milliseconds: a 2 ms step wakes between 0 and 1 ms late on
+    // an idle loop, which is the floor of the figure.
+    let step = Duration::from_millis(2);
+    let mut due = std::time::Instant::now() + step;
+    while due < to {
+        sleep_until(Instant::from_std(due)).await;
+        let now = std::time::Instant::now();
+        stats::record(
+            &mut w.stats.borrow_mut().loop_lag,
+            now.saturating_duration_since(due).as_micros() as u64,
+        );
+        due = now + step;
+    }
+}
