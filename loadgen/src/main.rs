@@ -241,6 +241,10 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::write(path, summary.hgrm())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if let Some(path) = &args.hlog {
+        std::fs::write(path, summary.hlog()?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let gated = !user_thresholds.is_empty() || baseline.is_some();
     let mut checks = gate::check_thresholds(&summary, &gate::with_defaults(&user_thresholds));
     if let Some(b) = &baseline {
@@ -249,21 +253,35 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
     for c in &checks {
         println!("{c}");
     }
-    if !summary.valid {
-        eprintln!(
-            "loadgen: the run is invalid: {}",
-            summary.invalid_reasons.join("; ")
-        );
-        return Ok(ExitCode::from(2));
+    let failed = checks.iter().filter(|c| !c.pass).count();
+    let (verdict, code) = if !summary.valid {
+        (
+            format!("INVALID: {}", summary.invalid_reasons.join("; ")),
+            2,
+        )
+    } else if summary.self_check.generator_bound && gated {
+        (
+            "GENERATOR-BOUND: the gates are not applied to a run that measured loadgen itself"
+                .to_string(),
+            2,
+        )
+    } else if failed > 0 {
+        (
+            format!("FAIL: {failed} of {} gates failed", checks.len()),
+            1,
+        )
+    } else {
+        (format!("PASS: all {} gates hold", checks.len()), 0)
+    };
+    if let Some(path) = &args.html {
+        std::fs::write(path, loadgen::html::render(&summary, &checks, &verdict))
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    if summary.self_check.generator_bound && gated {
-        eprintln!("loadgen: the gates are not applied to a generator-bound run (exit 2)");
-        return Ok(ExitCode::from(2));
+    if code == 2 {
+        eprintln!("loadgen: {verdict}");
     }
-    if checks.iter().any(|c| !c.pass) {
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
+    println!("verdict: {verdict}");
+    Ok(ExitCode::from(code))
 }
 
 /// One line per second on a terminal: what was sent and delivered, and the last second's p99.

@@ -184,20 +184,12 @@ pub struct Summary {
     /// The run second by second (seconds from the start of the measurement).
     #[serde(default)]
     pub seconds: Vec<Second>,
+    /// Wall-clock start of the measurement, seconds since the Unix epoch.
+    #[serde(default)]
+    pub measure_start_unix: f64,
     /// The distributions themselves.
-    #[serde(skip_deserializing)]
+    #[serde(default)]
     pub histograms: Serialized,
-    #[serde(skip)]
-    hists: Option<Hists>,
-}
-
-/// The merged histograms, kept for the files written after the run.
-#[derive(Debug, Clone)]
-pub struct Hists {
-    /// Latency from planned, µs.
-    pub from_planned: Histogram<u64>,
-    /// Connect and register, µs.
-    pub connect: Histogram<u64>,
 }
 
 impl Summary {
@@ -282,22 +274,50 @@ impl Summary {
             valid: invalid.is_empty(),
             invalid_reasons: invalid,
             seconds: o.seconds.clone(),
+            measure_start_unix: o
+                .measure_start
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64(),
             histograms: Serialized {
                 from_planned: serialize(&t.from_planned),
                 from_sent: serialize(&t.from_sent),
                 completion: serialize(&completion),
                 connect: serialize(&t.connect),
             },
-            hists: Some(Hists {
-                from_planned: t.from_planned.clone(),
-                connect: t.connect.clone(),
-            }),
         }
     }
 
-    /// The merged histograms of a run made here (not of a report read back from JSON).
-    pub fn hists(&self) -> Option<&Hists> {
-        self.hists.as_ref()
+    /// One of the serialized distributions (`from_planned`, `from_sent`, `completion`,
+    /// `connect`), decoded; `None` when absent or unreadable.
+    pub fn histogram(&self, which: &str) -> Option<Histogram<u64>> {
+        use base64::prelude::*;
+        use hdrhistogram::serialization::Deserializer;
+        let text = match which {
+            "from_planned" => &self.histograms.from_planned,
+            "from_sent" => &self.histograms.from_sent,
+            "completion" => &self.histograms.completion,
+            "connect" => &self.histograms.connect,
+            _ => return None,
+        };
+        let bytes = BASE64_STANDARD.decode(text).ok()?;
+        Deserializer::new().deserialize(&mut &bytes[..]).ok()
+    }
+
+    /// A summary holding only the given distributions, for tests of what renders them.
+    #[cfg(test)]
+    pub(crate) fn with_histograms(
+        from_planned: &Histogram<u64>,
+        connect: &Histogram<u64>,
+    ) -> Summary {
+        Summary {
+            histograms: Serialized {
+                from_planned: serialize(from_planned),
+                connect: serialize(connect),
+                ..Serialized::default()
+            },
+            ..Summary::default()
+        }
     }
 
     /// Errors the server itself reported (its `ERR` lines) or caused (closed connections).
@@ -305,12 +325,18 @@ impl Summary {
         self.errors.values().sum()
     }
 
+    /// The interval log of the run (`--hlog`).
+    pub fn hlog(&self) -> std::io::Result<Vec<u8>> {
+        let start =
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(self.measure_start_unix);
+        crate::hlog::render(&self.seconds, start)
+    }
+
     /// The per-delivery latency distribution in the `.hgrm` format wrk2 and the HdrHistogram
     /// plotter read (values in milliseconds).
     pub fn hgrm(&self) -> String {
-        self.hists
-            .as_ref()
-            .map(|h| hgrm(&h.from_planned))
+        self.histogram("from_planned")
+            .map(|h| hgrm(&h))
             .unwrap_or_default()
     }
 }
@@ -358,24 +384,8 @@ fn serialize(h: &Histogram<u64>) -> String {
 }
 
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::prelude::*;
+    BASE64_STANDARD.encode(bytes)
 }
 
 #[cfg(test)]
@@ -400,15 +410,6 @@ mod tests {
         // An idle run: 2 ms of timer lag in a 2.5 ms p99.
         assert_eq!(generator_bound(2.5, 2.0, 1.9), None);
         assert!(generator_bound(2.5, 3.5, 1.9).is_some());
-    }
-
-    #[test]
-    fn base64_matches_the_standard() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
     }
 
     #[test]

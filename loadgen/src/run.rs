@@ -7,7 +7,7 @@ use std::io::Read;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
@@ -105,6 +105,8 @@ pub struct Outcome {
     pub phases: Phases,
     /// CPU during the measurement.
     pub cpu: Option<CpuUse>,
+    /// Wall-clock time of the start of the measurement (second 0 of `seconds`).
+    pub measure_start: SystemTime,
 }
 
 /// Shared with whoever watches the run: Ctrl-C sets `interrupted`.
@@ -284,6 +286,7 @@ pub fn run(
         ..Phases::default()
     };
     let mut cpu = None;
+    let mut measure_start = SystemTime::now();
     if registered == config.clients && !progress.interrupted() {
         // Barrier passed: everyone is registered, so everyone receives every broadcast.
         let clock = &plan.clock;
@@ -291,6 +294,7 @@ pub fn run(
         let measure_from = start + config.warmup;
         let end = measure_from + config.duration;
         clock.set_window(measure_from.as_micros() as u64, end.as_micros() as u64);
+        measure_start = clock.wall + measure_from;
         let _ = phase_tx.send(Phase::Sending { start, end });
         let t = Instant::now();
         listen.until(clock.base + measure_from, |_| false);
@@ -348,5 +352,6 @@ pub fn run(
         seconds: listen.series.finish(),
         phases,
         cpu,
+        measure_start,
     })
 }

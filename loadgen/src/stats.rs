@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use hdrhistogram::Histogram;
 
@@ -25,6 +25,8 @@ pub fn record(h: &mut Histogram<u64>, us: u64) {
 pub struct Clock {
     /// Time zero; tokens carry microseconds since this.
     pub base: Instant,
+    /// The wall-clock time at time zero, for the files that need dates.
+    pub wall: SystemTime,
     from_us: AtomicU64,
     to_us: AtomicU64,
 }
@@ -34,6 +36,7 @@ impl Clock {
     pub fn new() -> Clock {
         Clock {
             base: Instant::now(),
+            wall: SystemTime::now(),
             from_us: AtomicU64::new(u64::MAX),
             to_us: AtomicU64::new(u64::MAX),
         }

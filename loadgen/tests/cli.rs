@@ -216,13 +216,32 @@ fn json_and_hgrm_are_written_and_the_json_works_as_a_baseline() {
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("run.json");
     let hgrm = dir.join("run.hgrm");
+    let hlog = dir.join("run.hlog");
+    let html = dir.join("run.html");
     short_run()
         .arg("--json")
         .arg(&json)
         .arg("--hgrm")
         .arg(&hgrm)
+        .arg("--hlog")
+        .arg(&hlog)
+        .arg("--html")
+        .arg(&html)
+        .args(["--arrival", "poisson"])
         .assert()
-        .success();
+        .success()
+        .stdout(predicate::str::contains("verdict: PASS"));
+    let log = std::fs::read_to_string(&hlog).unwrap();
+    assert!(
+        log.starts_with("#[Histogram log format version 1.3]"),
+        "{log}"
+    );
+    let intervals = log.lines().filter(|l| l.contains(",HISTF")).count();
+    assert!(intervals >= 1, "one interval per measured second: {log}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
+    assert_eq!(page.matches("<svg").count(), 4, "four charts");
+    assert!(page.contains("PASS: all 2 gates hold"));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["counts"]["lost"], 0);
@@ -233,6 +252,9 @@ fn json_and_hgrm_are_written_and_the_json_works_as_a_baseline() {
         .unwrap()
         .is_empty());
     assert_eq!(report["config"]["clients"], 20);
+    assert_eq!(report["config"]["protocol"], "chat/1");
+    assert!(report["self"]["loadgen_us_per_delivery"].as_f64().unwrap() > 0.0);
+    assert!(!report["seconds"].as_array().unwrap().is_empty());
     let text = std::fs::read_to_string(&hgrm).unwrap();
     assert!(
         text.starts_with("       Value     Percentile TotalCount"),

@@ -1,0 +1,413 @@
+//! `--html`: one self-contained page (inline SVG and CSS, nothing fetched) with the run's
+//! settings and verdict, its figures, and four charts: latency over time (p50, p99 and max of
+//! each second), deliveries per second, the percentile spectrum on the usual 1/(1-q) axis, and
+//! the distribution of connect times.
+
+use std::fmt::Write;
+
+use hdrhistogram::Histogram;
+
+use crate::gate::Check;
+use crate::report::{Latency, Summary};
+use crate::svg::{escape, Chart, Series, Style};
+
+const P50: &str = "#1f77b4";
+const P99: &str = "#d62728";
+const MAX: &str = "#7f7f7f";
+const RATE: &str = "#2ca02c";
+
+/// The page for `summary`, with the gates' results and the one-line verdict.
+pub fn render(s: &Summary, checks: &[Check], verdict: &str) -> String {
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>");
+    write!(
+        out,
+        "<title>loadgen: {}</title><style>{}</style></head><body>",
+        escape(&s.server),
+        CSS
+    )
+    .unwrap();
+    write!(out, "<h1>loadgen report: {}</h1>", escape(&s.server)).unwrap();
+    let class = if verdict.starts_with("PASS") {
+        "pass"
+    } else {
+        "fail"
+    };
+    write!(out, "<p class=\"verdict {class}\">{}</p>", escape(verdict)).unwrap();
+    if let Some(note) = &s.self_check.generator_note {
+        write!(out, "<p class=\"warn\">{}</p>", escape(note)).unwrap();
+    }
+    if !s.invalid_reasons.is_empty() {
+        write!(
+            out,
+            "<p class=\"warn\">invalid run: {}</p>",
+            escape(&s.invalid_reasons.join("; "))
+        )
+        .unwrap();
+    }
+    settings(&mut out, s);
+    figures(&mut out, s);
+    if !checks.is_empty() {
+        out.push_str("<h2>Gates</h2><ul>");
+        for c in checks {
+            write!(
+                out,
+                "<li class=\"{}\">{}</li>",
+                if c.pass { "pass" } else { "fail" },
+                escape(&c.to_string())
+            )
+            .unwrap();
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("<h2>Charts</h2>");
+    for chart in charts(s) {
+        write!(out, "<figure>{}</figure>", chart.render()).unwrap();
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+fn row(out: &mut String, key: &str, value: &str) {
+    write!(
+        out,
+        "<tr><th>{}</th><td>{}</td></tr>",
+        escape(key),
+        escape(value)
+    )
+    .unwrap();
+}
+
+fn settings(out: &mut String, s: &Summary) {
+    out.push_str("<h2>Settings</h2><table>");
+    row(out, "server", &s.server);
+    row(
+        out,
+        "embedded reference server",
+        if s.embedded { "yes" } else { "no" },
+    );
+    if let Some(c) = &s.config {
+        row(out, "protocol", &c.protocol.to_string());
+        row(out, "clients", &c.clients.to_string());
+        row(
+            out,
+            "rate",
+            &format!(
+                "{:.2} msg/s per bot, {:.0} msg/s in all, {:?} arrivals",
+                c.rate,
+                c.total_rate(),
+                c.arrival
+            ),
+        );
+        row(out, "message size", &format!("{} B", c.size));
+        row(
+            out,
+            "private messages",
+            &format!("{:.0}%", c.private_ratio * 100.0),
+        );
+        row(out, "seed", &c.seed.to_string());
+        row(
+            out,
+            "phases",
+            &format!(
+                "warm-up {:.1} s, measurement {:.1} s, drain up to {:.1} s",
+                c.warmup.as_secs_f64(),
+                c.duration.as_secs_f64(),
+                c.drain.as_secs_f64()
+            ),
+        );
+    }
+    row(out, "workers", &s.self_check.workers.to_string());
+    out.push_str("</table>");
+}
+
+fn figures(out: &mut String, s: &Summary) {
+    out.push_str("<h2>Figures</h2><table><tr><th>latency (ms)</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr>");
+    let rows: [(&str, &Latency); 6] = [
+        ("per delivery, from planned send", &s.latency),
+        ("per delivery, from actual send", &s.latency_from_sent),
+        ("broadcast completion", &s.completion),
+        ("connect and register", &s.connect),
+        ("generator send lag", &s.self_check.send_lag),
+        ("generator event-loop lag", &s.self_check.loop_lag),
+    ];
+    for (name, l) in rows {
+        write!(
+            out,
+            "<tr><th>{name}</th><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
+            l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+        )
+        .unwrap();
+    }
+    out.push_str("</table><table>");
+    let c = &s.counts;
+    row(
+        out,
+        "messages sent",
+        &format!(
+            "{} ({:.1}/s, {:.1}% of the planned {:.1}/s)",
+            c.sent, s.rates.achieved_msgs_per_s, s.rates.achieved_pct, s.rates.target_msgs_per_s
+        ),
+    );
+    row(
+        out,
+        "deliveries",
+        &format!(
+            "expected {}, delivered {} ({:.0}/s), lost {}, duplicated {}, out of order {}, incomplete broadcasts {}",
+            c.expected, c.delivered, s.rates.deliveries_per_s, c.lost, c.duplicated, c.out_of_order, c.incomplete
+        ),
+    );
+    let errors = if s.errors.is_empty() {
+        "none".to_string()
+    } else {
+        let list: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        list.join(", ")
+    };
+    row(out, "errors", &errors);
+    let sc = &s.self_check;
+    let cpu = |pct: Option<f64>, us: Option<f64>| match (pct, us) {
+        (Some(p), Some(u)) => format!("{p:.0}% of one core, {u:.3} µs per delivery"),
+        (Some(p), None) => format!("{p:.0}% of one core"),
+        _ => "n/a".to_string(),
+    };
+    row(
+        out,
+        "loadgen CPU",
+        &cpu(sc.loadgen_cpu_pct, sc.loadgen_us_per_delivery),
+    );
+    if s.embedded {
+        row(
+            out,
+            "embedded server CPU",
+            &cpu(sc.server_cpu_pct, sc.server_us_per_delivery),
+        );
+    }
+    out.push_str("</table>");
+}
+
+/// The four charts; those whose data is missing are left out.
+pub fn charts(s: &Summary) -> Vec<Chart> {
+    let mut charts = Vec::new();
+    let measured: Vec<_> = s.seconds.iter().filter(|x| x.measured > 0).collect();
+    let line = |name: &str, color, f: fn(&crate::series::Second) -> f64| Series {
+        name: name.to_string(),
+        color,
+        points: measured.iter().map(|x| (x.second as f64, f(x))).collect(),
+        style: Style::Line,
+    };
+    charts.push(Chart {
+        title: "Latency over time (from planned send)".into(),
+        x_label: "second of the measurement (deliveries by arrival time)".into(),
+        y_label: "ms".into(),
+        x_ticks: vec![],
+        x_log: false,
+        series: vec![
+            line("p50", P50, |x| x.p50),
+            line("p99", P99, |x| x.p99),
+            line("max", MAX, |x| x.max),
+        ],
+    });
+    charts.push(Chart {
+        title: "Deliveries per second".into(),
+        x_label: "second (negative: warm-up)".into(),
+        y_label: "deliveries/s".into(),
+        x_ticks: vec![],
+        x_log: false,
+        series: vec![Series {
+            name: "delivered".into(),
+            color: RATE,
+            points: s
+                .seconds
+                .iter()
+                .map(|x| (x.second as f64, x.delivered as f64))
+                .collect(),
+            style: Style::Line,
+        }],
+    });
+    if let Some(h) = s.histogram("from_planned").filter(|h| !h.is_empty()) {
+        charts.push(spectrum(&h));
+    }
+    if let Some(h) = s.histogram("connect").filter(|h| !h.is_empty()) {
+        charts.push(connect_times(&h));
+    }
+    charts
+}
+
+/// Latency by percentile, x = 1/(1-q) on a log scale, as HdrHistogram's plotter draws it.
+fn spectrum(h: &Histogram<u64>) -> Chart {
+    let mut points = Vec::new();
+    for v in h.iter_quantiles(5) {
+        let q = v.quantile_iterated_to();
+        if q >= 1.0 {
+            break;
+        }
+        points.push((1.0 / (1.0 - q), v.value_iterated_to() as f64 / 1000.0));
+    }
+    // The largest value sits at the last finite point of the axis.
+    let top = points.last().map_or(1.0, |p| p.0).max(10.0);
+    points.push((top, h.max() as f64 / 1000.0));
+    let mut x_ticks = Vec::new();
+    for (k, text) in ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"]
+        .iter()
+        .enumerate()
+    {
+        let x = 10f64.powi(k as i32);
+        if x <= top * 1.0001 {
+            x_ticks.push((x, text.to_string()));
+        }
+    }
+    Chart {
+        title: "Percentile spectrum (per delivery, from planned send)".into(),
+        x_label: "percentile".into(),
+        y_label: "ms".into(),
+        x_ticks,
+        x_log: true,
+        series: vec![Series {
+            name: "latency".into(),
+            color: P99,
+            points,
+            style: Style::Line,
+        }],
+    }
+}
+
+/// Connect-and-register times in 20 equal bins.
+fn connect_times(h: &Histogram<u64>) -> Chart {
+    let (lo, hi) = (h.min() as f64 / 1000.0, h.max() as f64 / 1000.0);
+    let bins = 20usize;
+    let width = ((hi - lo) / bins as f64).max(0.001);
+    let mut counts = vec![0u64; bins];
+    for v in h.iter_recorded() {
+        let ms = v.value_iterated_to() as f64 / 1000.0;
+        let i = (((ms - lo) / width) as usize).min(bins - 1);
+        counts[i] += v.count_at_value();
+    }
+    Chart {
+        title: "Connect and register times".into(),
+        x_label: "ms (bin centre)".into(),
+        y_label: "bots".into(),
+        x_ticks: vec![],
+        x_log: false,
+        series: vec![Series {
+            name: "bots".into(),
+            color: P50,
+            points: counts
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| (lo + width * (i as f64 + 0.5), n as f64))
+                .collect(),
+            style: Style::Bars,
+        }],
+    }
+}
+
+const CSS: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}\
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.5em}\
+table{border-collapse:collapse;margin:.5em 0}th,td{padding:.2em .7em;text-align:left;border-bottom:1px solid #ddd}\
+td{font-variant-numeric:tabular-nums}.verdict{font-weight:bold;font-size:1.1em}\
+.pass{color:#1a7f37}.fail{color:#b42318}.warn{color:#9a6700;font-weight:bold}\
+figure{margin:1em 0}svg .grid{stroke:#eee}svg .axis{stroke:#444}\
+svg .tick{font-size:11px;fill:#444}svg .label{font-size:12px;fill:#222}svg .title{font-size:14px;font-weight:bold}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::series::Second;
+    use crate::stats::histogram;
+    use quick_xml::events::Event;
+
+    fn summary() -> Summary {
+        let mut planned = histogram();
+        let mut connect = histogram();
+        for us in 1..=5_000u64 {
+            planned.record(us * 3).unwrap();
+        }
+        for us in [800u64, 900, 1_500, 4_000] {
+            connect.record(us).unwrap();
+        }
+        let mut s = Summary::with_histograms(&planned, &connect);
+        s.server = "chat.example.org:7777 <test>".into();
+        s.seconds = (-1..4)
+            .map(|k| Second {
+                second: k,
+                sent: 100,
+                delivered: (9_900 + k) as u64,
+                measured: if k >= 0 { 9_900 } else { 0 },
+                p50: 1.0 + k as f64,
+                p99: 5.0 + k as f64,
+                max: 9.0 + k as f64,
+                encoded: Vec::new(),
+            })
+            .collect();
+        s
+    }
+
+    /// Parses the page as XML: every element closed, every attribute quoted, text escaped.
+    fn well_formed(page: &str) -> Vec<String> {
+        let body = page.trim_start_matches("<!DOCTYPE html>\n");
+        let mut reader = quick_xml::Reader::from_str(body);
+        let mut open = Vec::new();
+        let mut elements = Vec::new();
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(e)) => {
+                    let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                    elements.push(name.clone());
+                    open.push(name);
+                }
+                Ok(Event::Empty(e)) => {
+                    elements.push(String::from_utf8(e.name().as_ref().to_vec()).unwrap())
+                }
+                Ok(Event::End(e)) => {
+                    let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                    assert_eq!(open.pop(), Some(name), "mismatched end tag");
+                }
+                Ok(Event::Eof) => break,
+                Ok(_) => {}
+                Err(e) => panic!("not well-formed at {}: {e}", reader.buffer_position()),
+            }
+        }
+        assert!(open.is_empty(), "unclosed: {open:?}");
+        elements
+    }
+
+    #[test]
+    fn the_page_is_well_formed_and_holds_every_chart_and_series() {
+        let s = summary();
+        let checks = vec![Check {
+            what: "p99<50ms".into(),
+            actual: "5.00 ms".into(),
+            pass: true,
+        }];
+        let page = render(&s, &checks, "PASS: all gates hold");
+        let elements = well_formed(&page);
+        assert_eq!(elements.iter().filter(|e| *e == "svg").count(), 4);
+        // Latency over time: p50, p99 and max, one point per measured second.
+        let first_line = page.split("<polyline").nth(1).unwrap();
+        let points = first_line
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert_eq!(points.split(' ').count(), 4, "seconds 0..=3");
+        assert!(page.contains("Latency over time") && page.contains("Deliveries per second"));
+        assert!(page.contains("Percentile spectrum") && page.contains("99.9%"));
+        assert!(page.contains("Connect and register times"));
+        assert!(page.contains("chat.example.org:7777 &lt;test&gt;"));
+        assert!(page.contains("PASS: all gates hold") && page.contains("p99&lt;50ms"));
+        assert!(
+            !page.contains("http://") || !page.contains("src=\"http"),
+            "no external assets"
+        );
+    }
+
+    #[test]
+    fn a_report_without_histograms_still_renders_its_time_series() {
+        let mut s = summary();
+        s.histograms = Default::default();
+        let page = render(&s, &[], "FAIL");
+        assert_eq!(well_formed(&page).iter().filter(|e| *e == "svg").count(), 2);
+    }
+}
