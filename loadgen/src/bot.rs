@@ -6,13 +6,16 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use std::pin::Pin;
+use std::task::Poll;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::config::Protocol;
-use crate::recv::Receiver;
+use crate::recv::{Receiver, MAX_TAIL};
 use crate::schedule::Schedule;
 use crate::token::Token;
 use crate::worker::Worker;
@@ -219,39 +222,39 @@ async fn receive(index: u32, reader: OwnedReadHalf, leftover: Vec<u8>, w: Rc<Wor
         me.feed(&leftover, clock.now_us(), clock, &mut stats);
         stats.publish(&w.live, before);
     }
+    let mut reader = reader;
     loop {
-        if reader.readable().await.is_err() {
-            w.stats.borrow_mut().error("read");
-            return;
-        }
-        // Read what is there into the worker's shared buffer, after this bot's unfinished line.
-        loop {
+        // The buffer is borrowed only inside one poll, never across an await. tokio's poll_read
+        // also clears the socket's readiness after a short read, so a wake-up costs one recv
+        // rather than a second one that only says "would block".
+        let ended = std::future::poll_fn(|cx| {
             let mut buf = w.buf.borrow_mut();
-            let tail = me.tail().len();
-            buf[..tail].copy_from_slice(me.tail());
-            let room = buf.len() - tail;
-            match reader.try_read(&mut buf[tail..]) {
-                Ok(0) => {
-                    if *w.phase.borrow() != Phase::Stop {
-                        w.stats.borrow_mut().error("closed-by-server");
-                    }
-                    return;
+            let mut read = ReadBuf::new(&mut buf[MAX_TAIL..]);
+            match Pin::new(&mut reader).poll_read(cx, &mut read) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Err(_)) => Poll::Ready(Some("read")),
+                Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                    Poll::Ready(Some("closed-by-server"))
                 }
-                Ok(n) => {
+                Poll::Ready(Ok(())) => {
+                    let n = read.filled().len();
+                    // This bot's unfinished line goes right in front of the new bytes.
+                    let from = MAX_TAIL - me.tail().len();
+                    buf[from..MAX_TAIL].copy_from_slice(me.tail());
                     let mut stats = w.stats.borrow_mut();
                     let before = stats.tally;
-                    me.feed(&buf[..tail + n], clock.now_us(), clock, &mut stats);
+                    me.feed(&buf[from..MAX_TAIL + n], clock.now_us(), clock, &mut stats);
                     stats.publish(&w.live, before);
-                    if n < room {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(_) => {
-                    w.stats.borrow_mut().error("read");
-                    return;
+                    Poll::Ready(None)
                 }
             }
+        })
+        .await;
+        if let Some(kind) = ended {
+            if kind == "read" || *w.phase.borrow() != Phase::Stop {
+                w.stats.borrow_mut().error(kind);
+            }
+            return;
         }
     }
 }

@@ -10,8 +10,9 @@ use crate::config::Protocol;
 use crate::stats::{Clock, Order, WorkerStats};
 use crate::token::{Scanner, Token};
 
-/// A line longer than this without a newline is dropped rather than buffered without bound.
-const MAX_TAIL: usize = 64 * 1024;
+/// A line longer than this without a newline is dropped rather than buffered without bound;
+/// readers keep this much room in front of each read for the unfinished line.
+pub const MAX_TAIL: usize = 64 * 1024;
 
 /// One bot's receiving state.
 pub struct Receiver {

@@ -97,8 +97,8 @@ pub fn spawn(
             let local = tokio::task::LocalSet::new();
             let w = Rc::new(Worker {
                 stats: RefCell::new(WorkerStats::new(plan.names.len(), plan.per_sender)),
-                // Room for one read after the longest unfinished line a bot may keep.
-                buf: RefCell::new(vec![0u8; 128 * 1024]),
+                // The longest unfinished line a bot may keep, then room for one read.
+                buf: RefCell::new(vec![0u8; crate::recv::MAX_TAIL + 64 * 1024]),
                 live: links.live,
                 phase: links.phase,
                 ready: links.ready,
