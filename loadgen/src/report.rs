@@ -13,6 +13,7 @@ use crate::series::Second;
 
 /// Percentiles of one latency distribution, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Latency {
     /// Samples.
     pub count: u64,
@@ -50,6 +51,7 @@ impl Latency {
 
 /// Message and delivery counts of the measured window.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Counts {
     /// Messages sent.
     pub sent: u64,
@@ -69,6 +71,7 @@ pub struct Counts {
 
 /// Rates over the measured window.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Rates {
     /// Planned messages per second.
     pub target_msgs_per_s: f64,
@@ -82,6 +85,7 @@ pub struct Rates {
 
 /// The generator's own behaviour: how late it sent and read, how much CPU it used.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SelfCheck {
     /// Send lag behind plan, ms.
     pub send_lag: Latency,
@@ -131,6 +135,7 @@ pub fn generator_bound(latency_p99: f64, send_lag_p99: f64, loop_lag_p99: f64) -
 
 /// Histograms, HdrHistogram V2-deflate serialized and base64 encoded (µs values).
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Serialized {
     /// Latency from planned send.
     pub from_planned: String,
@@ -144,6 +149,7 @@ pub struct Serialized {
 
 /// Everything a run measured.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Summary {
     /// The server driven, as given.
     pub server: String,
@@ -392,6 +398,17 @@ fn base64(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::stats::histogram;
+
+    #[test]
+    fn a_report_from_an_older_version_still_reads_as_a_baseline() {
+        let old = r#"{"server":"127.0.0.1:1","embedded":true,"registered":2,
+            "latency":{"count":1,"p50":1.0,"p90":1.0,"p99":2.0,"p999":2.0,"max":2.0,"mean":1.0},
+            "counts":{"sent":1,"expected":1,"delivered":1,"lost":0,"duplicated":0,"out_of_order":0,"incomplete":0},
+            "rates":{"deliveries_per_s":10.0},"self":{"send_lag":{"p99":0.5}},"valid":true}"#;
+        let s: Summary = serde_json::from_str(old).expect("older reports stay readable");
+        assert_eq!((s.latency.p99, s.rates.deliveries_per_s), (2.0, 10.0));
+        assert!(!s.self_check.generator_bound);
+    }
 
     #[test]
     fn a_generator_delay_under_a_quarter_of_the_p99_is_not_material() {
