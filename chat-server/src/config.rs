@@ -104,12 +104,9 @@ pub enum ConfigError {
         #[source]
         source: toml::de::Error,
     },
-    /// A duration that is not a number with an optional `ms`, `s` or `m` unit.
-    #[error("invalid duration {0:?} (examples: 30s, 500ms, 2m)")]
-    Duration(String),
-    /// A size that is not a number of bytes with an optional unit.
-    #[error("invalid size {0:?} (examples: 32MiB, 512KiB, 1GB, 65536)")]
-    Size(String),
+    /// A duration or size that cannot be read.
+    #[error(transparent)]
+    Unit(batepapo_units::UnitError),
     /// A setting that must be at least one.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
@@ -211,52 +208,14 @@ impl Config {
     }
 }
 
-/// Parses a size in bytes: `65536`, `512KiB`, `32MiB`, `1GiB`, or decimal `64KB`, `32MB`,
-/// `1GB`; `k`, `m` and `g` alone mean KiB, MiB and GiB. Case and a space before the unit do not
-/// matter.
+/// Parses a size in bytes (`65536`, `512KiB`, `32MiB`, `64KB`): the workspace's one parser.
 pub fn parse_size(text: &str) -> Result<usize, ConfigError> {
-    let bad = || ConfigError::Size(text.to_string());
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kib" => 1024.0,
-        "m" | "mib" => 1024.0 * 1024.0,
-        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        _ => return Err(bad()),
-    };
-    let value: f64 = number.parse().map_err(|_| bad())?;
-    let bytes = (value * scale).round();
-    if !bytes.is_finite() || bytes < 0.0 || bytes > usize::MAX as f64 {
-        return Err(bad());
-    }
-    Ok(bytes as usize)
+    batepapo_units::parse_size(text).map_err(ConfigError::Unit)
 }
 
-/// Parses `30s`, `500ms`, `2m`, or a bare number of seconds (`1.5`).
+/// Parses `30s`, `500ms`, `2m` or a bare number of seconds: the workspace's one parser.
 pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
-    let bad = || ConfigError::Duration(text.to_string());
-    let t = text.trim();
-    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    let value: f64 = number.trim().parse().map_err(|_| bad())?;
-    if !value.is_finite() || value < 0.0 {
-        return Err(bad());
-    }
-    Duration::try_from_secs_f64(value * scale).map_err(|_| bad())
+    batepapo_units::parse_duration(text).map_err(ConfigError::Unit)
 }
 
 #[cfg(test)]
@@ -264,18 +223,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_with_units() {
-        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+    fn durations_and_sizes_use_the_workspace_parser() {
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-    }
-
-    #[test]
-    fn bad_durations_are_errors() {
-        for t in ["", "s", "-1s", "ten", "1h", "NaN"] {
-            assert!(parse_duration(t).is_err(), "{t:?}");
-        }
+        assert_eq!(parse_size("32MiB").unwrap(), 32 << 20);
+        assert_eq!(
+            parse_duration("1e20").unwrap_err().to_string(),
+            "invalid duration \"1e20\" (examples: 30s, 500ms, 2m, 1.5)"
+        );
     }
 
     #[test]
@@ -304,24 +258,6 @@ mod tests {
             Err(ConfigError::Zero("stall-timeout"))
         ));
         assert!(Config::default().validate().is_ok());
-    }
-
-    #[test]
-    fn sizes_with_units() {
-        assert_eq!(parse_size("65536").unwrap(), 65536);
-        assert_eq!(parse_size("512KiB").unwrap(), 512 * 1024);
-        assert_eq!(parse_size("32 MiB").unwrap(), 32 << 20);
-        assert_eq!(parse_size("32mib").unwrap(), 32 << 20);
-        assert_eq!(parse_size("1g").unwrap(), 1 << 30);
-        assert_eq!(parse_size("64KB").unwrap(), 64_000);
-        assert_eq!(parse_size("1.5MiB").unwrap(), 3 << 19);
-    }
-
-    #[test]
-    fn bad_sizes_are_errors() {
-        for t in ["", "MiB", "-1", "12 parsecs", "1e400", "1.2.3k"] {
-            assert!(parse_size(t).is_err(), "{t:?}");
-        }
     }
 
     #[test]

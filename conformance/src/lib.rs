@@ -12,11 +12,13 @@
 //!   and produces [`runner::CaseResult`]s.
 //! - [`report`]: text, Markdown, JSON and JUnit renderings of a run.
 //! - [`spawn`]: starts a server for the run and reads `listening on ADDR`.
+//! - [`preflight`]: before any case, checks the server speaks chat/1 at all.
 //! - [`requirements`]: RF1–RF12 and their text.
 
 pub mod case;
 mod cases;
 pub mod glob;
+pub mod preflight;
 pub mod report;
 pub mod requirements;
 pub mod runner;

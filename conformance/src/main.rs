@@ -1,6 +1,6 @@
 //! `conformance`: grade a chat/1 server and report per requirement.
 
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -95,22 +95,9 @@ struct Args {
     output: Option<PathBuf>,
 }
 
+/// The workspace's one duration parser; its error becomes clap's usage error (exit 2).
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let (n, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    n.parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .map(|v| Duration::from_secs_f64(v * scale))
-        .ok_or_else(|| format!("invalid duration {s:?} (examples: 30s, 500ms)"))
+    batepapo_units::parse_duration(s).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -125,6 +112,19 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite() && args.timeout_scale <= 1000.0)
+    {
+        bail!("--timeout-scale must be a number above 0 and at most 1000");
+    }
+    if args.jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    if args.max_line == 0 {
+        bail!("--max-line must be at least 1");
+    }
+    if args.max_connections == 0 {
+        bail!("--max-connections must be at least 1");
+    }
     let cases = conformance::all_cases(&args.scenarios)?;
     let cases = conformance::select(cases, &args.only);
     if cases.is_empty() {
@@ -142,9 +142,6 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if !(args.timeout_scale > 0.0 && args.timeout_scale.is_finite()) {
-        bail!("--timeout-scale must be a positive number");
-    }
     let spawned = match &args.spawn {
         Some(cmd) => Some(conformance::spawn::spawn(cmd, Duration::from_secs(30))?),
         None => None,
@@ -158,8 +155,11 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             .next()
             .with_context(|| format!("{} resolves to no address", args.server))?,
     };
-    TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-        .with_context(|| format!("cannot connect to the server at {addr}; is it running?"))?;
+    conformance::preflight::check(
+        addr,
+        &format!("cfcheck{}", std::process::id()),
+        Duration::from_secs_f64(5.0 * args.timeout_scale),
+    )?;
     let client_bin = args.client_bin.clone().or_else(sibling_client);
     let target = Target {
         addr,

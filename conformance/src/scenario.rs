@@ -27,9 +27,11 @@
 //! expect-none = true           # nothing else reached bob (a /users fence)
 //! ```
 //!
-//! Actions: `connect` (and read HELLO), `join`, `register` (after `connect`), `send`, `expect`,
-//! `expect-none` (`true` for a `/users` fence on the client itself, or the label of a sender
-//! whose private fence must be the next line from it), `expect-eof`, `close`.
+//! Each step names exactly one action: `connect` (and read HELLO), `join`, `register` (after
+//! `connect`), `send`, `expect`, `expect-none` (`true` for a `/users` fence on the client itself,
+//! or the label of a sender whose private fence must be the next line from it), `expect-eof`,
+//! `close`. A flag action must be `true`: `close = false` is refused (naming the file, step and
+//! field) rather than read as a close, since the engine has no "do not close".
 //! Placeholders: `{alice}` is the unique name of client `alice`, `{alice.addr}` its ip:port,
 //! `{alice.upper}` and `{alice.lower}` the name in other cases.
 
@@ -40,9 +42,8 @@ use serde::Deserialize;
 use crate::case::{Body, Case, Ctx, Failure, Level};
 use crate::wire::Wire;
 
-/// A parsed scenario file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+/// A parsed and checked scenario file.
+#[derive(Debug, Clone)]
 pub struct Scenario {
     /// The case id, e.g. `RF5-01`.
     pub id: String,
@@ -53,45 +54,121 @@ pub struct Scenario {
     /// One line saying what is checked.
     pub title: String,
     /// Whether the case needs the server to itself.
-    #[serde(default)]
     pub exclusive: bool,
     /// The steps, in order.
-    #[serde(rename = "step")]
     pub steps: Vec<Step>,
 }
 
-/// One step: a client and exactly one action.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+/// One step: a client and the one thing it does.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     /// The client label this step acts as.
     pub client: String,
+    /// What it does.
+    pub action: Action,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
     /// Connect and read HELLO.
-    pub connect: Option<bool>,
+    Connect,
     /// Connect, read HELLO, register.
-    pub join: Option<bool>,
+    Join,
     /// Register an already connected client.
-    pub register: Option<bool>,
+    Register,
     /// Send a line.
-    pub send: Option<String>,
+    Send(String),
     /// Expect a line matching this pattern.
-    pub expect: Option<String>,
-    /// Expect nothing more: `true`, or the label of the sender to fence.
-    pub expect_none: Option<Fence>,
+    Expect(String),
+    /// Expect nothing more before a `/users` fence on the client itself.
+    ExpectNone,
+    /// Expect nothing more before a private message from this client's label.
+    ExpectNoneBefore(String),
     /// Expect the server to close the connection.
-    pub expect_eof: Option<bool>,
+    ExpectEof,
     /// Close the connection without `/quit`.
-    pub close: Option<bool>,
+    Close,
+}
+
+/// The file as written: every action optional, checked into a [`Step`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawScenario {
+    id: String,
+    rf: String,
+    level: Level,
+    title: String,
+    #[serde(default)]
+    exclusive: bool,
+    #[serde(rename = "step")]
+    steps: Vec<RawStep>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawStep {
+    client: String,
+    connect: Option<bool>,
+    join: Option<bool>,
+    register: Option<bool>,
+    send: Option<String>,
+    expect: Option<String>,
+    expect_none: Option<Fence>,
+    expect_eof: Option<bool>,
+    close: Option<bool>,
 }
 
 /// The value of `expect-none`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub enum Fence {
+enum Fence {
     /// `true`: the client fences itself with `/users`.
     Itself(bool),
     /// The label of the sender whose private message is the fence.
     From(String),
+}
+
+impl RawStep {
+    /// The step's one action, or what is wrong with it.
+    fn action(self) -> Result<Step, StepProblem> {
+        let flag = |field: &'static str, v: Option<bool>, action: Action| match v {
+            None => Ok(None),
+            Some(true) => Ok(Some(action)),
+            Some(false) => Err(StepProblem::False(field)),
+        };
+        let mut actions = Vec::new();
+        actions.extend(flag("connect", self.connect, Action::Connect)?.map(|a| ("connect", a)));
+        actions.extend(flag("join", self.join, Action::Join)?.map(|a| ("join", a)));
+        actions.extend(flag("register", self.register, Action::Register)?.map(|a| ("register", a)));
+        actions.extend(self.send.map(|t| ("send", Action::Send(t))));
+        actions.extend(self.expect.map(|t| ("expect", Action::Expect(t))));
+        match self.expect_none {
+            None => {}
+            Some(Fence::Itself(true)) => actions.push(("expect-none", Action::ExpectNone)),
+            Some(Fence::Itself(false)) => return Err(StepProblem::False("expect-none")),
+            Some(Fence::From(label)) => {
+                actions.push(("expect-none", Action::ExpectNoneBefore(label)))
+            }
+        }
+        actions.extend(
+            flag("expect-eof", self.expect_eof, Action::ExpectEof)?.map(|a| ("expect-eof", a)),
+        );
+        actions.extend(flag("close", self.close, Action::Close)?.map(|a| ("close", a)));
+        match actions.len() {
+            1 => Ok(Step {
+                client: self.client,
+                action: actions.pop().expect("one action").1,
+            }),
+            0 => Err(StepProblem::Count(Vec::new())),
+            _ => Err(StepProblem::Count(actions.iter().map(|a| a.0).collect())),
+        }
+    }
+}
+
+enum StepProblem {
+    False(&'static str),
+    Count(Vec<&'static str>),
 }
 
 /// Why a scenario file is unusable.
@@ -107,14 +184,31 @@ pub enum ScenarioError {
         source: toml::de::Error,
     },
     /// A step with no action or several.
-    #[error("{file}: step {step} must have exactly one action, it has {count}")]
+    #[error(
+        "{file}: step {step} must have exactly one action ({}), it has {}",
+        ACTIONS.join(", "),
+        if .fields.is_empty() { "none".to_string() } else { .fields.join(" and ") }
+    )]
     Actions {
         /// Which file.
         file: String,
         /// 1-based step number.
         step: usize,
-        /// How many actions it had.
-        count: usize,
+        /// The actions it named.
+        fields: Vec<&'static str>,
+    },
+    /// An action set to `false`, which the engine cannot do.
+    #[error(
+        "{file}: step {step}: `{field} = false` asks for nothing the engine can do; write \
+         `{field} = true` or remove the step"
+    )]
+    False {
+        /// Which file.
+        file: String,
+        /// 1-based step number.
+        step: usize,
+        /// The field.
+        field: &'static str,
     },
     /// Two cases share an id.
     #[error("duplicate case ids: {0}")]
@@ -130,36 +224,48 @@ pub enum ScenarioError {
     },
 }
 
+/// Every action a step may name.
+pub const ACTIONS: [&str; 8] = [
+    "connect",
+    "join",
+    "register",
+    "send",
+    "expect",
+    "expect-none",
+    "expect-eof",
+    "close",
+];
+
 impl Scenario {
     /// Parses and checks one scenario.
     pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|source| ScenarioError::Parse {
+        let raw: RawScenario = toml::from_str(text).map_err(|source| ScenarioError::Parse {
             file: file.to_string(),
             source,
         })?;
-        for (i, step) in scenario.steps.iter().enumerate() {
-            let count = [
-                step.connect.is_some(),
-                step.join.is_some(),
-                step.register.is_some(),
-                step.send.is_some(),
-                step.expect.is_some(),
-                step.expect_none.is_some(),
-                step.expect_eof.is_some(),
-                step.close.is_some(),
-            ]
-            .iter()
-            .filter(|&&x| x)
-            .count();
-            if count != 1 {
-                return Err(ScenarioError::Actions {
+        let mut steps = Vec::with_capacity(raw.steps.len());
+        for (i, step) in raw.steps.into_iter().enumerate() {
+            steps.push(step.action().map_err(|p| match p {
+                StepProblem::False(field) => ScenarioError::False {
                     file: file.to_string(),
                     step: i + 1,
-                    count,
-                });
-            }
+                    field,
+                },
+                StepProblem::Count(fields) => ScenarioError::Actions {
+                    file: file.to_string(),
+                    step: i + 1,
+                    fields,
+                },
+            })?);
         }
-        Ok(scenario)
+        Ok(Scenario {
+            id: raw.id,
+            rf: raw.rf,
+            level: raw.level,
+            title: raw.title,
+            exclusive: raw.exclusive,
+            steps,
+        })
     }
 
     /// The scenario as a case.
@@ -188,53 +294,45 @@ impl Scenario {
                 expected: format!("step {}: {}", i + 1, f.expected),
                 ..f
             };
-            if step.connect.is_some() || step.join.is_some() {
-                let wire = if step.join.is_some() {
-                    Wire::join(ctx, label)
-                } else {
-                    Wire::hello(ctx, label)
-                };
-                clients.insert(label.to_string(), wire.map_err(at)?);
-                continue;
-            }
-            if step.close.is_some() {
-                client(&mut clients, label, i)?;
-                if let Some(w) = clients.remove(label) {
-                    w.close();
+            match &step.action {
+                Action::Connect | Action::Join => {
+                    let wire = if step.action == Action::Join {
+                        Wire::join(ctx, label)
+                    } else {
+                        Wire::hello(ctx, label)
+                    };
+                    clients.insert(label.to_string(), wire.map_err(at)?);
                 }
-                continue;
+                Action::Close => {
+                    client(&mut clients, label, i)?;
+                    if let Some(w) = clients.remove(label) {
+                        w.close();
+                    }
+                }
+                Action::ExpectNoneBefore(sender) => {
+                    let mut observer = clients.remove(label).ok_or_else(|| unknown(label, i))?;
+                    let result = match clients.get_mut(sender.as_str()) {
+                        Some(s) => s.fence(&mut observer),
+                        None => Err(unknown(sender, i)),
+                    };
+                    clients.insert(label.to_string(), observer);
+                    result.map_err(at)?;
+                }
+                Action::Send(text) => {
+                    let line = expand(text, &clients, ctx).map_err(at)?;
+                    client(&mut clients, label, i)?.send(&line).map_err(at)?;
+                }
+                Action::Expect(pattern) => {
+                    let pattern = expand(pattern, &clients, ctx).map_err(at)?;
+                    client(&mut clients, label, i)?
+                        .expect(&pattern)
+                        .map(drop)
+                        .map_err(at)?;
+                }
+                Action::Register => client(&mut clients, label, i)?.register().map_err(at)?,
+                Action::ExpectEof => client(&mut clients, label, i)?.expect_eof().map_err(at)?,
+                Action::ExpectNone => client(&mut clients, label, i)?.expect_quiet().map_err(at)?,
             }
-            if let Some(Fence::From(sender)) = &step.expect_none {
-                let mut observer = clients.remove(label).ok_or_else(|| unknown(label, i))?;
-                let result = match clients.get_mut(sender.as_str()) {
-                    Some(s) => s.fence(&mut observer),
-                    None => Err(unknown(sender, i)),
-                };
-                clients.insert(label.to_string(), observer);
-                result.map_err(at)?;
-                continue;
-            }
-            let expanded = |text: &str| expand(text, &clients, ctx);
-            let send = step.send.as_deref().map(expanded).transpose().map_err(at)?;
-            let expect = step
-                .expect
-                .as_deref()
-                .map(expanded)
-                .transpose()
-                .map_err(at)?;
-            let wire = client(&mut clients, label, i)?;
-            let result = if step.register.is_some() {
-                wire.register()
-            } else if let Some(line) = send {
-                wire.send(&line)
-            } else if let Some(pattern) = expect {
-                wire.expect(&pattern).map(drop)
-            } else if step.expect_eof.is_some() {
-                wire.expect_eof()
-            } else {
-                wire.expect_quiet()
-            };
-            result.map_err(at)?;
         }
         Ok(())
     }
@@ -339,17 +437,69 @@ mod tests {
         assert!(all.len() >= 20, "only {} scenarios", all.len());
     }
 
+    const HEAD: &str = "id='X-01'\nrf='X'\nlevel='MUST'\ntitle='t'\n";
+
     #[test]
     fn a_step_needs_exactly_one_action() {
-        let text = "id='X-01'\nrf='X'\nlevel='MUST'\ntitle='t'\n[[step]]\nclient='a'\nsend='x'\nexpect='y'\n";
-        assert!(matches!(
-            Scenario::parse("x.toml", text),
-            Err(ScenarioError::Actions {
-                step: 1,
-                count: 2,
-                ..
-            })
-        ));
+        let text = format!(
+            "{HEAD}[[step]]\nclient='a'\njoin=true\n[[step]]\nclient='a'\nsend='x'\nexpect='y'\n"
+        );
+        let err = Scenario::parse("x.toml", &text).unwrap_err();
+        assert!(
+            matches!(err, ScenarioError::Actions { step: 2, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("x.toml: step 2 must have exactly one action"),
+            "{err}"
+        );
+        assert!(err.to_string().ends_with("it has send and expect"), "{err}");
+        let none = format!("{HEAD}[[step]]\nclient='a'\n");
+        let err = Scenario::parse("x.toml", &none).unwrap_err();
+        assert!(err.to_string().ends_with("it has none"), "{err}");
+    }
+
+    #[test]
+    fn an_action_set_to_false_is_refused_naming_file_step_and_field() {
+        for field in [
+            "connect",
+            "join",
+            "register",
+            "expect-none",
+            "expect-eof",
+            "close",
+        ] {
+            let text = format!(
+                "{HEAD}[[step]]\nclient='a'\njoin=true\n[[step]]\nclient='a'\n{field}=false\n"
+            );
+            let err = Scenario::parse("mine.toml", &text).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("mine.toml: step 2: `{field} = false` asks for nothing the engine can do; write `{field} = true` or remove the step")
+            );
+        }
+    }
+
+    #[test]
+    fn each_field_becomes_its_action() {
+        let text = format!("{HEAD}[[step]]\nclient='a'\nconnect=true\n[[step]]\nclient='a'\nregister=true\n[[step]]\nclient='b'\njoin=true\n[[step]]\nclient='a'\nsend='hi'\n[[step]]\nclient='b'\nexpect='MSG {{a}} hi'\n[[step]]\nclient='b'\nexpect-none=true\n[[step]]\nclient='b'\nexpect-none='a'\n[[step]]\nclient='a'\nclose=true\n[[step]]\nclient='b'\nexpect-eof=true\n");
+        let s = Scenario::parse("x.toml", &text).unwrap();
+        let actions: Vec<Action> = s.steps.into_iter().map(|s| s.action).collect();
+        assert_eq!(
+            actions,
+            [
+                Action::Connect,
+                Action::Register,
+                Action::Join,
+                Action::Send("hi".into()),
+                Action::Expect("MSG {a} hi".into()),
+                Action::ExpectNone,
+                Action::ExpectNoneBefore("a".into()),
+                Action::Close,
+                Action::ExpectEof
+            ]
+        );
     }
 
     #[test]

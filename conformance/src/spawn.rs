@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Why the server could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +19,16 @@ pub enum SpawnError {
         /// What the OS said.
         #[source]
         source: std::io::Error,
+    },
+    /// It ended before printing `listening on ADDR`.
+    #[error("{command:?} exited ({status}) before printing \"listening on ADDR\"{}", stderr_tail(.stderr))]
+    Exited {
+        /// The command.
+        command: String,
+        /// How it ended.
+        status: std::process::ExitStatus,
+        /// The end of its stderr.
+        stderr: String,
     },
     /// It never printed `listening on ADDR`.
     #[error("{command:?} did not print \"listening on ADDR\" within {seconds} s{}", stderr_tail(.stderr))]
@@ -74,7 +84,7 @@ pub fn spawn(command: &str, wait: Duration) -> Result<Spawned, SpawnError> {
     let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
     let stderr = child.stderr.take().expect("piped stderr");
     let keep = tail.clone();
-    std::thread::spawn(move || {
+    let stderr_reader = std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let mut t = keep.lock().unwrap_or_else(|e| e.into_inner());
             if t.len() == 20 {
@@ -102,23 +112,83 @@ pub fn spawn(command: &str, wait: Duration) -> Result<Spawned, SpawnError> {
         // Keep draining so the server never blocks on a full stdout pipe.
         let _ = std::io::copy(&mut reader.take(u64::MAX), &mut std::io::sink());
     });
-    match rx.recv_timeout(wait) {
-        Ok(addr) => Ok(Spawned { child, addr }),
-        Err(_) => {
+    let stderr_text = |tail: &Mutex<VecDeque<String>>| {
+        tail.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let deadline = Instant::now() + wait;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(addr) => return Ok(Spawned { child, addr }),
+            Err(mpsc::RecvTimeoutError::Disconnected) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        // A command that ended is reported at once, not after the whole wait.
+        if let Ok(Some(status)) = child.try_wait() {
+            // Its stderr closes with it; give the reader a moment to take the last lines.
+            let until = Instant::now() + Duration::from_secs(1);
+            while !stderr_reader.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            return Err(SpawnError::Exited {
+                command: command.to_string(),
+                status,
+                stderr: stderr_text(&tail),
+            });
+        }
+        if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            let stderr = tail
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n");
-            Err(SpawnError::NoAddress {
+            return Err(SpawnError::NoAddress {
                 command: command.to_string(),
                 seconds: wait.as_secs(),
-                stderr,
-            })
+                stderr: stderr_text(&tail),
+            });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_that_exits_at_once_is_reported_at_once_with_status_and_stderr() {
+        let started = Instant::now();
+        let err = spawn(
+            "sh -c 'echo bad flag --listen >&2; exit 3'",
+            Duration::from_secs(30),
+        )
+        .err()
+        .expect("it cannot start");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        let text = err.to_string();
+        assert!(text.contains("exited (exit status: 3)"), "{text}");
+        assert!(text.contains("bad flag --listen"), "{text}");
+    }
+
+    #[test]
+    fn a_command_that_never_says_where_it_listens_times_out() {
+        let err = spawn("sh -c 'sleep 5'", Duration::from_millis(300))
+            .err()
+            .expect("no address");
+        assert!(matches!(err, SpawnError::NoAddress { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_address_it_prints_is_taken() {
+        let s = spawn(
+            "echo listening on 127.0.0.1:4567; sleep 5",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(s.addr, "127.0.0.1:4567".parse().unwrap());
     }
 }

@@ -217,9 +217,9 @@ mod secs {
     }
 }
 
-/// Parses `30s`, `500ms`, `2m` or a bare number of seconds, as the server's flags do.
+/// Parses `30s`, `500ms`, `2m` or a bare number of seconds: the workspace's one parser.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    chat_server::config::parse_duration(s).map_err(|e| e.to_string())
+    batepapo_units::parse_duration(s).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,0 +1,85 @@
+//! The `conformance` binary's first minute: bad flag values, a server that speaks another
+//! protocol, and a `--spawn` command that dies at once.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn grader() -> Command {
+    let mut cmd = Command::new(cargo_bin("conformance"));
+    cmd.timeout(TIMEOUT);
+    cmd
+}
+
+#[test]
+fn a_duration_no_tool_can_use_is_a_usage_error_not_a_panic() {
+    for flag in ["--name-timeout", "--stall-timeout"] {
+        grader().args([flag, "1e20"]).assert().code(2).stderr(
+            predicate::str::contains("invalid duration \"1e20\"")
+                .and(predicate::str::contains("panicked").not()),
+        );
+    }
+}
+
+#[test]
+fn other_bad_values_are_usage_errors() {
+    for args in [
+        &["--jobs", "0"][..],
+        &["--timeout-scale", "0"],
+        &["--timeout-scale", "inf"],
+        &["--max-line", "0"],
+        &["--max-connections", "0"],
+        &["--jobs", "many"],
+    ] {
+        grader().args(args).assert().code(2);
+    }
+}
+
+#[test]
+fn a_server_speaking_another_protocol_gets_one_paragraph_and_exit_2() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.write_all(b"Welcome to the chat! Please enter your username:\n");
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let out = grader()
+        .args(["--server", &addr.to_string()])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("does not speak chat/1, so no case was run")
+                .and(predicate::str::contains("Please enter your username:"))
+                .and(predicate::str::contains("docs/PROTOCOL.md")),
+        )
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("FAIL"), "no case ran: {stdout}");
+}
+
+#[test]
+fn a_spawned_command_that_exits_at_once_is_reported_at_once() {
+    let started = Instant::now();
+    grader()
+        .args(["--spawn", "sh -c 'echo no such flag: --listen >&2; exit 7'"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("exited (exit status: 7)")
+                .and(predicate::str::contains("no such flag: --listen")),
+        );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
