@@ -6,6 +6,7 @@ mod concurrency;
 mod floods;
 mod input;
 mod names;
+mod positions;
 
 use crate::case::{Body, Case, CaseFn, Level};
 
@@ -28,6 +29,7 @@ pub fn builtin() -> Vec<Case> {
     all.extend(concurrency::cases());
     all.extend(floods::cases());
     all.extend(input::cases());
+    all.extend(positions::cases());
     all.extend(client::cases());
     all
 }
