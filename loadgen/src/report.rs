@@ -111,9 +111,10 @@ pub struct SelfCheck {
 /// latency p99 it reports...
 pub const GENERATOR_SHARE: f64 = 0.25;
 /// ...unless it is under this many milliseconds. tokio's timers (and the probes that use them)
-/// wake on whole milliseconds, so an idle generator already sends 0-2 ms late (p99 about 2 ms on
-/// the 2-core reference machine); a lag within that says nothing about load.
-pub const GENERATOR_FLOOR_MS: f64 = 3.0;
+/// wake on whole milliseconds, so an idle generator already sends 0-2 ms late, and its timer
+/// samples read up to about 3 ms at p99 when other work shares the machine (measured on the
+/// 2-core reference machine); a lag within that says nothing about the load it generates.
+pub const GENERATOR_FLOOR_MS: f64 = 5.0;
 
 /// Decides whether the generator's own delay is a material part of what it reports.
 pub fn generator_bound(latency_p99: f64, send_lag_p99: f64, loop_lag_p99: f64) -> Option<String> {
@@ -424,9 +425,9 @@ mod tests {
 
     #[test]
     fn timer_granularity_alone_is_not_generator_bound() {
-        // An idle run: 2 ms of timer lag in a 2.5 ms p99.
-        assert_eq!(generator_bound(2.5, 2.0, 1.9), None);
-        assert!(generator_bound(2.5, 3.5, 1.9).is_some());
+        // A light run on a busy machine: 3 ms of timer lag in a 4.4 ms p99.
+        assert_eq!(generator_bound(4.4, 1.8, 3.1), None);
+        assert!(generator_bound(4.4, 5.5, 1.9).is_some());
     }
 
     #[test]
