@@ -53,6 +53,8 @@ pub struct Case {
     pub level: Level,
     /// What it checks, in one line.
     pub title: String,
+    /// The clause of the contract (docs/PROTOCOL.md) or the requirement it enforces.
+    pub clause: String,
     /// Needs the server to itself (e.g. it fills the server up); run after the others.
     pub exclusive: bool,
     /// Runs the chat-client binary rather than raw sockets.

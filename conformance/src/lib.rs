@@ -1,7 +1,8 @@
 //! The batepapo conformance suite: grades any chat/1 server, requirement by requirement.
 //!
 //! Parts and how data flows through them:
-//! - [`case`]: what a case is (permanent id, requirement, MUST/SHOULD level, body), the
+//! - [`case`]: what a case is (permanent id, requirement, contract clause, MUST/SHOULD level,
+//!   body), the
 //!   [`case::Target`] it runs against, and the per-case context (unique names, transcript).
 //! - [`scenario`]: cases as TOML files under `scenarios/` (built in) or any `--scenarios DIR`.
 //! - [`cases`](crate::cases): cases in Rust, for concurrency, raw bytes, drops and the client binary.
@@ -17,6 +18,7 @@
 
 pub mod case;
 mod cases;
+pub mod clauses;
 pub mod glob;
 pub mod preflight;
 pub mod report;

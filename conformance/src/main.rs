@@ -133,11 +133,13 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.list {
         for c in &cases {
             println!(
-                "{:<9} {:<6} {:<6} {}",
+                "{:<9} {:<6} {:<6} {}\n{:<23}{}",
                 c.id,
                 c.rf,
                 c.level.to_string(),
-                c.title
+                c.title,
+                "",
+                c.clause
             );
         }
         return Ok(ExitCode::SUCCESS);

@@ -133,8 +133,8 @@ impl Report {
             };
             writeln!(
                 out,
-                "{mark} {:<9} {:<6} {} ({:.2} s)",
-                r.id, r.level, r.title, r.seconds
+                "{mark} {:<9} {:<6} {} ({:.2} s)\n     {:<9} {:<6} {}",
+                r.id, r.level, r.title, r.seconds, "", "", r.clause
             )
             .unwrap();
         }
@@ -164,7 +164,7 @@ impl Report {
         }
         writeln!(
             out,
-            "\n| case | level | result | checks |\n|---|---|---|---|"
+            "\n| case | level | result | checks | clause |\n|---|---|---|---|---|"
         )
         .unwrap();
         for r in &self.results {
@@ -175,10 +175,11 @@ impl Report {
             };
             writeln!(
                 out,
-                "| {} | {} | {mark} | {} |",
+                "| {} | {} | {mark} | {} | {} |",
                 r.id,
                 r.level,
-                r.title.replace('|', "\\|")
+                r.title.replace('|', "\\|"),
+                r.clause.replace('|', "\\|")
             )
             .unwrap();
         }
@@ -217,21 +218,27 @@ impl Report {
                     r.seconds
                 )
                 .unwrap();
+                write!(
+                    out,
+                    ">\n      <properties><property name=\"clause\" value=\"{}\"/></properties>",
+                    xml(&r.clause)
+                )
+                .unwrap();
                 match (&r.outcome, &r.failure) {
                     (Outcome::Fail, Some(f)) => writeln!(
                         out,
-                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                        "\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
                         xml(&f.to_string()),
                         xml(&failure_text(r))
                     )
                     .unwrap(),
                     (Outcome::Skip, f) => writeln!(
                         out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        "\n      <skipped message=\"{}\"/>\n    </testcase>",
                         xml(&f.as_ref().map(|f| f.actual.clone()).unwrap_or_default())
                     )
                     .unwrap(),
-                    _ => out.push_str("/>\n"),
+                    _ => out.push_str("\n    </testcase>\n"),
                 }
             }
             out.push_str("  </testsuite>\n");
@@ -247,6 +254,7 @@ pub fn failure_text(r: &CaseResult) -> String {
     let mut out = String::new();
     writeln!(out, "FAILED {} [{}] {}", r.id, r.level, r.title).unwrap();
     writeln!(out, "  requirement {}: {}", r.rf, r.requirement).unwrap();
+    writeln!(out, "  clause:   {}", r.clause).unwrap();
     if let Some(f) = &r.failure {
         if let Some(c) = &f.client {
             writeln!(out, "  client:   {c}").unwrap();
@@ -318,6 +326,7 @@ mod tests {
             requirement: crate::requirements::text(rf),
             level,
             title: "checks <things> & \"stuff\"".into(),
+            clause: "PROTOCOL.md §Framing: a <clause> & more".into(),
             outcome,
             seconds: 0.5,
             failure: (outcome != Outcome::Pass)
@@ -376,5 +385,33 @@ mod tests {
         let md = sample().render(Format::Markdown);
         assert_eq!(md.matches("| RF1-0").count(), 2);
         assert!(md.contains("**FAIL**"));
+    }
+
+    #[test]
+    fn every_format_names_each_case_clause() {
+        let r = sample();
+        let text = r.render(Format::Text);
+        assert_eq!(
+            text.matches("PROTOCOL.md §Framing: a <clause> & more")
+                .count(),
+            4 + 2,
+            "every row and every failure"
+        );
+        let xml = r.render(Format::Junit);
+        assert_eq!(
+            xml.matches("<property name=\"clause\" value=\"PROTOCOL.md §Framing: a &lt;clause&gt; &amp; more\"/>").count(),
+            4
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+        assert_eq!(
+            v["results"][0]["clause"],
+            "PROTOCOL.md §Framing: a <clause> & more"
+        );
+        assert_eq!(
+            r.render(Format::Markdown)
+                .matches("a <clause> & more |")
+                .count(),
+            4
+        );
     }
 }

@@ -37,6 +37,8 @@ pub struct CaseResult {
     pub level: Level,
     /// What the case checks.
     pub title: String,
+    /// The contract clause or requirement it enforces.
+    pub clause: String,
     /// Pass, fail or skip.
     pub outcome: Outcome,
     /// Wall time in seconds.
@@ -112,6 +114,7 @@ pub fn run_case(case: &Case, target: &Target) -> CaseResult {
         requirement: requirements::text(&case.rf),
         level: case.level,
         title: case.title.clone(),
+        clause: case.clause.clone(),
         outcome: Outcome::Pass,
         seconds: 0.0,
         failure: None,

@@ -5,6 +5,7 @@
 //! rf = "RF5"
 //! level = "MUST"
 //! title = "a public message reaches every other user"
+//! clause = "PROTOCOL.md §Chatting: MSG to every other user"   # optional
 //!
 //! [[step]]
 //! client = "alice"
@@ -53,6 +54,9 @@ pub struct Scenario {
     pub level: Level,
     /// One line saying what is checked.
     pub title: String,
+    /// The contract clause or requirement it enforces (`clause = "..."`; by default the one
+    /// the built-in table gives its id, or its requirement).
+    pub clause: String,
     /// Whether the case needs the server to itself.
     pub exclusive: bool,
     /// The steps, in order.
@@ -99,6 +103,8 @@ struct RawScenario {
     rf: String,
     level: Level,
     title: String,
+    #[serde(default)]
+    clause: Option<String>,
     #[serde(default)]
     exclusive: bool,
     #[serde(rename = "step")]
@@ -258,7 +264,12 @@ impl Scenario {
                 },
             })?);
         }
+        let clause = raw.clause.unwrap_or_else(|| {
+            crate::clauses::for_case(&raw.id)
+                .map_or_else(|| format!("requirement {}", raw.rf), str::to_string)
+        });
         Ok(Scenario {
+            clause,
             id: raw.id,
             rf: raw.rf,
             level: raw.level,
@@ -275,6 +286,7 @@ impl Scenario {
             rf: self.rf.clone(),
             level: self.level,
             title: self.title.clone(),
+            clause: self.clause.clone(),
             exclusive: self.exclusive,
             needs_client: false,
             body: Body::Script(self),

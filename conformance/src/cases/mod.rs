@@ -16,6 +16,8 @@ fn case(id: &str, rf: &str, level: Level, title: &str, f: CaseFn) -> Case {
         rf: rf.to_string(),
         level,
         title: title.to_string(),
+        clause: crate::clauses::for_case(id)
+            .map_or_else(|| format!("requirement {rf}"), str::to_string),
         exclusive: false,
         needs_client: false,
         body: Body::Code(f),

@@ -23,7 +23,7 @@ pub(super) fn cases() -> Vec<Case> {
         case(
             "RF1-07",
             "RF1",
-            Should,
+            Must,
             "a name with non-ASCII letters is accepted, its length counted in characters",
             non_ascii,
         ),
