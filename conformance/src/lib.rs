@@ -15,7 +15,9 @@
 //! - [`spawn`]: starts a server for the run and reads `listening on ADDR`.
 //! - [`preflight`]: before any case, checks the server speaks chat/1 at all.
 //! - [`requirements`]: RF1–RF12 and their text.
+//! - [`batch`] and [`scoreboard`]: many servers graded one at a time, and the table of them.
 
+pub mod batch;
 pub mod case;
 mod cases;
 pub mod clauses;
@@ -25,6 +27,7 @@ pub mod report;
 pub mod requirements;
 pub mod runner;
 pub mod scenario;
+pub mod scoreboard;
 pub mod spawn;
 pub mod wire;
 

@@ -19,6 +19,8 @@ use conformance::{Format, Level, Report, Target};
 ///   conformance --spawn './my-server' --format junit --output report.xml
 ///   conformance --only RF6 --only PROTO-01
 ///
+///   conformance batch class.toml --out grades/     # many servers, one at a time
+///
 /// Exit codes: 0 every MUST case passed, 1 a MUST case failed, 2 usage or connection error.
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +32,9 @@ use conformance::{Format, Level, Report, Target};
     max_term_width = 100
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Grade the server already running at this address.
     #[arg(
         long,
@@ -45,7 +50,7 @@ struct Args {
     spawn: Option<String>,
 
     /// Run only these case ids or requirements (repeatable): --only RF3 --only PROTO-01.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", global = true)]
     only: Vec<String>,
 
     /// List the cases and exit.
@@ -54,11 +59,11 @@ struct Args {
 
     /// The chat-client binary for the client-side cases (RF9, RF11, RF12, ...). Default: a
     /// chat-client next to this program; without one those cases are skipped.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     client_bin: Option<PathBuf>,
 
     /// Multiply every timeout (5 s per expected line) for slow servers or machines.
-    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, global = true)]
     timeout_scale: f64,
 
     /// The server's registration timeout, which PROTO-08 waits out.
@@ -79,11 +84,11 @@ struct Args {
     max_connections: usize,
 
     /// Extra scenario files (*.toml) to run, from this folder (repeatable).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     scenarios: Vec<PathBuf>,
 
     /// Cases run at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = 16, global = true)]
     jobs: usize,
 
     /// Report format.
@@ -93,6 +98,27 @@ struct Args {
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Grade many servers, one at a time, from a batch file, and write a scoreboard (Markdown,
+    /// CSV, JSON) and each server's full report into --out.
+    ///
+    /// Each [[server]] has a label and either spawn = "COMMAND" (with an optional dir = "...")
+    /// or address = "HOST:PORT"; [defaults] and each server may set time-limit, name-timeout,
+    /// stall-timeout and max-line. A server that does not start, does not speak chat/1, crashes
+    /// or passes its time limit gets that verdict and the batch goes on.
+    ///
+    /// Exit codes: 0 every server passed its MUST cases, 1 some did not, 2 a bad batch file.
+    #[command(verbatim_doc_comment)]
+    Batch {
+        /// The batch file (TOML).
+        file: PathBuf,
+        /// Where the scoreboard and the reports go.
+        #[arg(long, value_name = "DIR", default_value = "conformance-batch")]
+        out: PathBuf,
+    },
 }
 
 /// The workspace's one duration parser; its error becomes clap's usage error (exit 2).
@@ -129,6 +155,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cases = conformance::select(cases, &args.only);
     if cases.is_empty() {
         bail!("no case matches --only {}", args.only.join(" "));
+    }
+    if let Some(Command::Batch { file, out }) = &args.command {
+        return batch(&args, file, out, &cases);
     }
     if args.list {
         for c in &cases {
@@ -204,6 +233,50 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// `conformance batch FILE`: every server in turn, then the scoreboard.
+fn batch(
+    args: &Args,
+    file: &std::path::Path,
+    out: &std::path::Path,
+    cases: &[conformance::Case],
+) -> anyhow::Result<ExitCode> {
+    use conformance::batch::{self, Verdict};
+    let plan = batch::load(file)?;
+    let options = batch::Options {
+        client_bin: args.client_bin.clone().or_else(sibling_client),
+        timeout_scale: args.timeout_scale,
+        jobs: args.jobs,
+    };
+    let total = plan.servers.len();
+    let mut n = 0;
+    let graded = batch::run(
+        &file.display().to_string(),
+        &plan,
+        cases,
+        &options,
+        &mut |g| {
+            n += 1;
+            eprintln!(
+                "[{n}/{total}] {}: {} ({} passed, {} failed, {} skipped) in {:.1} s",
+                g.label,
+                g.verdict.name(),
+                g.tally.passed,
+                g.tally.failed,
+                g.tally.skipped,
+                g.seconds
+            );
+        },
+    )?;
+    batch::write(out, &graded).with_context(|| format!("cannot write into {}", out.display()))?;
+    print!("{}", conformance::scoreboard::markdown(&graded));
+    eprintln!("scoreboard and reports written to {}", out.display());
+    Ok(if graded.iter().all(|g| g.verdict == Verdict::Pass) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }
 

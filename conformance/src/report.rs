@@ -71,7 +71,7 @@ impl Report {
     }
 
     /// The requirements that have results, with their tallies, in report order.
-    fn by_requirement(&self) -> Vec<(&'static str, &'static str, Tally)> {
+    pub fn by_requirement(&self) -> Vec<(&'static str, &'static str, Tally)> {
         REQUIREMENTS
             .iter()
             .filter_map(|&(rf, text)| {

@@ -57,6 +57,19 @@ pub struct Spawned {
     pub addr: SocketAddr,
 }
 
+impl Spawned {
+    /// How it ended, if it has.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Stops it now.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -67,7 +80,20 @@ impl Drop for Spawned {
 /// Runs `command` through `sh` with `--listen 127.0.0.1:0` appended, and waits for its
 /// `listening on ADDR` line.
 pub fn spawn(command: &str, wait: Duration) -> Result<Spawned, SpawnError> {
-    let mut child = Command::new("sh")
+    spawn_in(command, None, wait)
+}
+
+/// [`spawn`], in the working directory `dir` when given.
+pub fn spawn_in(
+    command: &str,
+    dir: Option<&std::path::Path>,
+    wait: Duration,
+) -> Result<Spawned, SpawnError> {
+    let mut sh = Command::new("sh");
+    if let Some(dir) = dir {
+        sh.current_dir(dir);
+    }
+    let mut child = sh
         .arg("-c")
         // `exec` makes the server the child itself, so killing the child stops the server.
         .arg(format!("exec {command} \"$@\""))

@@ -1,0 +1,411 @@
+//! `conformance batch FILE.toml`: grade many servers, one at a time, each isolated and bounded
+//! in time, and write a scoreboard plus every server's full report.
+//!
+//! ```toml
+//! [defaults]                 # optional; every key may also be set per server
+//! time-limit = "5m"          # for one server: start, preflight and every case
+//! name-timeout = "60s"
+//! stall-timeout = "10s"
+//! max-line = 4096
+//!
+//! [[server]]
+//! label = "ana"
+//! spawn = "python3 server.py"   # gets --listen 127.0.0.1:0, must print "listening on ADDR"
+//! dir = "submissions/ana"       # its working directory (relative to the batch file)
+//!
+//! [[server]]
+//! label = "bruno"
+//! address = "127.0.0.1:7001"    # or a server already running
+//! ```
+//!
+//! A server that does not start, does not speak chat/1, crashes during the run or passes its
+//! time limit gets that verdict, and the batch goes on with the next.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::{Case, Level, Target};
+use crate::report::{Format, Report, Tally};
+use crate::runner::{self, Outcome};
+use crate::{preflight, spawn};
+
+/// Settings a batch file may give for all servers or for one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Settings {
+    /// Time for one server in all.
+    pub time_limit: Option<String>,
+    /// The server's registration timeout.
+    pub name_timeout: Option<String>,
+    /// The server's stall deadline.
+    pub stall_timeout: Option<String>,
+    /// The server's line limit.
+    pub max_line: Option<usize>,
+}
+
+/// One server to grade.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Entry {
+    /// Its name on the scoreboard (and its report's file name).
+    pub label: String,
+    /// A command that starts it.
+    pub spawn: Option<String>,
+    /// The command's working directory, relative to the batch file.
+    pub dir: Option<PathBuf>,
+    /// Or the address of a running server.
+    pub address: Option<String>,
+    /// Its own settings, over the defaults.
+    #[serde(flatten)]
+    pub settings: Settings,
+}
+
+/// A batch file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchFile {
+    /// Settings for every server.
+    #[serde(default)]
+    pub defaults: Settings,
+    /// The servers, graded in this order.
+    #[serde(rename = "server")]
+    pub servers: Vec<Entry>,
+}
+
+/// A batch file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// Unreadable.
+    #[error("cannot read {0}")]
+    Read(String, #[source] std::io::Error),
+    /// Not a batch file.
+    #[error("{0}: {1}")]
+    Parse(String, #[source] toml::de::Error),
+    /// Something an entry says that cannot work.
+    #[error("{file}: server {label:?}: {why}")]
+    Entry {
+        /// The file.
+        file: String,
+        /// The entry.
+        label: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// How grading one server ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "verdict", content = "detail", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every MUST case passed.
+    Pass,
+    /// Some MUST case failed.
+    Fail,
+    /// It never printed its address, or exited first.
+    DidNotStart(String),
+    /// It does not speak chat/1 (or could not be reached).
+    NotChat1(String),
+    /// It exited while being graded.
+    Crashed(String),
+    /// It passed its time limit.
+    Hung(String),
+}
+
+impl Verdict {
+    /// The verdict's short name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::DidNotStart(_) => "DID NOT START",
+            Verdict::NotChat1(_) => "NOT CHAT/1",
+            Verdict::Crashed(_) => "CRASHED",
+            Verdict::Hung(_) => "HUNG",
+        }
+    }
+
+    /// What happened, for verdicts that need saying.
+    pub fn detail(&self) -> &str {
+        match self {
+            Verdict::Pass | Verdict::Fail => "",
+            Verdict::DidNotStart(d)
+            | Verdict::NotChat1(d)
+            | Verdict::Crashed(d)
+            | Verdict::Hung(d) => d,
+        }
+    }
+}
+
+/// One server's line on the scoreboard.
+#[derive(Debug, Serialize)]
+pub struct Graded {
+    /// Its label.
+    pub label: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Counts over the cases that ran.
+    pub tally: Tally,
+    /// Per requirement: (id, passed, cases).
+    pub requirements: Vec<(String, usize, usize)>,
+    /// Seconds spent on it.
+    pub seconds: f64,
+    /// Its full report, when cases ran.
+    #[serde(skip)]
+    pub report: Option<Report>,
+}
+
+/// How a batch runs (besides what the file says).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The chat-client binary for the client-side cases.
+    pub client_bin: Option<PathBuf>,
+    /// Multiplies every timeout.
+    pub timeout_scale: f64,
+    /// Cases at once.
+    pub jobs: usize,
+}
+
+fn duration(
+    file: &str,
+    label: &str,
+    text: &Option<String>,
+    default: Duration,
+) -> Result<Duration, BatchError> {
+    match text {
+        None => Ok(default),
+        Some(t) => batepapo_units::parse_duration(t).map_err(|e| BatchError::Entry {
+            file: file.to_string(),
+            label: label.to_string(),
+            why: e.to_string(),
+        }),
+    }
+}
+
+/// Reads and checks a batch file; relative `dir`s become relative to the file.
+pub fn load(path: &Path) -> Result<BatchFile, BatchError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| BatchError::Read(file.clone(), e))?;
+    let mut batch: BatchFile =
+        toml::from_str(&text).map_err(|e| BatchError::Parse(file.clone(), e))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut labels = std::collections::HashSet::new();
+    for e in &mut batch.servers {
+        let bad = |why: &str| BatchError::Entry {
+            file: file.clone(),
+            label: e.label.clone(),
+            why: why.to_string(),
+        };
+        if e.spawn.is_some() == e.address.is_some() {
+            return Err(bad(
+                "give exactly one of spawn = \"COMMAND\" or address = \"HOST:PORT\"",
+            ));
+        }
+        if e.dir.is_some() && e.spawn.is_none() {
+            return Err(bad("dir only applies to spawn"));
+        }
+        if e.label.is_empty() || e.label.contains(['/', '\\']) || e.label.starts_with('.') {
+            return Err(bad(
+                "a label must be non-empty, without / or \\, and not start with .",
+            ));
+        }
+        if !labels.insert(e.label.clone()) {
+            return Err(bad("two servers have this label"));
+        }
+        if let Some(dir) = &e.dir {
+            e.dir = Some(base.join(dir));
+        }
+    }
+    Ok(batch)
+}
+
+/// Grades every server of `batch`, one at a time, calling `progress` after each.
+pub fn run(
+    file: &str,
+    batch: &BatchFile,
+    cases: &[Case],
+    options: &Options,
+    progress: &mut dyn FnMut(&Graded),
+) -> Result<Vec<Graded>, BatchError> {
+    let mut all = Vec::new();
+    for entry in &batch.servers {
+        let g = grade(file, entry, &batch.defaults, cases, options)?;
+        progress(&g);
+        all.push(g);
+    }
+    Ok(all)
+}
+
+fn grade(
+    file: &str,
+    e: &Entry,
+    defaults: &Settings,
+    cases: &[Case],
+    options: &Options,
+) -> Result<Graded, BatchError> {
+    let started = Instant::now();
+    let pick = |own: &Option<String>, all: &Option<String>| own.clone().or_else(|| all.clone());
+    let limit = duration(
+        file,
+        &e.label,
+        &pick(&e.settings.time_limit, &defaults.time_limit),
+        Duration::from_secs(300),
+    )?;
+    let target_for = |addr: SocketAddr| -> Result<Target, BatchError> {
+        Ok(Target {
+            addr,
+            client_bin: options.client_bin.clone(),
+            timeout_scale: options.timeout_scale,
+            name_timeout: duration(
+                file,
+                &e.label,
+                &pick(&e.settings.name_timeout, &defaults.name_timeout),
+                Duration::from_secs(60),
+            )?,
+            max_line: e.settings.max_line.or(defaults.max_line).unwrap_or(4096),
+            stall_timeout: duration(
+                file,
+                &e.label,
+                &pick(&e.settings.stall_timeout, &defaults.stall_timeout),
+                Duration::from_secs(10),
+            )?,
+            max_connections: 2000,
+        })
+    };
+    let done = |verdict: Verdict, report: Option<Report>| {
+        let tally = report.as_ref().map(Report::tally).unwrap_or_default();
+        let requirements = report
+            .as_ref()
+            .map(|r| {
+                r.by_requirement()
+                    .into_iter()
+                    .map(|(rf, _, t)| (rf.to_string(), t.passed, t.passed + t.failed + t.skipped))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Graded {
+            label: e.label.clone(),
+            verdict,
+            tally,
+            requirements,
+            seconds: started.elapsed().as_secs_f64(),
+            report,
+        }
+    };
+    let mut spawned = None;
+    let addr = match (&e.spawn, &e.address) {
+        (Some(cmd), _) => {
+            let wait = Duration::from_secs(30).min(limit);
+            match spawn::spawn_in(cmd, e.dir.as_deref(), wait) {
+                Ok(s) => {
+                    let a = s.addr;
+                    spawned = Some(s);
+                    a
+                }
+                Err(err) => return Ok(done(Verdict::DidNotStart(err.to_string()), None)),
+            }
+        }
+        (None, Some(text)) => match text.to_socket_addrs().map(|mut a| a.next()) {
+            Ok(Some(a)) => a,
+            _ => {
+                return Ok(done(
+                    Verdict::NotChat1(format!("cannot resolve {text:?}")),
+                    None,
+                ))
+            }
+        },
+        (None, None) => unreachable!("load() checks every entry has spawn or address"),
+    };
+    let target = target_for(addr)?;
+    let wait = Duration::from_secs_f64(5.0 * options.timeout_scale);
+    if let Err(err) = preflight::check(addr, &format!("cfcheck{}", std::process::id()), wait) {
+        return Ok(done(Verdict::NotChat1(err.to_string()), None));
+    }
+    // The cases run on their own thread so that a server that hangs them can be given up on.
+    let (tx, rx) = mpsc::channel();
+    let (owned_cases, owned_target, jobs) = (cases.to_vec(), target.clone(), options.jobs);
+    let label = e.label.clone();
+    let runner = std::thread::spawn(move || {
+        let t = Instant::now();
+        let results = runner::run_all(&owned_cases, &owned_target, jobs, &|_| {});
+        let _ = tx.send(Report {
+            server: label,
+            seconds: t.elapsed().as_secs_f64(),
+            results,
+        });
+    });
+    let left = limit.saturating_sub(started.elapsed());
+    let report = match rx.recv_timeout(left) {
+        Ok(r) => r,
+        Err(_) => {
+            // Stopping the server ends the cases quickly; a server we did not start is left
+            // alone, and its cases finish on their own timeouts in the background.
+            if let Some(s) = spawned.as_mut() {
+                s.kill();
+                let _ = runner.join();
+            }
+            return Ok(done(
+                Verdict::Hung(format!(
+                    "not done within its time limit of {:.0} s",
+                    limit.as_secs_f64()
+                )),
+                None,
+            ));
+        }
+    };
+    let _ = runner.join();
+    if let Some(status) = spawned.as_mut().and_then(|s| s.exit_status()) {
+        return Ok(done(
+            Verdict::Crashed(format!("it exited ({status}) during the run")),
+            Some(report),
+        ));
+    }
+    let must_failed = report
+        .results
+        .iter()
+        .any(|r| r.level == Level::Must && r.outcome == Outcome::Fail);
+    Ok(done(
+        if must_failed {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        },
+        Some(report),
+    ))
+}
+
+/// Writes `scoreboard.md`, `scoreboard.csv`, `scoreboard.json` and `reports/<label>.txt|.json`.
+pub fn write(dir: &Path, graded: &[Graded]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("reports"))?;
+    std::fs::write(
+        dir.join("scoreboard.md"),
+        crate::scoreboard::markdown(graded),
+    )?;
+    std::fs::write(dir.join("scoreboard.csv"), crate::scoreboard::csv(graded))?;
+    std::fs::write(
+        dir.join("scoreboard.json"),
+        serde_json::to_string_pretty(graded).map_err(std::io::Error::other)? + "\n",
+    )?;
+    for g in graded {
+        let path = |ext: &str| dir.join("reports").join(format!("{}.{ext}", g.label));
+        match &g.report {
+            Some(r) => {
+                std::fs::write(path("txt"), r.render(Format::Text))?;
+                std::fs::write(path("json"), r.render(Format::Json))?;
+            }
+            None => std::fs::write(
+                path("txt"),
+                format!(
+                    "{}: {}\n{}\n",
+                    g.label,
+                    g.verdict.name(),
+                    g.verdict.detail()
+                ),
+            )?,
+        }
+    }
+    Ok(())
+}
