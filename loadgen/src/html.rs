@@ -383,15 +383,11 @@ mod tests {
         let elements = well_formed(&page);
         assert_eq!(elements.iter().filter(|e| *e == "svg").count(), 4);
         // Latency over time: p50, p99 and max, one point per measured second.
-        let first_line = page.split("<polyline").nth(1).unwrap();
-        let points = first_line
-            .split("points=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap();
-        assert_eq!(points.split(' ').count(), 4, "seconds 0..=3");
+        assert_eq!(
+            crate::svg::polyline_points(&page, 0).len(),
+            4,
+            "seconds 0..=3"
+        );
         assert!(page.contains("Latency over time") && page.contains("Deliveries per second"));
         assert!(page.contains("Percentile spectrum") && page.contains("99.9%"));
         assert!(page.contains("Connect and register times"));

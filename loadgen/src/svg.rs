@@ -252,6 +252,16 @@ impl Chart {
     }
 }
 
+/// The points of the `n`th polyline of a rendered chart or page, for tests.
+#[cfg(test)]
+pub(crate) fn polyline_points(svg: &str, n: usize) -> Vec<&str> {
+    svg.split("<polyline")
+        .nth(n + 1)
+        .and_then(|p| p.split("points=\"").nth(1))
+        .and_then(|p| p.split('"').next())
+        .map_or_else(Vec::new, |p| p.split(' ').collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,14 +306,7 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("t &lt;1&gt;"));
         assert_eq!(svg.matches("<polyline").count(), 1);
-        let line = svg
-            .split("points=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap();
-        assert_eq!(line.split(' ').count(), 3);
+        assert_eq!(polyline_points(&svg, 0).len(), 3);
         assert_eq!(
             svg.matches("<rect").count(),
             2 + 2,
