@@ -33,8 +33,17 @@ pub enum Phase {
         /// No send is planned at or after this.
         end: Duration,
     },
+    /// Sending is over (the measurement ended, or Ctrl-C): no new sends, keep reading.
+    Draining,
     /// Stop reading and leave.
     Stop,
+}
+
+impl Phase {
+    /// Whether sends are over.
+    pub fn sending_over(&self) -> bool {
+        matches!(self, Phase::Draining | Phase::Stop)
+    }
 }
 
 /// Runs bot `index` to the end of the run.
@@ -174,7 +183,10 @@ async fn send_loop(index: u32, w: &Worker, mut writer: OwnedWriteHalf) -> Option
         if at >= end {
             break;
         }
-        sleep_until(Instant::from_std(plan.clock.base + at)).await;
+        tokio::select! {
+            _ = sleep_until(Instant::from_std(plan.clock.base + at)) => {}
+            _ = phase.wait_for(Phase::sending_over) => break,
+        }
         let planned_us = at.as_micros() as u64;
         let sent_us = plan.clock.now_us();
         text.clear();

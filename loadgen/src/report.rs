@@ -223,7 +223,13 @@ impl Summary {
             target_msgs_per_s: target,
             achieved_msgs_per_s: counts.sent as f64 / measure,
             achieved_pct: if target > 0.0 {
-                100.0 * counts.sent as f64 / (target * config.duration.as_secs_f64())
+                // A run cut short by Ctrl-C is judged on the time it measured.
+                let planned_s = if o.phases.interrupted {
+                    o.phases.measure_s
+                } else {
+                    config.duration.as_secs_f64()
+                };
+                100.0 * counts.sent as f64 / (target * planned_s)
             } else {
                 0.0
             },

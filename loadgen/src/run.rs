@@ -134,9 +134,19 @@ struct Listen<'a> {
 impl Listen<'_> {
     /// Passes on each second as it completes until `deadline` or `done()`; false if
     /// interrupted.
-    fn until(&mut self, deadline: Instant, mut done: impl FnMut(&[Arc<Live>]) -> bool) -> bool {
+    fn until(&mut self, deadline: Instant, done: impl FnMut(&[Arc<Live>]) -> bool) -> bool {
+        self.until_or(deadline, true, done)
+    }
+
+    /// As [`until`](Self::until); `interruptible: false` keeps going after Ctrl-C.
+    fn until_or(
+        &mut self,
+        deadline: Instant,
+        interruptible: bool,
+        mut done: impl FnMut(&[Arc<Live>]) -> bool,
+    ) -> bool {
         loop {
-            if self.progress.interrupted() {
+            if interruptible && self.progress.interrupted() {
                 return false;
             }
             let now = Instant::now();
@@ -308,6 +318,8 @@ pub fn run(
             deliveries: listen.sum(|l| &l.received) - received_before,
         });
         phases.measure_s = t.elapsed().as_secs_f64();
+        // Ends the senders now if Ctrl-C cut the measurement short; a no-op otherwise.
+        let _ = phase_tx.send(Phase::Draining);
         let t = Instant::now();
         let clients = config.clients as u64;
         let drained = |live: &[Arc<Live>]| {
@@ -316,7 +328,14 @@ pub fn run(
                 && sum(|l| l.delivered.load(Ordering::Relaxed))
                     >= sum(|l| l.expected.load(Ordering::Relaxed))
         };
-        listen.until(Instant::now() + config.drain, drained);
+        // After Ctrl-C the drain is short but still happens, so that what was in flight is
+        // counted as delivered rather than lost.
+        let drain = if progress.interrupted() {
+            config.drain.min(Duration::from_secs(1))
+        } else {
+            config.drain
+        };
+        listen.until_or(Instant::now() + drain, false, drained);
         phases.drain_s = t.elapsed().as_secs_f64();
         phases.drained = drained(&listen.live);
     }

@@ -182,8 +182,12 @@ async fn sample_loop_lag(w: Rc<Worker>) {
     // an idle loop, which is the floor of the figure.
     let step = Duration::from_millis(2);
     let mut due = std::time::Instant::now() + step;
+    let mut phase = w.phase.clone();
     while due < to {
-        sleep_until(Instant::from_std(due)).await;
+        tokio::select! {
+            _ = sleep_until(Instant::from_std(due)) => {}
+            _ = phase.wait_for(Phase::sending_over) => return,
+        }
         let now = std::time::Instant::now();
         stats::record(
             &mut w.stats.borrow_mut().loop_lag,
