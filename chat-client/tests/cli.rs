@@ -33,10 +33,10 @@ fn rf11_no_server_running_is_a_clear_error_within_two_seconds() {
 fn rf3_rf5_rf12_two_clients_chat_and_see_addresses() {
     let server = server();
     let mut alice = Client::named(server.addr(), "alice");
-    let own = alice.seen[0].clone();
+    let own = alice.seen()[0].clone();
     assert!(own.contains("your address is 127.0.0.1:"), "{own}");
     let mut bob = Client::named(server.addr(), "bob");
-    let bob_addr = bob.seen[0].rsplit(' ').next().unwrap().to_string();
+    let bob_addr = bob.seen()[0].rsplit(' ').next().unwrap().to_string();
     alice.expect(&format!("bob joined from {bob_addr}"));
     bob.type_line("olá alice");
     alice.expect("bob: olá alice");
@@ -56,7 +56,7 @@ fn rf6_private_message_is_marked_and_reaches_only_its_target() {
     bob.expect("[private] alice: just you");
     alice.type_line("everyone");
     let line = carol.expect("alice: ");
-    assert_eq!(line, "alice: everyone", "carol saw {:?}", carol.seen);
+    assert_eq!(line, "alice: everyone", "carol saw {:?}", carol.seen());
 }
 
 #[test]

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 
@@ -90,13 +89,10 @@ fn full_screen_client_chats_with_a_line_client_and_leaves() {
     let mut screen = spawn_on_terminal(server.addr(), "--name zoe");
     bob.expect("zoe joined from 127.0.0.1:");
     // Keys as a terminal sends them: Enter is a carriage return.
-    let stdin = screen.stdin.as_mut().unwrap();
-    stdin.write_all(b"hello from the screen\r").unwrap();
-    stdin.flush().unwrap();
+    screen.type_raw(b"hello from the screen\r");
     bob.expect("zoe: hello from the screen");
     bob.type_line("hi zoe");
-    stdin.write_all(b"/quit\r").unwrap();
-    stdin.flush().unwrap();
+    screen.type_raw(b"/quit\r");
     bob.expect("zoe left (127.0.0.1:");
     let (code, _, _) = screen.finish();
     assert_eq!(code, Some(0));

@@ -155,8 +155,15 @@ pub struct Transcript {
     entries: Arc<Mutex<Vec<Entry>>>,
 }
 
+impl Default for Transcript {
+    fn default() -> Self {
+        Transcript::new()
+    }
+}
+
 impl Transcript {
-    fn new() -> Transcript {
+    /// An empty transcript whose clock starts now.
+    pub fn new() -> Transcript {
         Transcript {
             started: Instant::now(),
             entries: Arc::default(),

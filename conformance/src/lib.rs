@@ -6,6 +6,7 @@
 //!   [`case::Target`] it runs against, and the per-case context (unique names, transcript).
 //! - [`scenario`]: cases as TOML files under `scenarios/` (built in) or any `--scenarios DIR`.
 //! - [`cases`](crate::cases): cases in Rust, for concurrency, raw bytes, drops and the client binary.
+//! - [`client_proc`]: a client binary run as a child process (client-side cases).
 //! - [`wire`]: the raw client both kinds use. It does its own framing instead of using the
 //!   project's protocol crate, skips lines about other cases' users so that every case can share
 //!   one server, and proves absences with fences rather than sleeps.
@@ -21,6 +22,7 @@ pub mod batch;
 pub mod case;
 mod cases;
 pub mod clauses;
+pub mod client_proc;
 pub mod glob;
 pub mod preflight;
 pub mod report;

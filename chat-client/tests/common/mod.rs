@@ -3,14 +3,15 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
 use chat_server::{Config, RunningServer};
+use conformance::case::{Failure, Transcript};
+use conformance::client_proc::ClientProc;
 
 /// How long any expected line may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,52 +25,38 @@ pub fn server() -> RunningServer {
     .unwrap()
 }
 
-/// A running client process whose stdout lines arrive on a channel.
+/// A running `chat-client` driven through the grader's client-process harness, so that the
+/// client's tests and the grader's client-side cases share one way of running the binary.
+/// Failures panic with what was expected and the client's whole transcript.
 pub struct Client {
-    label: String,
-    child: Child,
-    /// The client's stdin, until it is closed.
-    pub stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    /// Every stdout line seen so far.
-    pub seen: Vec<String>,
+    proc: Option<ClientProc>,
+    transcript: Transcript,
 }
 
 impl Client {
+    /// Starts the client against `addr` with extra `args`.
     pub fn spawn(addr: SocketAddr, args: &[&str], label: &str) -> Client {
-        let child = Command::new(cargo_bin("chat-client"))
-            .arg("--server")
-            .arg(addr.to_string())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn chat-client");
-        Client::watch(child, label)
-    }
-
-    /// Takes over a child with piped stdio, forwarding its stdout lines to a channel.
-    pub fn watch(mut child: Child, label: &str) -> Client {
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let mut command = Command::new(cargo_bin("chat-client"));
+        command.arg("--server").arg(addr.to_string()).args(args);
+        let transcript = Transcript::new();
+        let proc = ClientProc::start(command, label, transcript.clone(), TIMEOUT)
+            .unwrap_or_else(|f| panic!("cannot start chat-client: {f}"));
         Client {
-            label: label.into(),
-            stdin: child.stdin.take(),
-            child,
-            lines,
-            seen: Vec::new(),
+            proc: Some(proc),
+            transcript,
         }
     }
 
+    /// Takes over a child with piped stdio (e.g. the client under `script(1)`).
+    pub fn watch(child: Child, label: &str) -> Client {
+        let transcript = Transcript::new();
+        Client {
+            proc: Some(ClientProc::watch(child, label, transcript.clone(), TIMEOUT)),
+            transcript,
+        }
+    }
+
+    /// Starts the client under `name` and waits until it is connected and has the user list.
     pub fn named(addr: SocketAddr, name: &str) -> Client {
         let mut c = Client::spawn(addr, &["--name", name], name);
         c.expect(&format!("connected to {addr} as {name}"));
@@ -77,58 +64,58 @@ impl Client {
         c
     }
 
+    fn proc(&mut self) -> &mut ClientProc {
+        self.proc.as_mut().expect("the client is still running")
+    }
+
+    fn fail(&self, failure: Failure) -> ! {
+        let lines: Vec<String> = self
+            .transcript
+            .entries()
+            .iter()
+            .map(|e| format!("{:8.3}s {} {} {}", e.at, e.client, e.dir, e.text))
+            .collect();
+        panic!("{failure}\ntranscript:\n{}", lines.join("\n"))
+    }
+
+    /// Types a line and Enter.
     pub fn type_line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
+        if let Err(f) = self.proc().type_line(line) {
+            self.fail(f)
+        }
     }
 
-    /// Waits for a stdout line containing `needle`; earlier lines are kept in the transcript.
+    /// Raw bytes to the client's stdin (a terminal's carriage returns).
+    pub fn type_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.proc().stdin().expect("stdin open");
+        stdin
+            .write_all(bytes)
+            .and_then(|_| stdin.flush())
+            .expect("write to the client");
+    }
+
+    /// Waits for a stdout line containing `needle`; earlier lines stay in the transcript.
     pub fn expect(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "{}: expected a line containing {needle:?}; stdout so far:\n{}",
-                    self.label,
-                    self.seen.join("\n")
-                ),
-            }
+        match self.proc().expect_containing(&[needle]) {
+            Ok(line) => line,
+            Err(f) => self.fail(f),
         }
     }
 
+    /// Every stdout line so far.
+    pub fn seen(&self) -> Vec<String> {
+        self.proc
+            .as_ref()
+            .map(|p| p.lines_seen().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// Closes stdin, waits for the exit, and returns the code, stderr and every stdout line.
     pub fn finish(mut self) -> (Option<i32>, String, Vec<String>) {
-        drop(self.stdin.take());
-        // The forwarding thread ends, closing the channel, when stdout ends with the process.
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            match self
-                .lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(line) => self.seen.push(line),
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = self.child.kill();
-                    panic!("{}: client did not exit", self.label);
-                }
-            }
+        let proc = self.proc.take().expect("the client is still running");
+        match proc.finish_all() {
+            Ok(done) => done,
+            Err(f) => self.fail(f),
         }
-        let status = self.child.wait().unwrap();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        (status.code(), err, self.seen)
     }
 }

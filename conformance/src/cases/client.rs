@@ -1,14 +1,13 @@
 //! Client-side requirements, proven by running the chat-client binary (RF9, RF11, RF12, and
 //! the client's halves of RF1, RF2, RF4 and RF7).
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::case;
-use crate::case::{Case, Ctx, Failure, Level::*, Transcript};
+use crate::case::{Case, Ctx, Failure, Level::*};
+use crate::client_proc::ClientProc;
 use crate::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
@@ -32,140 +31,37 @@ pub(super) fn cases() -> Vec<Case> {
         .collect()
 }
 
-/// A running chat-client whose stdout lines arrive on a channel.
-struct ClientProc {
-    label: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    transcript: Transcript,
-    timeout: Duration,
+/// Starts the configured chat-client with `args`.
+fn spawn(ctx: &Ctx, label: &str, args: &[String]) -> Result<ClientProc, Failure> {
+    let bin = ctx
+        .target
+        .client_bin
+        .clone()
+        .ok_or_else(|| Failure::new("a chat-client binary", "none configured"))?;
+    let mut command = Command::new(&bin);
+    command.args(args);
+    ctx.transcript.record(
+        label,
+        "--",
+        &format!("started chat-client {}", args.join(" ")),
+    );
+    ClientProc::start(
+        command,
+        label,
+        ctx.transcript.clone(),
+        ctx.target.read_timeout(),
+    )
 }
 
-impl ClientProc {
-    fn spawn(ctx: &Ctx, label: &str, args: &[String]) -> Result<ClientProc, Failure> {
-        let bin = ctx
-            .target
-            .client_bin
-            .clone()
-            .ok_or_else(|| Failure::new("a chat-client binary", "none configured"))?;
-        let mut child = Command::new(&bin)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Failure::new(format!("to run {}", bin.display()), e.to_string()))?;
-        ctx.transcript.record(
-            label,
-            "--",
-            &format!("started chat-client {}", args.join(" ")),
-        );
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(ClientProc {
-            label: label.to_string(),
-            stdin: child.stdin.take(),
-            child,
-            lines,
-            transcript: ctx.transcript.clone(),
-            timeout: ctx.target.read_timeout(),
-        })
-    }
-
-    fn connect(ctx: &Ctx, label: &str) -> Result<ClientProc, Failure> {
-        let args = vec![
-            "--server".to_string(),
-            ctx.target.addr.to_string(),
-            "--name".to_string(),
-            ctx.name(label),
-        ];
-        ClientProc::spawn(ctx, label, &args)
-    }
-
-    fn type_line(&mut self, line: &str) -> Result<(), Failure> {
-        self.transcript.record(&self.label, ">>", line);
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{line}")
-            .and_then(|_| stdin.flush())
-            .map_err(|e| Failure::at(&self.label, "to type a line", e.to_string()))
-    }
-
-    /// Waits for a stdout line containing every one of `needles`.
-    fn expect_containing(&mut self, needles: &[&str]) -> Result<String, Failure> {
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.transcript.record(&self.label, "<<", &line);
-                    if needles.iter().all(|n| line.contains(n)) {
-                        return Ok(line);
-                    }
-                }
-                Err(_) => {
-                    return Err(Failure::at(
-                        &self.label,
-                        format!("an output line containing {needles:?}"),
-                        "no such line",
-                    ))
-                }
-            }
-        }
-    }
-
-    /// Closes stdin and waits for the exit; returns the code and stderr.
-    fn finish(mut self) -> Result<(Option<i32>, String), Failure> {
-        drop(self.stdin.take());
-        // The forwarding thread ends, closing the channel, when stdout ends with the process.
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            match self
-                .lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(line) => self.transcript.record(&self.label, "<<", &line),
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = self.child.kill();
-                    return Err(Failure::at(
-                        &self.label,
-                        "the client to exit",
-                        "it kept running",
-                    ));
-                }
-            }
-        }
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| Failure::at(&self.label, "the client's exit status", e.to_string()))?;
-        let mut err = String::new();
-        if let Some(mut stderr) = self.child.stderr.take() {
-            let _ = stderr.read_to_string(&mut err);
-        }
-        self.transcript.record(
-            &self.label,
-            "--",
-            &format!("exit {:?}; stderr: {}", status.code(), err.trim()),
-        );
-        Ok((status.code(), err))
-    }
-}
-
-impl Drop for ClientProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts the chat-client connected to the server under the unique name of `label`.
+fn connect(ctx: &Ctx, label: &str) -> Result<ClientProc, Failure> {
+    let args = vec![
+        "--server".to_string(),
+        ctx.target.addr.to_string(),
+        "--name".to_string(),
+        ctx.name(label),
+    ];
+    spawn(ctx, label, &args)
 }
 
 fn expect_exit(label: &str, got: (Option<i32>, String), code: i32) -> Result<String, Failure> {
@@ -195,7 +91,7 @@ fn refused_with_clear_error(ctx: &mut Ctx, host: &str) -> Result<(), Failure> {
         .port();
     let addr = format!("{host}:{port}");
     let started = Instant::now();
-    let proc = ClientProc::spawn(
+    let proc = spawn(
         ctx,
         "client",
         &[
@@ -226,7 +122,7 @@ fn refused_with_clear_error(ctx: &mut Ctx, host: &str) -> Result<(), Failure> {
 
 fn client_quit(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut watcher = Wire::join(ctx, "watcher")?;
-    let mut client = ClientProc::connect(ctx, "client")?;
+    let mut client = connect(ctx, "client")?;
     let name = ctx.name("client");
     watcher.expect(&format!("JOIN {name} *"))?;
     client.type_line("/quit")?;
@@ -237,7 +133,7 @@ fn client_quit(ctx: &mut Ctx) -> Result<(), Failure> {
 
 fn client_eof(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut watcher = Wire::join(ctx, "watcher")?;
-    let client = ClientProc::connect(ctx, "client")?;
+    let client = connect(ctx, "client")?;
     let name = ctx.name("client");
     watcher.expect(&format!("JOIN {name} *"))?;
     expect_exit("client", client.finish()?, 0)?;
@@ -247,7 +143,7 @@ fn client_eof(ctx: &mut Ctx) -> Result<(), Failure> {
 
 fn client_shows_own_addr(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut watcher = Wire::join(ctx, "watcher")?;
-    let mut client = ClientProc::connect(ctx, "client")?;
+    let mut client = connect(ctx, "client")?;
     let name = ctx.name("client");
     let join = watcher.expect(&format!("JOIN {name} *"))?;
     let addr = join.rsplit(' ').next().unwrap_or_default().to_string();
@@ -256,7 +152,7 @@ fn client_shows_own_addr(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn client_shows_join_addr(ctx: &mut Ctx) -> Result<(), Failure> {
-    let mut client = ClientProc::connect(ctx, "client")?;
+    let mut client = connect(ctx, "client")?;
     let mut watcher = Wire::join(ctx, "watcher")?;
     watcher
         .expect(&format!("JOIN {} *", ctx.name("client")))
@@ -268,7 +164,7 @@ fn client_shows_join_addr(ctx: &mut Ctx) -> Result<(), Failure> {
 
 fn client_receives_while_idle(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut watcher = Wire::join(ctx, "watcher")?;
-    let mut client = ClientProc::connect(ctx, "client")?;
+    let mut client = connect(ctx, "client")?;
     watcher.expect(&format!("JOIN {} *", ctx.name("client")))?;
     watcher.send("are you listening?")?;
     client.expect_containing(&[&watcher.name, "are you listening?"])?;
@@ -285,7 +181,7 @@ fn client_name_taken(ctx: &mut Ctx) -> Result<(), Failure> {
         "--name".into(),
         holder.name.to_uppercase(),
     ];
-    let client = ClientProc::spawn(ctx, "client", &args)?;
+    let client = spawn(ctx, "client", &args)?;
     let err = expect_exit("client", client.finish()?, 1)?;
     if !err.contains("taken") && !err.contains("in use") {
         return Err(Failure::at(
@@ -304,7 +200,7 @@ fn client_invalid_name(ctx: &mut Ctx) -> Result<(), Failure> {
         "--name".into(),
         "two words".into(),
     ];
-    let client = ClientProc::spawn(ctx, "client", &args)?;
+    let client = spawn(ctx, "client", &args)?;
     let err = expect_exit("client", client.finish()?, 1)?;
     if !err.contains("space") {
         return Err(Failure::at(
@@ -318,7 +214,7 @@ fn client_invalid_name(ctx: &mut Ctx) -> Result<(), Failure> {
 
 fn client_self_message(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut watcher = Wire::join(ctx, "watcher")?;
-    let mut client = ClientProc::connect(ctx, "client")?;
+    let mut client = connect(ctx, "client")?;
     let name = ctx.name("client");
     watcher.expect(&format!("JOIN {name} *"))?;
     client.type_line(&format!("@{} hi me", name.to_uppercase()))?;
