@@ -1,19 +1,22 @@
 //! The batepapo load generator: hundreds of bots measuring broadcast latency.
 //!
 //! Parts and how data flows through them:
-//! - [`config`]: what a run does (clients, rates, sizes, phases, protocol).
-//! - [`run`]: the controller. It embeds the reference server unless given `--server`, starts
-//!   one tokio task per bot, and moves them through the phases: connect ramp, barrier, warm-up,
-//!   measurement, drain.
-//! - [`bot`]: one bot. It registers, sends on an open-model schedule (each message planned in
-//!   advance, latency measured from the planned time so a stalled server cannot hide its
-//!   stalls), and a reader task records every [`token`] it finds in the received bytes.
-//! - [`stats`]: per-bot histograms and counters (merged at the end, no locks on the hot path)
-//!   and the shared completion table for "last recipient got it" times.
-//! - [`report`]: merged figures, validity checks, a table, JSON and `.hgrm` output.
-//! - [`gate`]: thresholds and baseline comparison for CI.
-//! - [`cpu`]: the generator's own CPU share, to tell when it interferes with the server.
-//! - [`rng`]: the seeded generator behind schedules and private targets.
+//! - [`config`]: what a run does (clients, rates, arrivals, sizes, phases, protocol, workers).
+//! - [`run`]: the controller, on the calling thread. It embeds the reference server unless
+//!   given `--server` (then checks the server greets as chat/1), starts the [`worker`]s, moves
+//!   them through the phases (connect ramp, barrier, warm-up, measurement, drain), passes on each
+//!   second as it completes, and merges the workers' stats at the end.
+//! - [`worker`]: one OS thread with its own single-threaded runtime, a share of the bots, one
+//!   read buffer and one [`stats::WorkerStats`]; nothing crosses threads per delivery.
+//! - [`bot`]: one bot. It registers, sends on the plan from [`schedule`] (latency is measured
+//!   from the planned time, so a stalled server cannot hide its stalls), and reads with
+//!   [`recv`], which finds each [`token`] and checks its [`order`].
+//! - [`stats`]: the worker's histograms, counts and completion table, and their exact merge;
+//!   [`series`]: the run second by second.
+//! - [`report`] and [`table`]: merged figures, the generator-bound verdict, CPU per delivery,
+//!   the text table; [`hlog`] and [`html`] (with [`svg`]): the interval log and the page.
+//! - [`gate`]: default and user thresholds, baseline comparison.
+//! - [`cpu`]: CPU time of the generator's threads and the embedded server's.
 
 pub mod bot;
 pub mod config;
@@ -21,6 +24,7 @@ pub mod cpu;
 pub mod gate;
 pub mod hlog;
 pub mod html;
+pub mod order;
 pub mod recv;
 pub mod report;
 pub mod run;

@@ -7,7 +7,8 @@
 //! whatever the framing. Only an unfinished line is copied, into the bot's small tail.
 
 use crate::config::Protocol;
-use crate::stats::{Clock, Order, WorkerStats};
+use crate::order::Order;
+use crate::stats::{Clock, WorkerStats};
 use crate::token::{Scanner, Token};
 
 /// A line longer than this without a newline is dropped rather than buffered without bound;
