@@ -82,6 +82,7 @@ pub const CLAUSES: &[(&str, &str)] = &[
     ("PROTO-13", "PROTOCOL.md §Framing: the server always ends its lines with a bare LF; HELLO chat/1"),
     ("PROTO-14", "PROTOCOL.md §Framing: the CR of a CRLF does not count toward the limit"),
     ("PROTO-15", "PROTOCOL.md §Framing: the rest of an overlong line up to the next LF is discarded"),
+    ("PROTO-17", "PROTOCOL.md §Framing: a last line that the peer ends by closing the connection instead of a LF is still taken as a line (reference choice: the contract says lines end with LF)"),
     ("PROTO-16", "PROTOCOL.md §Framing: ERR line-too-long as soon as the limit is passed (reference choice: the contract says only that the line is discarded)"),
 ];
 

@@ -22,6 +22,7 @@ pub(super) fn cases() -> Vec<Case> {
         case("PROTO-14", "PROTO", Must, "a line of exactly the limit ending in CRLF is accepted: the CR does not count", limit_with_crlf),
         case("PROTO-15", "PROTO", Must, "an overlong line arriving in many pieces is discarded whole; the next line is intact", overlong_in_pieces),
         case("PROTO-16", "PROTO", Should, "an overlong line is refused as soon as it passes the limit, before its end arrives", overlong_refused_early),
+        case("PROTO-17", "PROTO", Should, "a last line ended by closing the connection instead of a LF is still taken, then the user leaves", unterminated_last_line),
         case("RF9-02", "RF9", Must, "a user who quit is no longer listed by /users", gone_from_users),
     ]
 }
@@ -107,6 +108,19 @@ fn split_writes(ctx: &mut Ctx) -> Result<(), Failure> {
         a.send_raw(std::slice::from_ref(b))?;
     }
     b.expect(&format!("PRIV {} piece by piece, ação", a.name))?;
+    Ok(())
+}
+
+fn unterminated_last_line(ctx: &mut Ctx) -> Result<(), Failure> {
+    let (mut a, mut b) = pair(ctx)?;
+    let (name, addr) = (a.name.clone(), a.local_addr());
+    a.send_raw(b"last words without a newline")?;
+    // Half-close: the server reads end of stream after the bytes, as from a client that exits.
+    a.stream()
+        .shutdown(std::net::Shutdown::Write)
+        .map_err(|e| Failure::at("alice", "to close its sending side", e.to_string()))?;
+    b.expect(&format!("MSG {name} last words without a newline"))?;
+    b.expect(&format!("LEAVE {name} {addr}"))?;
     Ok(())
 }
 
