@@ -93,7 +93,7 @@ fn settings(out: &mut String, s: &Summary) {
             out,
             "rate",
             &format!(
-                "{:.2} msg/s per bot, {:.0} msg/s in all, {:?} arrivals",
+                "{:.2} msg/s per bot, {:.0} msg/s in all, {} arrivals",
                 c.rate,
                 c.total_rate(),
                 c.arrival

@@ -19,6 +19,15 @@ pub enum Arrival {
     Poisson,
 }
 
+impl std::fmt::Display for Arrival {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Arrival::Fixed => "fixed",
+            Arrival::Poisson => "poisson",
+        })
+    }
+}
+
 /// One planned message.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Planned {

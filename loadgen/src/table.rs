@@ -10,7 +10,7 @@ pub fn render(s: &Summary) -> String {
     if let Some(c) = &s.config {
         writeln!(
             out,
-            "loadgen: {} clients x {:.2} msg/s ({:?} arrivals) = {:.0} msg/s, {} B, {:.0}% private, seed {}, {} at {}{}",
+            "loadgen: {} clients x {:.2} msg/s ({} arrivals) = {:.0} msg/s, {} B, {:.0}% private, seed {}, {} at {}{}",
             c.clients,
             c.rate,
             c.arrival,
