@@ -1,7 +1,8 @@
 //! Encoding and parsing protocol lines, and framing a buffer of them.
 
 use batepapo_protocol::{ClientCommand, LineDecoder, ServerMessage};
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
 
 fn msg() -> ServerMessage {
     ServerMessage::Msg {
