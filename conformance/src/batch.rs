@@ -21,7 +21,7 @@
 //! A server that does not start, does not speak chat/1, crashes during the run or passes its
 //! time limit gets that verdict, and the batch goes on with the next.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -62,6 +62,61 @@ pub struct Entry {
     /// Its own settings, over the defaults.
     #[serde(flatten)]
     pub settings: Settings,
+    /// Its settings and the defaults, read into values by [`load`].
+    #[serde(skip)]
+    pub limits: Limits,
+}
+
+/// One server's settings as values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Time for the whole server.
+    pub time_limit: Duration,
+    /// The server's registration timeout.
+    pub name_timeout: Duration,
+    /// The server's stall deadline.
+    pub stall_timeout: Duration,
+    /// The server's line limit.
+    pub max_line: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            time_limit: Duration::from_secs(300),
+            name_timeout: Duration::from_secs(60),
+            stall_timeout: Duration::from_secs(10),
+            max_line: 4096,
+        }
+    }
+}
+
+impl Settings {
+    /// These settings over `defaults`, over the built-in limits.
+    fn resolve(&self, defaults: &Settings) -> Result<Limits, String> {
+        let base = Limits::default();
+        let duration = |own: &Option<String>, all: &Option<String>, fallback| match own
+            .as_ref()
+            .or(all.as_ref())
+        {
+            Some(text) => batepapo_units::parse_duration(text).map_err(|e| e.to_string()),
+            None => Ok(fallback),
+        };
+        Ok(Limits {
+            time_limit: duration(&self.time_limit, &defaults.time_limit, base.time_limit)?,
+            name_timeout: duration(
+                &self.name_timeout,
+                &defaults.name_timeout,
+                base.name_timeout,
+            )?,
+            stall_timeout: duration(
+                &self.stall_timeout,
+                &defaults.stall_timeout,
+                base.stall_timeout,
+            )?,
+            max_line: self.max_line.or(defaults.max_line).unwrap_or(base.max_line),
+        })
+    }
 }
 
 /// A batch file.
@@ -169,23 +224,8 @@ pub struct Options {
     pub jobs: usize,
 }
 
-fn duration(
-    file: &str,
-    label: &str,
-    text: &Option<String>,
-    default: Duration,
-) -> Result<Duration, BatchError> {
-    match text {
-        None => Ok(default),
-        Some(t) => batepapo_units::parse_duration(t).map_err(|e| BatchError::Entry {
-            file: file.to_string(),
-            label: label.to_string(),
-            why: e.to_string(),
-        }),
-    }
-}
-
-/// Reads and checks a batch file; relative `dir`s become relative to the file.
+/// Reads and checks a batch file, every server's settings included, before any is graded;
+/// relative `dir`s become relative to the file.
 pub fn load(path: &Path) -> Result<BatchFile, BatchError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| BatchError::Read(file.clone(), e))?;
@@ -215,6 +255,10 @@ pub fn load(path: &Path) -> Result<BatchFile, BatchError> {
         if !labels.insert(e.label.clone()) {
             return Err(bad("two servers have this label"));
         }
+        e.limits = e
+            .settings
+            .resolve(&batch.defaults)
+            .map_err(|why| bad(&why))?;
         if let Some(dir) = &e.dir {
             e.dir = Some(base.join(dir));
         }
@@ -222,59 +266,26 @@ pub fn load(path: &Path) -> Result<BatchFile, BatchError> {
     Ok(batch)
 }
 
-/// Grades every server of `batch`, one at a time, calling `progress` after each.
+/// Grades every server of `batch` (as [`load`] returns it), one at a time, calling `progress`
+/// after each.
 pub fn run(
-    file: &str,
     batch: &BatchFile,
     cases: &[Case],
     options: &Options,
     progress: &mut dyn FnMut(&Graded),
-) -> Result<Vec<Graded>, BatchError> {
+) -> Vec<Graded> {
     let mut all = Vec::new();
     for entry in &batch.servers {
-        let g = grade(file, entry, &batch.defaults, cases, options)?;
+        let g = grade(entry, cases, options);
         progress(&g);
         all.push(g);
     }
-    Ok(all)
+    all
 }
 
-fn grade(
-    file: &str,
-    e: &Entry,
-    defaults: &Settings,
-    cases: &[Case],
-    options: &Options,
-) -> Result<Graded, BatchError> {
+fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
     let started = Instant::now();
-    let pick = |own: &Option<String>, all: &Option<String>| own.clone().or_else(|| all.clone());
-    let limit = duration(
-        file,
-        &e.label,
-        &pick(&e.settings.time_limit, &defaults.time_limit),
-        Duration::from_secs(300),
-    )?;
-    let target_for = |addr: SocketAddr| -> Result<Target, BatchError> {
-        Ok(Target {
-            addr,
-            client_bin: options.client_bin.clone(),
-            timeout_scale: options.timeout_scale,
-            name_timeout: duration(
-                file,
-                &e.label,
-                &pick(&e.settings.name_timeout, &defaults.name_timeout),
-                Duration::from_secs(60),
-            )?,
-            max_line: e.settings.max_line.or(defaults.max_line).unwrap_or(4096),
-            stall_timeout: duration(
-                file,
-                &e.label,
-                &pick(&e.settings.stall_timeout, &defaults.stall_timeout),
-                Duration::from_secs(10),
-            )?,
-            max_connections: 2000,
-        })
-    };
+    let limit = e.limits.time_limit;
     let done = |verdict: Verdict, report: Option<Report>| {
         let tally = report.as_ref().map(Report::tally).unwrap_or_default();
         let requirements = report
@@ -305,24 +316,27 @@ fn grade(
                     spawned = Some(s);
                     a
                 }
-                Err(err) => return Ok(done(Verdict::DidNotStart(err.to_string()), None)),
+                Err(err) => return done(Verdict::DidNotStart(err.to_string()), None),
             }
         }
         (None, Some(text)) => match text.to_socket_addrs().map(|mut a| a.next()) {
             Ok(Some(a)) => a,
-            _ => {
-                return Ok(done(
-                    Verdict::NotChat1(format!("cannot resolve {text:?}")),
-                    None,
-                ))
-            }
+            _ => return done(Verdict::NotChat1(format!("cannot resolve {text:?}")), None),
         },
         (None, None) => unreachable!("load() checks every entry has spawn or address"),
     };
-    let target = target_for(addr)?;
+    let target = Target {
+        addr,
+        client_bin: options.client_bin.clone(),
+        timeout_scale: options.timeout_scale,
+        name_timeout: e.limits.name_timeout,
+        max_line: e.limits.max_line,
+        stall_timeout: e.limits.stall_timeout,
+        max_connections: 2000,
+    };
     let wait = Duration::from_secs_f64(5.0 * options.timeout_scale);
     if let Err(err) = preflight::check(addr, &format!("cfcheck{}", std::process::id()), wait) {
-        return Ok(done(Verdict::NotChat1(err.to_string()), None));
+        return done(Verdict::NotChat1(err.to_string()), None);
     }
     // The cases run on their own thread so that a server that hangs them can be given up on.
     let (tx, rx) = mpsc::channel();
@@ -347,34 +361,34 @@ fn grade(
                 s.kill();
                 let _ = runner.join();
             }
-            return Ok(done(
+            return done(
                 Verdict::Hung(format!(
                     "not done within its time limit of {:.0} s",
                     limit.as_secs_f64()
                 )),
                 None,
-            ));
+            );
         }
     };
     let _ = runner.join();
     if let Some(status) = spawned.as_mut().and_then(|s| s.exit_status()) {
-        return Ok(done(
+        return done(
             Verdict::Crashed(format!("it exited ({status}) during the run")),
             Some(report),
-        ));
+        );
     }
     let must_failed = report
         .results
         .iter()
         .any(|r| r.level == Level::Must && r.outcome == Outcome::Fail);
-    Ok(done(
+    done(
         if must_failed {
             Verdict::Fail
         } else {
             Verdict::Pass
         },
         Some(report),
-    ))
+    )
 }
 
 /// Writes `scoreboard.md`, `scoreboard.csv`, `scoreboard.json` and `reports/<label>.txt|.json`.
@@ -408,4 +422,49 @@ pub fn write(dir: &Path, graded: &[Graded]) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<BatchFile, BatchError> {
+        let path = std::env::temp_dir().join(format!(
+            "batch-unit-{}-{}.toml",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::write(&path, text).unwrap();
+        let loaded = load(&path);
+        let _ = std::fs::remove_file(&path);
+        loaded
+    }
+
+    #[test]
+    fn settings_resolve_over_the_defaults_at_load() {
+        let b = load_text(
+            "[defaults]\nname-timeout = \"5s\"\nmax-line = 1024\n\n\
+             [[server]]\nlabel = \"a\"\naddress = \"127.0.0.1:1\"\nname-timeout = \"2s\"\n\n\
+             [[server]]\nlabel = \"b\"\naddress = \"127.0.0.1:2\"\n",
+        )
+        .unwrap();
+        let (a, b) = (b.servers[0].limits, b.servers[1].limits);
+        assert_eq!((a.name_timeout, a.max_line), (Duration::from_secs(2), 1024));
+        assert_eq!((b.name_timeout, b.max_line), (Duration::from_secs(5), 1024));
+        assert_eq!(b.time_limit, Limits::default().time_limit);
+    }
+
+    #[test]
+    fn a_bad_duration_in_the_last_server_is_refused_before_any_is_graded() {
+        let err = load_text(
+            "[[server]]\nlabel = \"ok\"\naddress = \"127.0.0.1:1\"\n\n\
+             [[server]]\nlabel = \"late\"\naddress = \"127.0.0.1:2\"\ntime-limit = \"1e20\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("server \"late\": invalid duration \"1e20\""),
+            "{err}"
+        );
+    }
 }

@@ -110,7 +110,8 @@ pub fn spawn_in(
     let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
     let stderr = child.stderr.take().expect("piped stderr");
     let keep = tail.clone();
-    let stderr_reader = std::thread::spawn(move || {
+    let (stderr_done, stderr_ended) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let mut t = keep.lock().unwrap_or_else(|e| e.into_inner());
             if t.len() == 20 {
@@ -118,6 +119,7 @@ pub fn spawn_in(
             }
             t.push_back(line);
         }
+        drop(stderr_done);
     });
     let stdout = child.stdout.take().expect("piped stdout");
     let (tx, rx) = mpsc::channel();
@@ -147,18 +149,23 @@ pub fn spawn_in(
             .join("\n")
     };
     let deadline = Instant::now() + wait;
+    let mut stdout_open = true;
     loop {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(addr) => return Ok(Spawned { child, addr }),
-            Err(mpsc::RecvTimeoutError::Disconnected) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+        if stdout_open {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(addr) => return Ok(Spawned { child, addr }),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => stdout_open = false,
+            }
+        } else {
+            // Its stdout ended without an address: nothing to wait on but its exit.
+            std::thread::sleep(Duration::from_millis(50));
         }
         // A command that ended is reported at once, not after the whole wait.
         if let Ok(Some(status)) = child.try_wait() {
-            // Its stderr closes with it; give the reader a moment to take the last lines.
-            let until = Instant::now() + Duration::from_secs(1);
-            while !stderr_reader.is_finished() && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            // Its stderr closes with it; let the reader take the last lines (a grandchild
+            // holding the pipe open must not keep us waiting).
+            let _ = stderr_ended.recv_timeout(Duration::from_secs(1));
             return Err(SpawnError::Exited {
                 command: command.to_string(),
                 status,
