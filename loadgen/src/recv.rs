@@ -49,9 +49,9 @@ impl Receiver {
         match self.protocol {
             Protocol::Chat1 => self.feed_lines(data, now_us, clock, stats),
             Protocol::Plain => {
-                let mut scanner = std::mem::take(&mut self.scanner);
-                scanner.feed(data, |t| self.token(t, now_us, clock, stats));
-                self.scanner = scanner;
+                let (me, order) = (self.me, &mut self.order);
+                self.scanner
+                    .feed(data, |t| token(me, order, t, now_us, clock, stats));
             }
         }
     }
@@ -95,19 +95,27 @@ impl Receiver {
             return;
         };
         if let Some(t) = Token::find_in(text) {
-            self.token(t, now_us, clock, stats);
+            token(self.me, &mut self.order, t, now_us, clock, stats);
         }
     }
+}
 
-    fn token(&mut self, t: Token, now_us: u64, clock: &Clock, stats: &mut WorkerStats) {
-        if t.sender == self.me {
-            stats.error("echoed-to-sender");
-            return;
-        }
-        match self.order.see(t.sender, t.seq) {
-            Some(seen) => stats.delivered(clock, &t, now_us, seen),
-            None => stats.error("unknown-sender"),
-        }
+/// Records a token received by bot `me`.
+fn token(
+    me: u32,
+    order: &mut Order,
+    t: Token,
+    now_us: u64,
+    clock: &Clock,
+    stats: &mut WorkerStats,
+) {
+    if t.sender == me {
+        stats.error("echoed-to-sender");
+        return;
+    }
+    match order.see(t.sender, t.seq) {
+        Some(seen) => stats.delivered(clock, &t, now_us, seen),
+        None => stats.error("unknown-sender"),
     }
 }
 

@@ -132,26 +132,13 @@ struct Listen<'a> {
 }
 
 impl Listen<'_> {
-    /// Passes on each second as it completes until `deadline` or `done()`; false if
-    /// interrupted.
-    fn until(&mut self, deadline: Instant, done: impl FnMut(&[Arc<Live>]) -> bool) -> bool {
-        self.until_or(deadline, true, done)
-    }
-
-    /// As [`until`](Self::until); `interruptible: false` keeps going after Ctrl-C.
-    fn until_or(
-        &mut self,
-        deadline: Instant,
-        interruptible: bool,
-        mut done: impl FnMut(&[Arc<Live>]) -> bool,
-    ) -> bool {
+    /// Passes on each second as it completes until `deadline`, or until `done` holds, or
+    /// (when `interruptible`) until Ctrl-C.
+    fn wait(&mut self, deadline: Instant, interruptible: bool, done: impl Fn(&Self) -> bool) {
         loop {
-            if interruptible && self.progress.interrupted() {
-                return false;
-            }
             let now = Instant::now();
-            if now >= deadline || done(&self.live) {
-                return true;
+            if (interruptible && self.progress.interrupted()) || now >= deadline || done(self) {
+                return;
             }
             let step = (deadline - now).min(Duration::from_millis(10));
             if let Ok(i) = self.seconds.recv_timeout(step) {
@@ -160,6 +147,12 @@ impl Listen<'_> {
                 }
             }
         }
+    }
+
+    /// Every sender is done and every delivery it owed has arrived.
+    fn drained(&self, clients: u64) -> bool {
+        self.sum(|l| &l.senders_done) >= clients
+            && self.sum(|l| &l.delivered) >= self.sum(|l| &l.expected)
     }
 
     fn sum(&self, f: impl Fn(&Live) -> &std::sync::atomic::AtomicU64) -> u64 {
@@ -307,12 +300,12 @@ pub fn run(
         measure_start = clock.wall + measure_from;
         let _ = phase_tx.send(Phase::Sending { start, end });
         let t = Instant::now();
-        listen.until(clock.base + measure_from, |_| false);
+        listen.wait(clock.base + measure_from, true, |_| false);
         phases.warmup_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let window = CpuWindow::start();
         let received_before = listen.sum(|l| &l.received);
-        listen.until(clock.base + end, |_| false);
+        listen.wait(clock.base + end, true, |_| false);
         cpu = window.finish().map(|share| CpuUse {
             share,
             deliveries: listen.sum(|l| &l.received) - received_before,
@@ -322,12 +315,6 @@ pub fn run(
         let _ = phase_tx.send(Phase::Draining);
         let t = Instant::now();
         let clients = config.clients as u64;
-        let drained = |live: &[Arc<Live>]| {
-            let sum = |f: fn(&Live) -> u64| live.iter().map(|l| f(l)).sum::<u64>();
-            sum(|l| l.senders_done.load(Ordering::Relaxed)) >= clients
-                && sum(|l| l.delivered.load(Ordering::Relaxed))
-                    >= sum(|l| l.expected.load(Ordering::Relaxed))
-        };
         // After Ctrl-C the drain is short but still happens, so that what was in flight is
         // counted as delivered rather than lost.
         let drain = if progress.interrupted() {
@@ -335,9 +322,9 @@ pub fn run(
         } else {
             config.drain
         };
-        listen.until_or(Instant::now() + drain, false, drained);
+        listen.wait(Instant::now() + drain, false, |l| l.drained(clients));
         phases.drain_s = t.elapsed().as_secs_f64();
-        phases.drained = drained(&listen.live);
+        phases.drained = listen.drained(clients);
     }
     phases.interrupted = progress.interrupted();
     let _ = phase_tx.send(Phase::Stop);

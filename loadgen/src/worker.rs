@@ -118,10 +118,7 @@ pub fn spawn(
                 let _ = ticking.await;
             });
             drop(local);
-            match Rc::try_unwrap(w) {
-                Ok(w) => w.stats.into_inner(),
-                Err(w) => std::mem::replace(&mut *w.stats.borrow_mut(), WorkerStats::new(0, 0)),
-            }
+            w.stats.replace(WorkerStats::new(0, 0))
         })
 }
 
