@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::config::{
-    parse_duration, parse_size, Config, ConfigError, FileConfig, QUEUE_DEPTH_GONE,
-};
+use crate::config::{Config, ConfigError, FileConfig, QUEUE_DEPTH_GONE};
 
 /// The batepapo reference chat server (protocol chat/1).
 ///
@@ -97,11 +95,13 @@ impl Args {
         }
         let defaults = Config::default();
         let duration = |flag: Option<String>, key: Option<String>, default| match flag.or(key) {
-            Some(text) => parse_duration(&text),
+            Some(text) => batepapo_units::parse_duration(&text).map_err(ConfigError::from),
             None => Ok(default),
         };
         let size = |flag: Option<String>, key: Option<String>| {
-            flag.or(key).map(|text| parse_size(&text)).transpose()
+            flag.or(key)
+                .map(|text| batepapo_units::parse_size(&text).map_err(ConfigError::from))
+                .transpose()
         };
         let name_timeout = duration(self.name_timeout, file.name_timeout, defaults.name_timeout)?;
         let stall_timeout = duration(

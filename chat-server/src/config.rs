@@ -106,7 +106,7 @@ pub enum ConfigError {
     },
     /// A duration or size that cannot be read.
     #[error(transparent)]
-    Unit(batepapo_units::UnitError),
+    Unit(#[from] batepapo_units::UnitError),
     /// A setting that must be at least one.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
@@ -208,29 +208,9 @@ impl Config {
     }
 }
 
-/// Parses a size in bytes (`65536`, `512KiB`, `32MiB`, `64KB`): the workspace's one parser.
-pub fn parse_size(text: &str) -> Result<usize, ConfigError> {
-    batepapo_units::parse_size(text).map_err(ConfigError::Unit)
-}
-
-/// Parses `30s`, `500ms`, `2m` or a bare number of seconds: the workspace's one parser.
-pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
-    batepapo_units::parse_duration(text).map_err(ConfigError::Unit)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_and_sizes_use_the_workspace_parser() {
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_size("32MiB").unwrap(), 32 << 20);
-        assert_eq!(
-            parse_duration("1e20").unwrap_err().to_string(),
-            "invalid duration \"1e20\" (examples: 30s, 500ms, 2m, 1.5)"
-        );
-    }
 
     #[test]
     fn file_config_reads_kebab_case_keys() {

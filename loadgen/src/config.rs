@@ -217,11 +217,6 @@ mod secs {
     }
 }
 
-/// Parses `30s`, `500ms`, `2m` or a bare number of seconds: the workspace's one parser.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    batepapo_units::parse_duration(s).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,13 +301,5 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(asked.workers_for(true), 3);
-    }
-
-    #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        assert!(parse_duration("fast").is_err());
     }
 }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use batepapo_units::parse_duration;
 use clap::Parser;
-use loadgen::config::{parse_duration, Config, Protocol};
+use loadgen::config::{Config, Protocol};
 use loadgen::gate::{self, Threshold};
 use loadgen::run::{self, Progress};
 use loadgen::schedule::Arrival;
