@@ -122,7 +122,8 @@ mod tests {
                     }
                 }
             }
-            std::thread::sleep(Duration::from_millis(300));
+            // Held open until the checker hangs up.
+            let _ = std::io::copy(&mut lines, &mut std::io::sink());
         });
         addr
     }

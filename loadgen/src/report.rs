@@ -388,17 +388,13 @@ pub fn hgrm(h: &Histogram<u64>) -> String {
 }
 
 fn serialize(h: &Histogram<u64>) -> String {
+    use base64::prelude::*;
     use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
     let mut bytes = Vec::new();
     if V2DeflateSerializer::new().serialize(h, &mut bytes).is_err() {
         return String::new();
     }
-    base64(&bytes)
-}
-
-fn base64(bytes: &[u8]) -> String {
-    use base64::prelude::*;
-    BASE64_STANDARD.encode(bytes)
+    BASE64_STANDARD.encode(&bytes)
 }
 
 #[cfg(test)]

@@ -125,7 +125,8 @@ fn a_server_speaking_another_protocol_is_named_as_such() {
     std::thread::spawn(move || {
         if let Ok((mut s, _)) = listener.accept() {
             let _ = s.write_all(b"Welcome to the chat! What is your name?\n");
-            std::thread::sleep(Duration::from_secs(2));
+            // Held open until the tool hangs up, so it reads the greeting on a live connection.
+            let _ = std::io::copy(&mut s, &mut std::io::sink());
         }
     });
     Command::new(cargo_bin("loadgen"))
