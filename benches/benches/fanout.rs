@@ -6,6 +6,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
 use chat_server::budget::Budget;
+use chat_server::config::WriteMode;
 use chat_server::delivery::Delivery;
 use chat_server::line::Line;
 use chat_server::outbox::{push_all, Outbox};
@@ -20,8 +21,14 @@ struct Recipients {
 fn recipients(n: usize) -> Recipients {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let delivery =
-        Delivery::start(1, usize::MAX, Arc::new(Budget::new(usize::MAX, usize::MAX))).unwrap();
+    let delivery = Delivery::start(
+        1,
+        usize::MAX,
+        WriteMode::Batched,
+        Arc::new(Budget::new(usize::MAX, usize::MAX)),
+        Arc::default(),
+    )
+    .unwrap();
     let mut outboxes = Vec::new();
     let mut readers = Vec::new();
     for _ in 0..n {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::config::{Config, ConfigError, FileConfig, QUEUE_DEPTH_GONE};
+use crate::config::{Config, ConfigError, FileConfig, WriteMode, QUEUE_DEPTH_GONE};
 
 /// The batepapo reference chat server (protocol chat/1).
 ///
@@ -74,8 +74,20 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub flushers: Option<usize>,
 
+    /// Serve the server's figures (connections, lines and bytes in and out, socket sends and
+    /// receives, cut-offs by reason, backlog, threads, CPU and memory) in the Prometheus text
+    /// format at http://ADDR/metrics; port 0 picks a free port and prints it [default: off].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+
+    /// How much one socket write may carry: batched (everything pending for a client) or
+    /// per-line (one system call per line per recipient, the design before batching, kept to
+    /// measure what batching saves) [default: batched].
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub write_mode: Option<WriteMode>,
+
     /// TOML file with any of the keys listen, max-clients, max-line, name-timeout, stall-timeout,
-    /// max-backlog, backlog-budget, flood-watermark, nodelay, flushers.
+    /// max-backlog, backlog-budget, flood-watermark, nodelay, flushers, metrics, write-mode.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -123,6 +135,11 @@ impl Args {
             flood_watermark: size(self.flood_watermark, file.flood_watermark)?,
             nodelay: self.nodelay.or(file.nodelay).unwrap_or(defaults.nodelay),
             flushers: self.flushers.or(file.flushers).unwrap_or(defaults.flushers),
+            metrics: self.metrics.or(file.metrics),
+            write_mode: self
+                .write_mode
+                .or(file.write_mode)
+                .unwrap_or(defaults.write_mode),
         };
         config.validate()?;
         Ok(config)

@@ -33,6 +33,24 @@ pub struct Config {
     pub nodelay: bool,
     /// Threads that write pending lines to sockets.
     pub flushers: usize,
+    /// Where to serve the figures in the Prometheus text format (`GET /metrics`); `None`
+    /// serves none (they are still counted, and an embedding program can read them).
+    pub metrics: Option<SocketAddr>,
+    /// How much one `send` may carry.
+    pub write_mode: WriteMode,
+}
+
+/// How much one `send` system call may carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum WriteMode {
+    /// Everything pending for a client in one call: under load the lines for a client pile up
+    /// while a flusher serves the others, so the cost per line falls as the load rises.
+    #[default]
+    Batched,
+    /// One call per line per recipient, the design before batching. It exists to measure what
+    /// batching saves and to prove that the CI gate catches its return; never use it to serve.
+    PerLine,
 }
 
 /// The default listen address.
@@ -51,6 +69,8 @@ impl Default for Config {
             name_timeout: Duration::from_secs(60),
             nodelay: true,
             flushers: default_flushers(),
+            metrics: None,
+            write_mode: WriteMode::Batched,
         }
     }
 }
@@ -81,6 +101,10 @@ pub struct FileConfig {
     pub nodelay: Option<bool>,
     /// Same as `--flushers`.
     pub flushers: Option<usize>,
+    /// Same as `--metrics`.
+    pub metrics: Option<SocketAddr>,
+    /// Same as `--write-mode`: `"batched"` or `"per-line"`.
+    pub write_mode: Option<WriteMode>,
 }
 
 /// Why a config could not be loaded or is not usable.

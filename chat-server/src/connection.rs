@@ -34,10 +34,12 @@ pub(crate) fn admit(
         let mut open = shared.open();
         if open.len() >= shared.config.max_clients {
             drop(open);
+            shared.metrics.connection_accepted(false);
             warn!("refused {addr}: server full");
-            turn_away(&stream, shared.config.max_clients);
+            turn_away(&stream, shared);
             return None;
         }
+        shared.metrics.connection_accepted(true);
         let outbox = Arc::new(Outbox::new(id, stream.clone(), shared.delivery.clone()));
         open.insert(
             id,
@@ -59,6 +61,7 @@ pub(crate) fn admit(
         .name(format!("session-{id}"))
         .stack_size(SESSION_STACK)
         .spawn(move || {
+            let _alive = for_thread.metrics.thread();
             let _guard = OpenGuard {
                 shared: &for_thread,
                 id: conn.id,
@@ -71,6 +74,7 @@ pub(crate) fn admit(
         Err(e) => {
             error!("cannot start a thread for {addr}: {e}");
             if let Some(open) = shared.open().remove(&id) {
+                shared.metrics.connection_closed();
                 open.outbox.close_now();
             }
             None
@@ -89,7 +93,7 @@ fn finish(conn: &Conn, ending: Ending, shared: &Shared) {
             conn.outbox.push(&encode(&ServerMessage::Bye {
                 text: "goodbye".to_string(),
             }));
-            linger(conn);
+            linger(conn, shared);
         }
         Ending::NameTimeout => {
             conn.outbox.push(&encode(&ServerMessage::Err {
@@ -99,7 +103,7 @@ fn finish(conn: &Conn, ending: Ending, shared: &Shared) {
                     shared.config.name_timeout.as_secs_f64()
                 ),
             }));
-            linger(conn);
+            linger(conn, shared);
         }
         Ending::Lost => {}
     }
@@ -108,7 +112,7 @@ fn finish(conn: &Conn, ending: Ending, shared: &Shared) {
 
 /// Writes what is queued, shuts the write side, and reads and discards until the peer closes
 /// too (or [`LINGER`] passes), so the last line is not lost to a reset.
-fn linger(conn: &Conn) {
+fn linger(conn: &Conn, shared: &Shared) {
     conn.outbox.close_after_flush();
     let deadline = Instant::now() + LINGER;
     let mut buf = [0u8; 1024];
@@ -117,19 +121,26 @@ fn linger(conn: &Conn) {
         if left.is_zero() || conn.stream.set_read_timeout(Some(left)).is_err() {
             return;
         }
-        if !matches!((&*conn.stream).read(&mut buf), Ok(n) if n > 0) {
+        let read = (&*conn.stream).read(&mut buf);
+        shared.metrics.received(*read.as_ref().unwrap_or(&0));
+        if !matches!(read, Ok(n) if n > 0) {
             return;
         }
     }
 }
 
 /// Answers a connection the server has no room for, without blocking the accept loop.
-fn turn_away(stream: &TcpStream, max_clients: usize) {
+fn turn_away(stream: &TcpStream, shared: &Shared) {
     let line = encode(&ServerMessage::Err {
         code: ErrorCode::ServerFull,
-        text: format!("the server is full ({max_clients} clients); try again later"),
+        text: format!(
+            "the server is full ({} clients); try again later",
+            shared.config.max_clients
+        ),
     });
-    let _ = send_nonblocking(stream, &line);
+    shared
+        .metrics
+        .sent(send_nonblocking(stream, &line).unwrap_or(0));
     let _ = stream.shutdown(Direction::Write);
     // Discard what the peer already sent, so closing does not reset the connection and destroy
     // the ERR before it is read.

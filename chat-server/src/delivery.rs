@@ -5,7 +5,9 @@ use std::io;
 use std::sync::Arc;
 
 use crate::budget::Budget;
+use crate::config::WriteMode;
 use crate::flusher::Flusher;
+use crate::metrics::Metrics;
 use crate::poller::Poller;
 
 /// The shared output machinery; see the module docs.
@@ -18,6 +20,10 @@ pub struct Delivery {
     pub budget: Arc<Budget>,
     /// Most bytes that may wait for one client before it is cut off.
     pub max_backlog: usize,
+    /// How much one `send` may carry.
+    pub write_mode: WriteMode,
+    /// The server's counters: every send and line out is counted here.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Delivery {
@@ -25,13 +31,17 @@ impl Delivery {
     pub fn start(
         flushers: usize,
         max_backlog: usize,
+        write_mode: WriteMode,
         budget: Arc<Budget>,
+        metrics: Arc<Metrics>,
     ) -> io::Result<Arc<Self>> {
         Ok(Arc::new(Delivery {
-            flusher: Flusher::start(flushers)?,
-            poller: Poller::start()?,
+            flusher: Flusher::start(flushers, metrics.clone())?,
+            poller: Poller::start(metrics.clone())?,
             budget,
             max_backlog,
+            write_mode,
+            metrics,
         }))
     }
 

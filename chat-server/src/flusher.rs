@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 
+use crate::metrics::Metrics;
+
 /// Work for a flusher thread: write what is pending, without blocking.
 pub trait Flush: Send + Sync {
     /// Called on a flusher thread once per [`Flusher::schedule`].
@@ -35,8 +37,8 @@ pub struct Flusher {
 }
 
 impl Flusher {
-    /// Starts `threads` flusher threads (at least one).
-    pub fn start(threads: usize) -> std::io::Result<Arc<Flusher>> {
+    /// Starts `threads` flusher threads (at least one), each counted in `metrics` while it runs.
+    pub fn start(threads: usize, metrics: Arc<Metrics>) -> std::io::Result<Arc<Flusher>> {
         let pool = Arc::new(Flusher {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
@@ -45,10 +47,14 @@ impl Flusher {
         });
         for i in 0..threads.max(1) {
             let p = pool.clone();
+            let m = metrics.clone();
             let handle = thread::Builder::new()
                 .name(format!("flusher-{i}"))
                 .stack_size(128 * 1024)
-                .spawn(move || p.work())?;
+                .spawn(move || {
+                    let _alive = m.thread();
+                    p.work()
+                })?;
             pool.threads
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -124,7 +130,7 @@ mod tests {
 
     #[test]
     fn a_scheduled_task_is_flushed_once() {
-        let pool = Flusher::start(2).unwrap();
+        let pool = Flusher::start(2, Arc::default()).unwrap();
         let (tx, rx) = mpsc::channel();
         pool.schedule(Arc::new(Probe(Mutex::new(tx))));
         rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
@@ -134,7 +140,7 @@ mod tests {
 
     #[test]
     fn shutdown_runs_what_was_queued_then_joins_every_thread() {
-        let pool = Flusher::start(1).unwrap();
+        let pool = Flusher::start(1, Arc::default()).unwrap();
         let (tx, rx) = mpsc::channel();
         let probe = Arc::new(Probe(Mutex::new(tx)));
         for _ in 0..100 {

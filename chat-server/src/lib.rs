@@ -18,6 +18,8 @@
 //!   when the total passes the budget is cut off; floods make sessions read input later.
 //! - [`delivery`]: what all outboxes share (flushers, poller, budget); [`line`]: an encoded line
 //!   and the non-blocking send, a leaf everything writes through.
+//! - [`metrics`]: what the server counts (system calls, lines, bytes, connections, threads),
+//!   always on; `exporter` serves it over HTTP for `--metrics`.
 //! - `shared`: the state every thread shares; [`shutdown`]: the handle that stops the loop.
 //! - [`config`] and [`cli`]: settings from defaults, a TOML file and flags.
 //!
@@ -28,8 +30,10 @@ pub mod cli;
 pub mod config;
 mod connection;
 pub mod delivery;
+mod exporter;
 pub mod flusher;
 pub mod line;
+pub mod metrics;
 mod monitor;
 pub mod outbox;
 pub mod poller;
@@ -41,5 +45,6 @@ pub mod shutdown;
 
 pub use budget::BacklogStats;
 pub use config::{Config, ConfigError};
-pub use server::{bind, run, RunningServer, ServerError};
+pub use metrics::Snapshot;
+pub use server::{bind, bind_metrics, run, run_with, RunningServer, ServerError};
 pub use shutdown::Shutdown;

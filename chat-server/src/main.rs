@@ -23,14 +23,24 @@ fn serve(args: chat_server::cli::Args) -> anyhow::Result<()> {
     let listener = chat_server::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let metrics = match config.metrics {
+        Some(at) => Some(
+            chat_server::bind_metrics(at)
+                .with_context(|| format!("cannot serve metrics on {at}"))?,
+        ),
+        None => None,
+    };
     let shutdown = chat_server::Shutdown::new();
     let on_signal = shutdown.clone();
     ctrlc::set_handler(move || on_signal.trigger()).context("cannot install signal handler")?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {addr}")?;
+        if let Some(m) = &metrics {
+            writeln!(out, "metrics on http://{}/metrics", m.local_addr()?)?;
+        }
         out.flush()?;
     }
-    chat_server::run(listener, config, shutdown)?;
+    chat_server::run_with(listener, metrics, config, shutdown)?;
     Ok(())
 }

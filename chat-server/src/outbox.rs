@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::budget::CutReason;
+use crate::config::WriteMode;
 use crate::delivery::Delivery;
 use crate::flusher::Flush;
 use crate::line::{send_nonblocking, Line};
@@ -120,6 +121,9 @@ impl Outbox {
     pub fn push(self: &Arc<Self>, line: &Line) -> bool {
         let added = self.append(line);
         self.delivery.budget.add(added);
+        if added > 0 {
+            self.delivery.metrics.lines_out(lines_in(line));
+        }
         added > 0
     }
 
@@ -292,16 +296,28 @@ impl Outbox {
     }
 }
 
+fn memchr_lf(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// Lines in a pushed buffer: usually one, two for the WELCOME and USERS sent together.
+fn lines_in(line: &Line) -> u64 {
+    line.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
 /// Appends one line to every outbox in `to`, counting the bytes in the budget once.
 pub fn push_all<'a>(to: impl IntoIterator<Item = &'a Arc<Outbox>>, line: &Line) {
-    let mut added = 0;
+    let (mut added, mut lines) = (0, 0);
     let mut delivery = None;
     for outbox in to {
-        added += outbox.append(line);
+        let n = outbox.append(line);
+        added += n;
+        lines += (n > 0) as u64;
         delivery.get_or_insert(&outbox.delivery);
     }
     if let Some(d) = delivery {
         d.budget.add(added);
+        d.metrics.lines_out(lines * lines_in(line));
     }
 }
 
@@ -311,8 +327,17 @@ impl Flush for Outbox {
             return;
         };
         let mut written = 0;
+        let metrics = &self.delivery.metrics;
         let failed = loop {
-            match send_nonblocking(&self.stream, &front[sent + written..]) {
+            let rest = &front[sent + written..];
+            let chunk = match self.delivery.write_mode {
+                WriteMode::Batched => rest,
+                // Up to and including the next line's terminator, or a line's unsent rest.
+                WriteMode::PerLine => memchr_lf(rest).map_or(rest, |i| &rest[..=i]),
+            };
+            let result = send_nonblocking(&self.stream, chunk);
+            metrics.sent(*result.as_ref().unwrap_or(&0));
+            match result {
                 Ok(n) => {
                     written += n;
                     if sent + written == front.len() {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::budget::Budget;
+use crate::config::WriteMode;
 use std::io::Read;
 use std::net::TcpListener;
 use std::time::Duration;
@@ -21,7 +22,71 @@ fn line(s: &str) -> Line {
 }
 
 fn delivery(max_backlog: usize) -> Arc<Delivery> {
-    Delivery::start(1, max_backlog, Arc::new(Budget::new(1 << 30, 1 << 29))).unwrap()
+    delivery_writing(max_backlog, WriteMode::Batched)
+}
+
+fn delivery_writing(max_backlog: usize, mode: WriteMode) -> Arc<Delivery> {
+    Delivery::start(
+        1,
+        max_backlog,
+        mode,
+        Arc::new(Budget::new(1 << 30, 1 << 29)),
+        Arc::default(),
+    )
+    .unwrap()
+}
+
+/// Occupies the only flusher until the returned sender is dropped or sent to.
+fn hold_the_flusher(d: &Delivery) -> std::sync::mpsc::Sender<()> {
+    struct Hold(
+        Mutex<std::sync::mpsc::Receiver<()>>,
+        std::sync::mpsc::Sender<()>,
+    );
+    impl Flush for Hold {
+        fn flush(self: Arc<Self>) {
+            let _ = self.1.send(());
+            let _ = self.0.lock().unwrap().recv_timeout(TIMEOUT);
+        }
+    }
+    let (release, held) = std::sync::mpsc::channel();
+    let (started, on_it) = std::sync::mpsc::channel();
+    d.flusher
+        .schedule(Arc::new(Hold(Mutex::new(held), started)));
+    on_it
+        .recv_timeout(TIMEOUT)
+        .expect("the flusher took the hold");
+    release
+}
+
+/// Sends for 100 lines pushed while the flusher was busy elsewhere, all read by the peer.
+fn sends_for_lines_that_waited(mode: WriteMode) -> u64 {
+    let d = delivery_writing(1 << 20, mode);
+    let (server, mut client) = pair();
+    let o = outbox(1, server, &d);
+    let release = hold_the_flusher(&d);
+    let mut expected = Vec::new();
+    for i in 0..100 {
+        let l = format!("MSG a {i}\n");
+        expected.extend_from_slice(l.as_bytes());
+        assert!(o.push(&line(&l)));
+    }
+    drop(release);
+    let mut got = vec![0u8; expected.len()];
+    client.read_exact(&mut got).unwrap();
+    assert_eq!(got, expected);
+    let sends = d.metrics.snapshot(Default::default()).sends;
+    d.shutdown();
+    sends
+}
+
+#[test]
+fn lines_that_waited_for_a_flusher_leave_in_one_send() {
+    assert_eq!(sends_for_lines_that_waited(WriteMode::Batched), 1);
+}
+
+#[test]
+fn per_line_writing_makes_one_send_per_line() {
+    assert_eq!(sends_for_lines_that_waited(WriteMode::PerLine), 100);
 }
 
 fn outbox(key: u64, stream: Arc<TcpStream>, d: &Arc<Delivery>) -> Arc<Outbox> {

@@ -21,6 +21,8 @@ use log::error;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
+use crate::metrics::Metrics;
+
 /// Told when its socket can take bytes again.
 pub trait Writable: Send + Sync {
     /// Called on the poller thread, once per [`Poller::watch`] at most.
@@ -39,8 +41,8 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// Starts the poller thread.
-    pub fn start() -> io::Result<Arc<Poller>> {
+    /// Starts the poller thread, counted in `metrics` while it runs.
+    pub fn start(metrics: Arc<Metrics>) -> io::Result<Arc<Poller>> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = Waker::new(poll.registry(), WAKE)?;
@@ -55,7 +57,10 @@ impl Poller {
         let handle = thread::Builder::new()
             .name("poller".into())
             .stack_size(128 * 1024)
-            .spawn(move || p.run(poll))?;
+            .spawn(move || {
+                let _alive = metrics.thread();
+                p.run(poll)
+            })?;
         *poller.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
         Ok(poller)
     }
@@ -167,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_socket_with_room_is_reported_at_once() {
-        let poller = Poller::start().unwrap();
+        let poller = Poller::start(Arc::default()).unwrap();
         let (server, _client) = pair();
         let (p, rx) = probe();
         poller.watch(1, server.as_raw_fd(), p);
@@ -177,7 +182,7 @@ mod tests {
 
     #[test]
     fn a_full_socket_is_reported_when_its_reader_catches_up() {
-        let poller = Poller::start().unwrap();
+        let poller = Poller::start(Arc::default()).unwrap();
         let (server, mut client) = pair();
         fill(&server);
         let (p, rx) = probe();
@@ -197,7 +202,7 @@ mod tests {
 
     #[test]
     fn rewatching_reports_each_time() {
-        let poller = Poller::start().unwrap();
+        let poller = Poller::start(Arc::default()).unwrap();
         let (server, _client) = pair();
         let (p, rx) = probe();
         poller.watch(3, server.as_raw_fd(), p.clone());
@@ -209,7 +214,7 @@ mod tests {
 
     #[test]
     fn a_forgotten_socket_is_never_reported() {
-        let poller = Poller::start().unwrap();
+        let poller = Poller::start(Arc::default()).unwrap();
         let (server, mut client) = pair();
         fill(&server);
         let (p, rx) = probe();
@@ -226,7 +231,7 @@ mod tests {
 
     #[test]
     fn shutdown_joins_the_thread() {
-        let poller = Poller::start().unwrap();
+        let poller = Poller::start(Arc::default()).unwrap();
         poller.shutdown();
         assert!(poller.thread.lock().unwrap().is_none());
     }

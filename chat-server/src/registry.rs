@@ -131,11 +131,19 @@ mod tests {
 
     fn member(id: u64, name: &str) -> (Member, TcpStream) {
         use crate::budget::Budget;
+        use crate::config::WriteMode;
         use crate::delivery::Delivery;
         use std::sync::OnceLock;
         static DELIVERY: OnceLock<Arc<Delivery>> = OnceLock::new();
         let delivery = DELIVERY.get_or_init(|| {
-            Delivery::start(1, 1 << 20, Arc::new(Budget::new(1 << 30, 1 << 28))).unwrap()
+            Delivery::start(
+                1,
+                1 << 20,
+                WriteMode::Batched,
+                Arc::new(Budget::new(1 << 30, 1 << 28)),
+                Arc::default(),
+            )
+            .unwrap()
         });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();

@@ -13,7 +13,9 @@ use crate::budget::{BacklogStats, Budget};
 use crate::config::{Config, ConfigError};
 use crate::connection;
 use crate::delivery::Delivery;
+use crate::exporter::Exporter;
 use crate::line::encode;
+use crate::metrics::{Metrics, Snapshot};
 use crate::monitor;
 use crate::shared::Shared;
 use crate::shutdown::Shutdown;
@@ -46,37 +48,83 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// Serves clients on `listener` until `shutdown` is triggered, then says BYE to everyone and
-/// joins every thread it started.
+/// joins every thread it started. With `config.metrics` set it binds that address too and serves
+/// the figures there; [`run_with`] takes that listener already bound instead.
 pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), ServerError> {
-    let budget = budget_for(&config);
-    serve(listener, config, shutdown, budget)
+    let metrics = config.metrics.map(bind_metrics).transpose()?;
+    run_with(listener, metrics, config, shutdown)
 }
 
-/// The backlog account for a configuration; the embedding keeps a handle for its figures.
-fn budget_for(config: &Config) -> Arc<Budget> {
-    Arc::new(Budget::new(
-        config.backlog_budget(),
-        config.flood_watermark(),
-    ))
+/// Like [`run`], with the metrics listener (if any) bound by the caller, who can then show its
+/// address first.
+pub fn run_with(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    config: Config,
+    shutdown: Shutdown,
+) -> Result<(), ServerError> {
+    let parts = Parts::for_config(&config);
+    serve(listener, metrics, config, shutdown, parts)
+}
+
+/// Binds the address the figures are served on.
+pub fn bind_metrics(addr: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(addr)
+}
+
+/// What an embedding keeps a handle on to read the server's figures while it runs.
+#[derive(Clone)]
+struct Parts {
+    budget: Arc<Budget>,
+    metrics: Arc<Metrics>,
+}
+
+impl Parts {
+    fn for_config(config: &Config) -> Parts {
+        Parts {
+            budget: Arc::new(Budget::new(
+                config.backlog_budget(),
+                config.flood_watermark(),
+            )),
+            metrics: Arc::default(),
+        }
+    }
 }
 
 fn serve(
     listener: TcpListener,
+    metrics: Option<TcpListener>,
     config: Config,
     shutdown: Shutdown,
-    budget: Arc<Budget>,
+    parts: Parts,
 ) -> Result<(), ServerError> {
     config.validate()?;
+    // The accept loop's thread counts as one of the server's.
+    let counted = parts.metrics.clone();
+    let _alive = counted.thread();
     let local = listener.local_addr()?;
     shutdown.arm(local);
-    let delivery = Delivery::start(config.flushers, config.max_backlog, budget)?;
+    let delivery = Delivery::start(
+        config.flushers,
+        config.max_backlog,
+        config.write_mode,
+        parts.budget,
+        parts.metrics,
+    )?;
     let shared = Arc::new(Shared::new(config, delivery.clone(), shutdown.clone()));
+    let exporter = match metrics {
+        Some(l) => Some(Exporter::start(l, shared.clone())?),
+        None => None,
+    };
     let monitor = {
         let shared = shared.clone();
         thread::Builder::new()
             .name("monitor".into())
             .stack_size(128 * 1024)
-            .spawn(move || monitor::run(&shared))?
+            .spawn(move || {
+                let _alive = shared.metrics.thread();
+                monitor::run(&shared)
+            })?
     };
     let mut sessions: Vec<JoinHandle<()>> = Vec::new();
     let mut next_id: u64 = 0;
@@ -114,6 +162,9 @@ fn serve(
     shared.delivery.budget.ring_alarm();
     if monitor.join().is_err() {
         error!("the monitor thread panicked");
+    }
+    if let Some(exporter) = exporter {
+        exporter.stop();
     }
     delivery.shutdown();
     info!("shutdown complete");
@@ -164,8 +215,9 @@ fn say_goodbye(shared: &Shared) {
 /// A server running on its own thread, for tests, benchmarks and the load generator.
 pub struct RunningServer {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     shutdown: Shutdown,
-    budget: Arc<Budget>,
+    parts: Parts,
     thread: Option<JoinHandle<Result<(), ServerError>>>,
 }
 
@@ -176,20 +228,23 @@ impl RunningServer {
         RunningServer::start_on(listener, config)
     }
 
-    /// Starts serving on an already bound listener.
+    /// Starts serving on an already bound listener (and on `config.metrics`, when set).
     pub fn start_on(listener: TcpListener, config: Config) -> io::Result<RunningServer> {
         let addr = listener.local_addr()?;
+        let metrics = config.metrics.map(bind_metrics).transpose()?;
+        let metrics_addr = metrics.as_ref().map(|l| l.local_addr()).transpose()?;
         let shutdown = Shutdown::new();
         let handle = shutdown.clone();
-        let budget = budget_for(&config);
-        let for_thread = budget.clone();
+        let parts = Parts::for_config(&config);
+        let for_thread = parts.clone();
         let thread = thread::Builder::new()
             .name("chat-server".into())
-            .spawn(move || serve(listener, config, handle, for_thread))?;
+            .spawn(move || serve(listener, metrics, config, handle, for_thread))?;
         Ok(RunningServer {
             addr,
+            metrics_addr,
             shutdown,
-            budget,
+            parts,
             thread: Some(thread),
         })
     }
@@ -204,9 +259,19 @@ impl RunningServer {
         self.shutdown.clone()
     }
 
+    /// Where the figures are served over HTTP, when `config.metrics` asked for it.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
     /// Backlog figures so far: bytes waiting, the peak, cut-offs by reason, flood-control waits.
     pub fn backlog_stats(&self) -> BacklogStats {
-        self.budget.stats()
+        self.parts.budget.stats()
+    }
+
+    /// Every figure the server counts, now (the same ones `--metrics` serves).
+    pub fn metrics(&self) -> Snapshot {
+        self.parts.metrics.snapshot(self.parts.budget.stats())
     }
 
     /// Shuts down and waits for every thread to finish.

@@ -14,6 +14,7 @@ use batepapo_protocol::{
 use log::{debug, info, warn};
 
 use crate::line::encode;
+use crate::metrics::Metrics;
 use crate::monitor;
 use crate::outbox::{Closed, Outbox};
 use crate::registry::{self, broadcast, Member};
@@ -39,6 +40,7 @@ enum Event {
 
 struct LineReader {
     stream: Arc<TcpStream>,
+    metrics: Arc<Metrics>,
     decoder: LineDecoder,
     buf: Vec<u8>,
     eof: bool,
@@ -48,12 +50,17 @@ impl LineReader {
     fn next(&mut self) -> Event {
         loop {
             if let Some(line) = self.decoder.next_line() {
-                return lift(line);
+                return self.lift(line);
             }
             if self.eof {
-                return self.decoder.finish().map_or(Event::Closed, lift);
+                return self
+                    .decoder
+                    .finish()
+                    .map_or(Event::Closed, |l| self.lift(l));
             }
-            match (&*self.stream).read(&mut self.buf) {
+            let read = (&*self.stream).read(&mut self.buf);
+            self.metrics.received(*read.as_ref().unwrap_or(&0));
+            match read {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.decoder.push(&self.buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -70,12 +77,13 @@ impl LineReader {
             }
         }
     }
-}
 
-fn lift(line: Result<String, FrameError>) -> Event {
-    match line {
-        Ok(l) => Event::Line(l),
-        Err(e) => Event::Bad(e),
+    fn lift(&self, line: Result<String, FrameError>) -> Event {
+        self.metrics.line_in();
+        match line {
+            Ok(l) => Event::Line(l),
+            Err(e) => Event::Bad(e),
+        }
     }
 }
 
@@ -96,6 +104,7 @@ pub(crate) enum Ending {
 pub(crate) fn serve(conn: &Conn, shared: &Shared) -> Ending {
     let mut reader = LineReader {
         stream: conn.stream.clone(),
+        metrics: shared.metrics.clone(),
         decoder: LineDecoder::new(shared.config.max_line),
         buf: vec![0; READ_BUF],
         eof: false,
@@ -112,6 +121,9 @@ pub(crate) fn serve(conn: &Conn, shared: &Shared) -> Ending {
         Err(ending) => (None, ending),
     };
     let left = shared.registry.unregister(conn.id).map(|(_, left)| left);
+    if left.is_some() {
+        shared.metrics.unregistered();
+    }
     let who = name
         .as_deref()
         .unwrap_or("a client that had not registered");
@@ -160,6 +172,7 @@ fn register(conn: &Conn, reader: &mut LineReader, shared: &Shared) -> Result<Str
                             format!("the name {name} is already in use"),
                         ),
                         Ok(connected) => {
+                            shared.metrics.registered();
                             let _ = conn.stream.set_read_timeout(None);
                             info!("{name} joined from {}; {connected} connected", conn.addr);
                             return Ok(name);

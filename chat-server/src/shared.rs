@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::Config;
 use crate::delivery::Delivery;
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::registry::Registry;
 use crate::shutdown::Shutdown;
@@ -21,6 +22,7 @@ pub(crate) struct Open {
 pub(crate) struct Shared {
     pub config: Config,
     pub delivery: Arc<Delivery>,
+    pub metrics: Arc<Metrics>,
     pub registry: Registry,
     pub shutdown: Shutdown,
     open: Mutex<HashMap<u64, Open>>,
@@ -30,6 +32,7 @@ impl Shared {
     pub fn new(config: Config, delivery: Arc<Delivery>, shutdown: Shutdown) -> Shared {
         Shared {
             config,
+            metrics: delivery.metrics.clone(),
             delivery,
             registry: Registry::default(),
             shutdown,
@@ -61,6 +64,8 @@ pub(crate) struct OpenGuard<'a> {
 
 impl Drop for OpenGuard<'_> {
     fn drop(&mut self) {
-        self.shared.open().remove(&self.id);
+        if self.shared.open().remove(&self.id).is_some() {
+            self.shared.metrics.connection_closed();
+        }
     }
 }

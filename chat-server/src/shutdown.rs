@@ -56,7 +56,7 @@ impl Shutdown {
 }
 
 /// An address that reaches a listener: a wildcard address is reached through loopback.
-fn wake_address(listening: SocketAddr) -> SocketAddr {
+pub(crate) fn wake_address(listening: SocketAddr) -> SocketAddr {
     let ip = match listening.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),

@@ -141,6 +141,8 @@ fn help_teaches_the_flags() {
                 .and(predicate::str::contains("--flood-watermark"))
                 .and(predicate::str::contains("--name-timeout"))
                 .and(predicate::str::contains("--config"))
+                .and(predicate::str::contains("--metrics"))
+                .and(predicate::str::contains("--write-mode"))
                 .and(predicate::str::contains("nc 127.0.0.1 7777")),
         );
 }
@@ -186,4 +188,37 @@ fn address_in_use_is_a_clear_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(format!("cannot listen on {addr}")));
+}
+
+#[test]
+fn metrics_flag_prints_where_the_figures_are_and_serves_them() {
+    let mut child = Command::new(cargo_bin("chat-server"))
+        .args(["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn chat-server");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut first, mut second) = (String::new(), String::new());
+    out.read_line(&mut first).unwrap();
+    out.read_line(&mut second).unwrap();
+    assert!(first.starts_with("listening on 127.0.0.1:"), "{first:?}");
+    let at: SocketAddr = second
+        .trim_end()
+        .strip_prefix("metrics on http://")
+        .and_then(|s| s.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("second line was {second:?}"))
+        .parse()
+        .unwrap();
+    let mut s = TcpStream::connect(at).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("\nbatepapo_connections 0\n"), "{answer}");
+    assert!(answer.contains("\nprocess_cpu_seconds_total "), "{answer}");
+    signal(&child, libc::SIGTERM);
+    let (status, log) = wait_with_timeout(&mut child);
+    assert!(status.success(), "{status:?}\n{log}");
 }

@@ -41,7 +41,10 @@ pub struct Client {
 
 impl Client {
     pub fn connect(addr: SocketAddr, label: &str) -> Client {
-        let stream = TcpStream::connect(addr).expect("connect");
+        Client::over(TcpStream::connect(addr).expect("connect"), label)
+    }
+
+    fn over(stream: TcpStream, label: &str) -> Client {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         Client {
             label: label.to_string(),
@@ -56,7 +59,11 @@ impl Client {
 
     /// Connects, reads HELLO, registers `name`, and reads WELCOME and USERS.
     pub fn join(addr: SocketAddr, name: &str) -> Client {
-        let mut c = Client::connect(addr, name);
+        Client::register(Client::connect(addr, name), name)
+    }
+
+    /// Registers `name` on a connected client, as [`Client::join`] does.
+    pub fn register(mut c: Client, name: &str) -> Client {
         c.expect_prefix("HELLO chat/1");
         c.send(name);
         let welcome = c.expect_prefix("WELCOME ");
