@@ -41,7 +41,9 @@ pub struct Config {
 }
 
 /// How much one `send` system call may carry.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum WriteMode {
     /// Everything pending for a client in one call: under load the lines for a client pile up

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use chat_server::config::WriteMode;
+
 use crate::schedule::Arrival;
 
 /// The wire protocol the bots speak.
@@ -30,7 +32,8 @@ impl fmt::Display for Protocol {
 }
 
 /// A complete run description.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Config {
     /// The server to drive, as `HOST:PORT`; `None` embeds the reference server on 127.0.0.1:0.
     pub server: Option<String>,
@@ -66,6 +69,13 @@ pub struct Config {
     pub protocol: Protocol,
     /// TCP_NODELAY on the embedded server's sockets.
     pub embed_nodelay: bool,
+    /// How the embedded server writes: batched, or one send per line (to measure the cost).
+    pub embed_write_mode: WriteMode,
+    /// The server's process on this machine, for its CPU, threads and memory; `None` looks
+    /// for the process listening on a loopback `--server` port.
+    pub server_pid: Option<u32>,
+    /// The server's Prometheus endpoint, `HOST:PORT`, for its socket sends and bytes written.
+    pub server_metrics: Option<String>,
 }
 
 impl Default for Config {
@@ -86,6 +96,9 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(10),
             protocol: Protocol::Chat1,
             embed_nodelay: chat_server::Config::default().nodelay,
+            embed_write_mode: WriteMode::Batched,
+            server_pid: None,
+            server_metrics: None,
         }
     }
 }
@@ -188,6 +201,7 @@ impl Config {
             listen: "127.0.0.1:0".parse().expect("valid address"),
             max_clients: self.clients + 64,
             nodelay: self.embed_nodelay,
+            write_mode: self.embed_write_mode,
             ..chat_server::Config::default()
         }
     }
@@ -209,11 +223,20 @@ impl Config {
 }
 
 mod secs {
+    use serde::Deserialize;
+
     pub fn serialize<S: serde::Serializer>(
         d: &std::time::Duration,
         s: S,
     ) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<std::time::Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        std::time::Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
     }
 }
 

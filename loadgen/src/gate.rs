@@ -1,4 +1,5 @@
-//! Pass/fail gates: `--threshold 'p99<50ms'` and `--baseline old.json --max-regress 20%`.
+//! Pass/fail gates: `--threshold 'p99<50ms'`, the default gates, and the metrics both they and
+//! the baseline comparison ([`crate::baseline`]) read.
 
 use std::fmt;
 
@@ -15,44 +16,71 @@ enum Unit {
     Number,
 }
 
-/// A metric: its name, its unit, and how to read it from a summary.
-type Metric = (&'static str, Unit, fn(&Summary) -> f64);
+/// A metric: its name, its unit, and how to read it from a summary (`None`: not measured in
+/// this run, which fails any threshold on it).
+type Metric = (&'static str, Unit, fn(&Summary) -> Option<f64>);
 
 /// Every metric a threshold may name.
 const METRICS: &[Metric] = &[
-    ("p50", Unit::Millis, |s| s.latency.p50),
-    ("p90", Unit::Millis, |s| s.latency.p90),
-    ("p99", Unit::Millis, |s| s.latency.p99),
-    ("p999", Unit::Millis, |s| s.latency.p999),
-    ("max", Unit::Millis, |s| s.latency.max),
-    ("mean", Unit::Millis, |s| s.latency.mean),
-    ("sent_p99", Unit::Millis, |s| s.latency_from_sent.p99),
-    ("completion_p50", Unit::Millis, |s| s.completion.p50),
-    ("completion_p99", Unit::Millis, |s| s.completion.p99),
-    ("completion_max", Unit::Millis, |s| s.completion.max),
-    ("connect_p99", Unit::Millis, |s| s.connect.p99),
-    ("send_lag_p99", Unit::Millis, |s| s.self_check.send_lag.p99),
-    ("loop_lag_p99", Unit::Millis, |s| s.self_check.loop_lag.p99),
-    ("lost", Unit::Count, |s| s.counts.lost as f64),
-    ("lost_pct", Unit::Number, |s| {
-        100.0 * s.counts.lost as f64 / (s.counts.expected.max(1)) as f64
+    ("p50", Unit::Millis, |s| Some(s.latency.p50)),
+    ("p90", Unit::Millis, |s| Some(s.latency.p90)),
+    ("p99", Unit::Millis, |s| Some(s.latency.p99)),
+    ("p999", Unit::Millis, |s| Some(s.latency.p999)),
+    ("max", Unit::Millis, |s| Some(s.latency.max)),
+    ("mean", Unit::Millis, |s| Some(s.latency.mean)),
+    ("sent_p99", Unit::Millis, |s| Some(s.latency_from_sent.p99)),
+    ("completion_p50", Unit::Millis, |s| Some(s.completion.p50)),
+    ("completion_p99", Unit::Millis, |s| Some(s.completion.p99)),
+    ("completion_max", Unit::Millis, |s| Some(s.completion.max)),
+    ("connect_p99", Unit::Millis, |s| Some(s.connect.p99)),
+    ("send_lag_p99", Unit::Millis, |s| {
+        Some(s.self_check.send_lag.p99)
     }),
-    ("duplicated", Unit::Count, |s| s.counts.duplicated as f64),
+    ("loop_lag_p99", Unit::Millis, |s| {
+        Some(s.self_check.loop_lag.p99)
+    }),
+    ("lost", Unit::Count, |s| Some(s.counts.lost as f64)),
+    ("lost_pct", Unit::Number, |s| {
+        Some(100.0 * s.counts.lost as f64 / (s.counts.expected.max(1)) as f64)
+    }),
+    ("duplicated", Unit::Count, |s| {
+        Some(s.counts.duplicated as f64)
+    }),
     ("out_of_order", Unit::Count, |s| {
-        s.counts.out_of_order as f64
+        Some(s.counts.out_of_order as f64)
     }),
     ("errors", Unit::Count, |s| {
-        s.errors.values().sum::<u64>() as f64
+        Some(s.errors.values().sum::<u64>() as f64)
     }),
-    ("delivered", Unit::Count, |s| s.counts.delivered as f64),
+    ("delivered", Unit::Count, |s| {
+        Some(s.counts.delivered as f64)
+    }),
     ("deliveries_per_s", Unit::Number, |s| {
-        s.rates.deliveries_per_s
+        Some(s.rates.deliveries_per_s)
     }),
-    ("achieved_pct", Unit::Number, |s| s.rates.achieved_pct),
+    ("achieved_pct", Unit::Number, |s| Some(s.rates.achieved_pct)),
     ("cpu_us_per_delivery", Unit::Number, |s| {
-        s.self_check.loadgen_us_per_delivery.unwrap_or(0.0)
+        s.self_check.loadgen_us_per_delivery
+    }),
+    ("server_cpu_us_per_delivery", Unit::Number, |s| {
+        s.server_cost.cpu_us_per_delivery
+    }),
+    ("server_sends_per_delivery", Unit::Number, |s| {
+        s.server_cost.sends_per_delivery
+    }),
+    ("server_bytes_per_delivery", Unit::Number, |s| {
+        s.server_cost.bytes_per_delivery
+    }),
+    ("server_threads_per_client", Unit::Number, |s| {
+        s.server_cost.threads_per_client
+    }),
+    ("server_rss_kib_per_client", Unit::Number, |s| {
+        s.server_cost.rss_kib_per_client
     }),
 ];
+
+/// What a check on a figure the run could not measure shows; such a check fails.
+pub const NOT_MEASURED: &str = "not measured in this run";
 
 /// The gates every run has unless a threshold on the same quantity replaces them: a run that
 /// loses deliveries or gets errors from the server is not a pass.
@@ -239,10 +267,24 @@ impl fmt::Display for Check {
     }
 }
 
+/// A metric's value for a summary, by name; `None` when the run did not measure it.
+pub fn value(s: &Summary, name: &str) -> Option<f64> {
+    METRICS.iter().find(|m| m.0 == name).and_then(|m| (m.2)(s))
+}
+
+/// A value shown in the metric's unit.
+pub fn show_value(name: &str, v: f64) -> String {
+    METRICS
+        .iter()
+        .position(|m| m.0 == name)
+        .map_or(format!("{v}"), |i| show(i, v))
+}
+
 fn show(metric: usize, v: f64) -> String {
     match METRICS[metric].1 {
         Unit::Millis => format!("{v:.2} ms"),
         Unit::Count => format!("{v:.0}"),
+        Unit::Number if v.abs() < 10.0 => format!("{v:.3}"),
         Unit::Number => format!("{v:.1}"),
     }
 }
@@ -261,8 +303,8 @@ pub fn check_thresholds(s: &Summary, thresholds: &[Threshold]) -> Vec<Check> {
                     t.op.as_str(),
                     show(t.metric, t.value)
                 ),
-                actual: show(t.metric, actual),
-                pass: t.op.holds(actual, t.value),
+                actual: actual.map_or(NOT_MEASURED.to_string(), |v| show(t.metric, v)),
+                pass: actual.is_some_and(|v| t.op.holds(v, t.value)),
             }
         })
         .collect()
@@ -277,40 +319,6 @@ pub fn parse_regress(text: &str) -> Result<f64, GateError> {
         .filter(|v| v.is_finite() && *v >= 0.0)
         .map(|v| v / 100.0)
         .ok_or_else(|| GateError::Regress(text.to_string()))
-}
-
-/// Compares with a baseline: latencies may grow and throughput may shrink by at most
-/// `max_regress` (0.2 = 20%). Latencies under 1 ms are compared as 1 ms, so that noise in
-/// tiny values does not fail a run.
-pub fn check_baseline(s: &Summary, baseline: &Summary, max_regress: f64) -> Vec<Check> {
-    let mut checks = Vec::new();
-    for name in ["p50", "p99", "p999", "completion_p99"] {
-        let i = METRICS
-            .iter()
-            .position(|m| m.0 == name)
-            .expect("known metric");
-        let (new, old) = ((METRICS[i].2)(s), (METRICS[i].2)(baseline));
-        let limit = old.max(1.0) * (1.0 + max_regress);
-        checks.push(Check {
-            what: format!(
-                "{name} within {:.0}% of baseline {}",
-                max_regress * 100.0,
-                show(i, old)
-            ),
-            actual: show(i, new),
-            pass: new <= limit,
-        });
-    }
-    let (new, old) = (s.rates.deliveries_per_s, baseline.rates.deliveries_per_s);
-    checks.push(Check {
-        what: format!(
-            "deliveries_per_s within {:.0}% of baseline {old:.0}",
-            max_regress * 100.0
-        ),
-        actual: format!("{new:.0}"),
-        pass: new >= old * (1.0 - max_regress),
-    });
-    checks
 }
 
 #[cfg(test)]
@@ -385,17 +393,6 @@ mod tests {
         ];
         let verdicts: Vec<bool> = check_thresholds(&s, &ts).iter().map(|c| c.pass).collect();
         assert_eq!(verdicts, [true, false, true]);
-    }
-
-    #[test]
-    fn baseline_catches_latency_growth_and_throughput_drop() {
-        let old = summary(10.0, 0, 1000.0);
-        let ok = summary(11.0, 0, 950.0);
-        assert!(check_baseline(&ok, &old, 0.2).iter().all(|c| c.pass));
-        let slower = summary(13.0, 0, 1000.0);
-        assert!(check_baseline(&slower, &old, 0.2).iter().any(|c| !c.pass));
-        let thinner = summary(10.0, 0, 700.0);
-        assert!(check_baseline(&thinner, &old, 0.2).iter().any(|c| !c.pass));
     }
 
     #[test]

@@ -175,13 +175,11 @@ fn figures(out: &mut String, s: &Summary) {
         "loadgen CPU",
         &cpu(sc.loadgen_cpu_pct, sc.loadgen_us_per_delivery),
     );
-    if s.embedded {
-        row(
-            out,
-            "embedded server CPU",
-            &cpu(sc.server_cpu_pct, sc.server_us_per_delivery),
-        );
-    }
+    row(
+        out,
+        "server cost per delivery",
+        &crate::table::server_cost(s),
+    );
     out.push_str("</table>");
 }
 

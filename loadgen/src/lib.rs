@@ -15,9 +15,13 @@
 //!   [`series`]: the run second by second.
 //! - [`report`] and [`table`]: merged figures, the generator-bound verdict, CPU per delivery,
 //!   the text table; [`hlog`] and [`html`] (with [`svg`]): the interval log and the page.
-//! - [`gate`]: default and user thresholds, baseline comparison.
-//! - [`cpu`]: CPU time of the generator's threads and the embedded server's.
+//! - [`gate`]: default and user thresholds; [`baseline`]: comparison with an earlier report,
+//!   loose on latency and tight on the server's counted costs.
+//! - [`cpu`]: CPU time of the generator's threads and the embedded server's;
+//!   [`server_cost`]: the server's CPU, sends and bytes per delivery and threads and memory per
+//!   client, from the embedded server, `/proc`, or the server's Prometheus endpoint.
 
+pub mod baseline;
 pub mod bot;
 pub mod config;
 pub mod cpu;
@@ -30,6 +34,7 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod series;
+pub mod server_cost;
 pub mod stats;
 pub mod svg;
 pub mod table;

@@ -2,7 +2,7 @@
 //! exit 0/1/2.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use batepapo_units::parse_duration;
 use clap::Parser;
+use loadgen::baseline::{self, Tolerances};
 use loadgen::config::{Config, Protocol};
 use loadgen::gate::{self, Threshold};
 use loadgen::run::{self, Progress};
@@ -64,7 +65,8 @@ struct Args {
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
 
-    /// How sends are spaced: fixed (every 1/rate s) or poisson (exponential gaps, mean 1/rate).
+    /// How sends are spaced: fixed (every 1/rate s, bots spread evenly), poisson (exponential
+    /// gaps, mean 1/rate) or burst (every bot at the same instant, every 1/rate s).
     #[arg(long, value_enum, default_value = "fixed")]
     arrival: Arrival,
 
@@ -121,10 +123,28 @@ struct Args {
     #[arg(long, value_name = "BOOL")]
     embed_nodelay: Option<bool>,
 
+    /// How the embedded server writes: batched, or per-line (one send per line per recipient,
+    /// the design before batching), to measure what batching saves.
+    #[arg(long, value_name = "MODE", value_enum, default_value = "batched")]
+    embed_write_mode: chat_server::config::WriteMode,
+
+    /// The server's process on this machine, read from /proc for its CPU time, threads and
+    /// memory; default: the process listening on a loopback --server port, when visible.
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
+
+    /// The server's Prometheus endpoint (the reference server's --metrics), HOST:PORT, for its
+    /// socket sends and bytes written (and CPU, threads, memory when no process is visible).
+    #[arg(long, value_name = "HOST:PORT")]
+    server_metrics: Option<String>,
+
     /// Gate: METRIC OP VALUE, e.g. 'p99<50ms', 'lost_pct<0.1' (repeatable). Metrics: p50, p90,
     /// p99, p999, max, mean, sent_p99, completion_p50, completion_p99, completion_max,
     /// connect_p99, send_lag_p99, loop_lag_p99, lost, lost_pct, duplicated, out_of_order,
-    /// errors, delivered, deliveries_per_s, achieved_pct, cpu_us_per_delivery.
+    /// errors, delivered, deliveries_per_s, achieved_pct, cpu_us_per_delivery (loadgen's),
+    /// server_cpu_us_per_delivery, server_sends_per_delivery, server_bytes_per_delivery,
+    /// server_threads_per_client, server_rss_kib_per_client. A threshold on a figure the run
+    /// could not measure fails.
     #[arg(long, value_name = "EXPR")]
     threshold: Vec<String>,
 
@@ -132,9 +152,18 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
 
-    /// Allowed regression against --baseline.
+    /// Allowed regression of latency and delivery rate against --baseline.
     #[arg(long, value_name = "PCT", default_value = "20%")]
     max_regress: String,
+
+    /// Allowed regression of the server's counted costs against --baseline: socket sends and
+    /// bytes written per delivery, threads and memory per client.
+    #[arg(long, value_name = "PCT", default_value = "10%")]
+    max_cost_regress: String,
+
+    /// Allowed regression of the server's CPU time per delivery against --baseline.
+    #[arg(long, value_name = "PCT", default_value = "50%")]
+    max_cpu_regress: String,
 
     /// Write the full report (config, phases, figures, serialized histograms) as JSON.
     #[arg(long, value_name = "FILE")]
@@ -170,7 +199,11 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|t| Threshold::parse(t))
         .collect::<Result<_, _>>()?;
-    let max_regress = gate::parse_regress(&args.max_regress)?;
+    let tolerances = Tolerances {
+        latency: gate::parse_regress(&args.max_regress)?,
+        counted: gate::parse_regress(&args.max_cost_regress)?,
+        cpu: gate::parse_regress(&args.max_cpu_regress)?,
+    };
     let baseline: Option<Summary> =
         match &args.baseline {
             Some(path) => {
@@ -203,9 +236,20 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
         embed_nodelay: args
             .embed_nodelay
             .unwrap_or(chat_server::Config::default().nodelay),
+        embed_write_mode: args.embed_write_mode,
+        server_pid: args.server_pid,
+        server_metrics: args.server_metrics.clone(),
         ..Config::default()
     };
     config.validate()?;
+    if let Some(old) = baseline.as_ref().and_then(|b| b.config.as_ref()) {
+        baseline::same_load(&config, old).with_context(|| {
+            format!(
+                "cannot compare with {}",
+                args.baseline.as_deref().unwrap_or(Path::new("")).display()
+            )
+        })?;
+    }
 
     let progress = Arc::new(Progress::default());
     let on_ctrl_c = progress.clone();
@@ -249,7 +293,7 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
     let gated = !user_thresholds.is_empty() || baseline.is_some();
     let mut checks = gate::check_thresholds(&summary, &gate::with_defaults(&user_thresholds));
     if let Some(b) = &baseline {
-        checks.extend(gate::check_baseline(&summary, b, max_regress));
+        checks.extend(baseline::check(&summary, b, tolerances));
     }
     for c in &checks {
         println!("{c}");

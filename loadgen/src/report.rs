@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::run::{CpuUse, Outcome, Phases};
 use crate::series::Second;
+use crate::server_cost::ServerCost;
 
 /// Percentiles of one latency distribution, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -162,7 +163,6 @@ pub struct Summary {
     /// Bots that registered.
     pub registered: usize,
     /// Run settings.
-    #[serde(skip_deserializing)]
     pub config: Option<Config>,
     /// Phase durations.
     #[serde(default)]
@@ -197,6 +197,9 @@ pub struct Summary {
     /// The distributions themselves.
     #[serde(default)]
     pub histograms: Serialized,
+    /// What the server spent on the load, per delivery and per client.
+    #[serde(default)]
+    pub server_cost: ServerCost,
 }
 
 impl Summary {
@@ -298,6 +301,7 @@ impl Summary {
                 completion: serialize(&completion),
                 connect: serialize(&t.connect),
             },
+            server_cost: o.server_cost.clone(),
         }
     }
 

@@ -15,6 +15,7 @@ use crate::bot::Phase;
 use crate::config::{Config, Protocol};
 use crate::cpu::{CpuShare, CpuWindow};
 use crate::series::{Second, Series};
+use crate::server_cost::{self, Probe, Sample, ServerCost};
 use crate::stats::{Clock, Live, Totals, WorkerStats};
 use crate::worker::{self, Links, Plan};
 
@@ -44,6 +45,9 @@ pub enum RunError {
         /// What came instead.
         got: String,
     },
+    /// A source of the server's figures (`--server-pid`, `--server-metrics`) is unusable.
+    #[error(transparent)]
+    Probe(#[from] crate::server_cost::ProbeError),
     /// A worker thread could not start.
     #[error("cannot start a worker thread")]
     Worker(#[source] std::io::Error),
@@ -107,6 +111,8 @@ pub struct Outcome {
     pub cpu: Option<CpuUse>,
     /// Wall-clock time of the start of the measurement (second 0 of `seconds`).
     pub measure_start: SystemTime,
+    /// What the server spent on the measured load.
+    pub server_cost: ServerCost,
 }
 
 /// Shared with whoever watches the run: Ctrl-C sets `interrupted`.
@@ -223,6 +229,16 @@ pub fn run(
             (addr, Some(server), addr.to_string())
         }
     };
+    let probe = probe_for(&config, addr);
+    probe.check()?;
+    let sample = |server: &Option<chat_server::RunningServer>| -> Sample {
+        let embedded = server.as_ref().map(|s| {
+            let cpu = crate::cpu::sample().map_or(0.0, |c| c.other);
+            (s.metrics(), cpu)
+        });
+        probe.sample(embedded.as_ref().map(|(m, cpu)| (m, *cpu)))
+    };
+    let idle = sample(&server);
     let workers = config.workers_for(server.is_some() || addr.ip().is_loopback());
     let per_sender =
         (config.rate * (config.warmup + config.duration).as_secs_f64() * 1.5).ceil() as usize + 16;
@@ -289,6 +305,7 @@ pub fn run(
         ..Phases::default()
     };
     let mut cpu = None;
+    let mut server_cost = ServerCost::default();
     let mut measure_start = SystemTime::now();
     if registered == config.clients && !progress.interrupted() {
         // Barrier passed: everyone is registered, so everyone receives every broadcast.
@@ -304,12 +321,14 @@ pub fn run(
         phases.warmup_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let window = CpuWindow::start();
+        let first = sample(&server);
         let received_before = listen.sum(|l| &l.received);
         listen.wait(clock.base + end, true, |_| false);
-        cpu = window.finish().map(|share| CpuUse {
-            share,
-            deliveries: listen.sum(|l| &l.received) - received_before,
-        });
+        let last = sample(&server);
+        let deliveries = listen.sum(|l| &l.received) - received_before;
+        cpu = window.finish().map(|share| CpuUse { share, deliveries });
+        server_cost = server_cost::cost(&idle, &first, &last, deliveries, registered);
+        server_cost.sources = probe.sources(server.is_some());
         phases.measure_s = t.elapsed().as_secs_f64();
         // Ends the senders now if Ctrl-C cut the measurement short; a no-op otherwise.
         let _ = phase_tx.send(Phase::Draining);
@@ -359,5 +378,24 @@ pub fn run(
         phases,
         cpu,
         measure_start,
+        server_cost,
     })
+}
+
+/// Where the server's figures come from: `--server-pid`, or the process listening on a
+/// loopback `--server` port; and `--server-metrics`.
+fn probe_for(config: &Config, addr: SocketAddr) -> Probe {
+    let (pid, pid_from) = match (config.server_pid, &config.server) {
+        (Some(pid), _) => (Some(pid), Some("--server-pid".to_string())),
+        (None, Some(_)) if addr.ip().is_loopback() => {
+            let pid = server_cost::find_listener(addr);
+            (pid, pid.map(|_| format!("listening on {addr}")))
+        }
+        _ => (None, None),
+    };
+    Probe {
+        pid,
+        pid_from,
+        metrics: config.server_metrics.clone(),
+    }
 }

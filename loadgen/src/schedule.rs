@@ -17,6 +17,10 @@ pub enum Arrival {
     Fixed,
     /// Exponential gaps with mean 1/rate (a Poisson process per bot), as Tsung's default.
     Poisson,
+    /// Every bot sends at the same instant, once every 1/rate seconds: a thundering herd. Each
+    /// client then gets a burst of lines at once, which is where a server's write batching
+    /// (or its lack) shows in its cost per delivery.
+    Burst,
 }
 
 impl std::fmt::Display for Arrival {
@@ -24,6 +28,7 @@ impl std::fmt::Display for Arrival {
         f.write_str(match self {
             Arrival::Fixed => "fixed",
             Arrival::Poisson => "poisson",
+            Arrival::Burst => "burst",
         })
     }
 }
@@ -70,6 +75,7 @@ impl Schedule {
         let first = match arrival {
             Arrival::Fixed => mean_gap * me as f64 / bots.max(1) as f64,
             Arrival::Poisson => exponential(&mut rng, mean_gap),
+            Arrival::Burst => 0.0,
         };
         Schedule {
             rng,
@@ -108,7 +114,7 @@ impl Iterator for Schedule {
         };
         self.seq = self.seq.checked_add(1)?;
         self.next_at += match self.arrival {
-            Arrival::Fixed => self.mean_gap,
+            Arrival::Fixed | Arrival::Burst => self.mean_gap,
             Arrival::Poisson => exponential(&mut self.rng, self.mean_gap),
         };
         Some(planned)
@@ -156,6 +162,17 @@ mod tests {
         for w in p.windows(2) {
             let gap = w[1].at - w[0].at;
             assert!((gap.as_secs_f64() - 0.25).abs() < 1e-6, "{gap:?}");
+        }
+    }
+
+    #[test]
+    fn burst_arrivals_send_every_bot_at_the_same_instants() {
+        for me in [0, 9] {
+            let at: Vec<Duration> = plan(1, me, Arrival::Burst, 3)
+                .iter()
+                .map(|p| p.at)
+                .collect();
+            assert_eq!(at, [0, 250, 500].map(Duration::from_millis), "bot {me}");
         }
     }
 

@@ -81,16 +81,8 @@ pub fn render(s: &Summary) -> String {
         us(sc.loadgen_us_per_delivery)
     )
     .unwrap();
-    if s.embedded {
-        write!(
-            out,
-            "; embedded server {}{}",
-            pct(sc.server_cpu_pct),
-            us(sc.server_us_per_delivery)
-        )
-        .unwrap();
-    }
     out.push('\n');
+    writeln!(out, "server cost per delivery: {}", server_cost(s)).unwrap();
     if let Some(note) = &sc.generator_note {
         writeln!(out, "{note}").unwrap();
     }
@@ -100,4 +92,26 @@ pub fn render(s: &Summary) -> String {
         writeln!(out, "run: INVALID: {}", s.invalid_reasons.join("; ")).unwrap();
     }
     out
+}
+
+/// The server's costs in one line, with what could not be measured said as such.
+pub fn server_cost(s: &Summary) -> String {
+    let c = &s.server_cost;
+    let show = |v: Option<f64>, digits: usize, unit: &str| {
+        v.map_or("n/a".to_string(), |v| format!("{v:.digits$}{unit}"))
+    };
+    let mut line = format!(
+        "CPU {}, sends {}, bytes {}; per client: threads {}, RSS {}",
+        show(c.cpu_us_per_delivery, 3, " us"),
+        show(c.sends_per_delivery, 3, ""),
+        show(c.bytes_per_delivery, 1, ""),
+        show(c.threads_per_client, 2, ""),
+        show(c.rss_kib_per_client, 1, " KiB"),
+    );
+    if c.sources.is_empty() {
+        line.push_str(" (no source: give --server-pid or --server-metrics)");
+    } else {
+        line.push_str(&format!(" ({})", c.sources.join("; ")));
+    }
+    line
 }

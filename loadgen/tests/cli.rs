@@ -264,12 +264,25 @@ fn json_and_hgrm_are_written_and_the_json_works_as_a_baseline() {
     assert!(text.contains("#[Max"));
     // Compared with itself and a wide margin, the next run passes the regression gate.
     short_run()
-        .arg("--baseline")
+        .args(["--arrival", "poisson", "--baseline"])
         .arg(&json)
-        .args(["--max-regress", "10000%"])
+        .args(["--max-regress", "10000%", "--max-cost-regress", "10000%"])
+        .args(["--max-cpu-regress", "10000%"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("PASS p99 within"));
+        .stdout(
+            predicate::str::contains("PASS p99 within")
+                .and(predicate::str::contains("PASS server_sends_per_delivery within")),
+        );
+    // A baseline of another load is refused, not compared.
+    short_run()
+        .arg("--baseline")
+        .arg(&json)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the baseline was made with --arrival poisson, this run has fixed",
+        ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
