@@ -258,6 +258,22 @@ pub struct Check {
     pub actual: String,
     /// Whether it held.
     pub pass: bool,
+    /// Whether the figure is counted rather than timed (see [`is_counted`]): its verdict stands
+    /// even when the generator's own delay spoils the latency figures.
+    pub counted: bool,
+}
+
+/// The server's counted costs: socket sends and bytes per delivery, threads and memory per
+/// client. A slow generator can only make the server batch more (fewer sends), never cost more,
+/// so a failure of one of these is the server's even in a generator-bound run.
+pub fn is_counted(metric: &str) -> bool {
+    matches!(
+        metric,
+        "server_sends_per_delivery"
+            | "server_bytes_per_delivery"
+            | "server_threads_per_client"
+            | "server_rss_kib_per_client"
+    )
 }
 
 impl fmt::Display for Check {
@@ -305,6 +321,7 @@ pub fn check_thresholds(s: &Summary, thresholds: &[Threshold]) -> Vec<Check> {
                 ),
                 actual: actual.map_or(NOT_MEASURED.to_string(), |v| show(t.metric, v)),
                 pass: actual.is_some_and(|v| t.op.holds(v, t.value)),
+                counted: is_counted(METRICS[t.metric].0),
             }
         })
         .collect()

@@ -376,6 +376,7 @@ mod tests {
             what: "p99<50ms".into(),
             actual: "5.00 ms".into(),
             pass: true,
+            counted: false,
         }];
         let page = render(&s, &checks, "PASS: all gates hold");
         let elements = well_formed(&page);

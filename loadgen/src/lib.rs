@@ -15,7 +15,7 @@
 //!   [`series`]: the run second by second.
 //! - [`report`] and [`table`]: merged figures, the generator-bound verdict, CPU per delivery,
 //!   the text table; [`hlog`] and [`html`] (with [`svg`]): the interval log and the page.
-//! - [`gate`]: default and user thresholds; [`baseline`]: comparison with an earlier report,
+//! - [`gate`]: default and user thresholds; [`verdict`]: the run's verdict and exit code; [`baseline`]: comparison with an earlier report,
 //!   loose on latency and tight on the server's counted costs.
 //! - [`cpu`]: CPU time of the generator's threads and the embedded server's;
 //!   [`server_cost`]: the server's CPU, sends and bytes per delivery and threads and memory per
@@ -39,6 +39,7 @@ pub mod stats;
 pub mod svg;
 pub mod table;
 pub mod token;
+pub mod verdict;
 pub mod worker;
 
 pub use config::{Config, Protocol};

@@ -238,7 +238,7 @@ pub fn run(
         });
         probe.sample(embedded.as_ref().map(|(m, cpu)| (m, *cpu)))
     };
-    let idle = sample(&server);
+    let idle = server_cost::settled(|| sample(&server));
     let workers = config.workers_for(server.is_some() || addr.ip().is_loopback());
     let per_sender =
         (config.rate * (config.warmup + config.duration).as_secs_f64() * 1.5).ceil() as usize + 16;
@@ -321,13 +321,18 @@ pub fn run(
         phases.warmup_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let window = CpuWindow::start();
-        let first = sample(&server);
         let received_before = listen.sum(|l| &l.received);
-        listen.wait(clock.base + end, true, |_| false);
+        let (cost_from, cost_to) = cost_window(&config, measure_from, end);
+        listen.wait(clock.base + cost_from, true, |_| false);
+        let first = sample(&server);
+        let first_received = listen.sum(|l| &l.received);
+        listen.wait(clock.base + cost_to, true, |_| false);
         let last = sample(&server);
+        let cost_deliveries = listen.sum(|l| &l.received) - first_received;
+        listen.wait(clock.base + end, true, |_| false);
         let deliveries = listen.sum(|l| &l.received) - received_before;
         cpu = window.finish().map(|share| CpuUse { share, deliveries });
-        server_cost = server_cost::cost(&idle, &first, &last, deliveries, registered);
+        server_cost = server_cost::cost(&idle, &first, &last, cost_deliveries, registered);
         server_cost.sources = probe.sources(server.is_some());
         phases.measure_s = t.elapsed().as_secs_f64();
         // Ends the senders now if Ctrl-C cut the measurement short; a no-op otherwise.
@@ -380,6 +385,21 @@ pub fn run(
         measure_start,
         server_cost,
     })
+}
+
+/// When to sample the server's figures, from the run's clock. The server's counters and the
+/// deliveries received must be read at the same instant with little in flight between them:
+/// with bursts, an instant on a burst holds a whole burst in flight, so the samples are taken in
+/// the middle of the quiet gaps (half an interval after the first measured burst and before the
+/// end). Otherwise what is in flight is a few milliseconds of traffic, and the measurement's own
+/// edges serve.
+fn cost_window(config: &Config, from: Duration, to: Duration) -> (Duration, Duration) {
+    let half_gap = Duration::from_secs_f64(0.5 / config.rate);
+    if config.arrival == crate::schedule::Arrival::Burst && to - from > 2 * half_gap {
+        (from + half_gap, to - half_gap)
+    } else {
+        (from, to)
+    }
 }
 
 /// Where the server's figures come from: `--server-pid`, or the process listening on a

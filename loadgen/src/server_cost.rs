@@ -144,6 +144,26 @@ impl Probe {
     }
 }
 
+/// The idle figures once the server's thread count has stopped moving: a server just started is
+/// still starting threads, and one that just answered loadgen's opening check is still ending
+/// that connection's. Samples every 20 ms until three agree, for at most a second.
+pub fn settled(mut sample: impl FnMut() -> Sample) -> Sample {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    let mut last = sample();
+    let mut same = 0;
+    while same < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        let next = sample();
+        same = if next.threads == last.threads {
+            same + 1
+        } else {
+            0
+        };
+        last = next;
+    }
+    last
+}
+
 /// Costs over the measured window: `idle` before the bots connected, `start` and `end` of the
 /// measurement, `deliveries` received meanwhile by `clients` bots.
 pub fn cost(

@@ -271,8 +271,9 @@ fn json_and_hgrm_are_written_and_the_json_works_as_a_baseline() {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("PASS p99 within")
-                .and(predicate::str::contains("PASS server_sends_per_delivery within")),
+            predicate::str::contains("PASS p99 within").and(predicate::str::contains(
+                "PASS server_sends_per_delivery within",
+            )),
         );
     // A baseline of another load is refused, not compared.
     short_run()
