@@ -46,10 +46,10 @@ impl Phase {
     }
 }
 
-/// Runs bot `index` to the end of the run.
-pub async fn run(index: u32, w: Rc<Worker>) {
+/// Runs bot `index` (among all the run's bots), this shard's `nth`, to the end of the run.
+pub async fn run(index: u32, nth: usize, w: Rc<Worker>) {
     let plan = &w.plan;
-    let connect_at = Duration::from_secs_f64(index as f64 / plan.config.connect_rate);
+    let connect_at = Duration::from_secs_f64(nth as f64 / plan.config.connect_rate);
     sleep_until(Instant::from_std(plan.clock.base + connect_at)).await;
     let started = std::time::Instant::now();
     let parts = match timeout(plan.config.connect_timeout, register(index, &w)).await {
@@ -187,8 +187,9 @@ async fn send_loop(index: u32, w: &Worker, mut writer: OwnedWriteHalf) -> Option
             _ = sleep_until(Instant::from_std(plan.clock.base + at)) => {}
             _ = phase.wait_for(Phase::sending_over) => break,
         }
-        let planned_us = at.as_micros() as u64;
-        let sent_us = plan.clock.now_us();
+        // Offsets from the start of sending, which every shard shares.
+        let planned_us = planned.at.as_micros() as u64;
+        let sent_us = plan.clock.since_start_us();
         text.clear();
         if let Some(t) = planned.to {
             text.push('@');
@@ -207,7 +208,10 @@ async fn send_loop(index: u32, w: &Worker, mut writer: OwnedWriteHalf) -> Option
             text.push('x');
         }
         text.push('\n');
-        let recipients = if planned.to.is_some() { 1 } else { bots - 1 };
+        let recipients = match planned.to {
+            Some(to) => (1, plan.clock.own(to) as u32),
+            None => (bots - 1, plan.own_bots - 1),
+        };
         w.stats.borrow_mut().sent(
             &plan.clock,
             &w.live,

@@ -13,6 +13,7 @@
 //!   [`recv`], which finds each [`token`] and checks its [`order`].
 //! - [`stats`]: the worker's histograms, counts and completion table, and their exact merge;
 //!   [`series`]: the run second by second.
+//! - [`merge`]: the shards of one run (`--shard I/N`), each a JSON report, made into one.
 //! - [`report`] and [`table`]: merged figures, the generator-bound verdict, CPU per delivery,
 //!   the text table; [`hlog`] and [`html`] (with [`svg`]): the interval log and the page.
 //! - [`gate`]: default and user thresholds; [`verdict`]: the run's verdict and exit code; [`baseline`]: comparison with an earlier report,
@@ -28,6 +29,7 @@ pub mod cpu;
 pub mod gate;
 pub mod hlog;
 pub mod html;
+pub mod merge;
 pub mod order;
 pub mod recv;
 pub mod report;

@@ -12,7 +12,7 @@ use anyhow::Context;
 use batepapo_units::parse_duration;
 use clap::Parser;
 use loadgen::baseline::{self, Tolerances};
-use loadgen::config::{Config, Protocol};
+use loadgen::config::{parse_start_at, Config, Protocol, Shard};
 use loadgen::gate::{self, Threshold};
 use loadgen::run::{self, Progress};
 use loadgen::schedule::Arrival;
@@ -42,12 +42,15 @@ use loadgen::Summary;
 ///   loadgen --clients 500 --rate 2 --arrival poisson --seed 7
 ///   loadgen --baseline old.json --max-regress 20%
 ///   loadgen --server 127.0.0.1:8080 --protocol plain      # e.g. tokio's chat example
+///   loadgen --server HOST:7777 --clients 2000 --shard 0/4 --start-at 1795000000 --json s0.json
+///   loadgen merge s0.json s1.json s2.json s3.json --html run.html
 ///
 /// Exit codes: 0 pass, 1 a gate failed (loss, errors, a threshold, a regression), 2 invalid or
 /// generator-bound run, usage or connection error.
 #[derive(Debug, Parser)]
 #[command(
     name = "loadgen",
+    args_conflicts_with_subcommands = true,
     version,
     about,
     long_about,
@@ -55,6 +58,9 @@ use loadgen::Summary;
     max_term_width = 100
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Server to drive, HOST:PORT (a name or an address); default: an embedded reference
     /// server.
     #[arg(long, value_name = "HOST:PORT")]
@@ -138,53 +144,33 @@ struct Args {
     #[arg(long, value_name = "HOST:PORT")]
     server_metrics: Option<String>,
 
-    /// Gate: METRIC OP VALUE, e.g. 'p99<50ms', 'lost_pct<0.1' (repeatable). Metrics: p50, p90,
-    /// p99, p999, max, mean, sent_p99, completion_p50, completion_p99, completion_max,
-    /// connect_p99, send_lag_p99, loop_lag_p99, lost, lost_pct, duplicated, out_of_order,
-    /// errors, delivered, deliveries_per_s, achieved_pct, cpu_us_per_delivery (loadgen's),
-    /// server_cpu_us_per_delivery, server_sends_per_delivery, server_bytes_per_delivery,
-    /// server_threads_per_client, server_rss_kib_per_client. A threshold on a figure the run
-    /// could not measure fails.
-    #[arg(long, value_name = "EXPR")]
-    threshold: Vec<String>,
+    /// This process's part of a run spread over several processes (or machines): I/N, from
+    /// 0/N to N-1/N. Shard I runs the bots whose index modulo N is I, on the schedule and with
+    /// the names of the whole run; every shard needs the same flags, --server and --start-at.
+    /// Merge the shards' --json reports with `loadgen merge`.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
 
-    /// A previous --json report to compare with.
-    #[arg(long, value_name = "FILE")]
-    baseline: Option<PathBuf>,
+    /// When sending starts, on the wall clock: seconds since the Unix epoch (e.g.
+    /// "$(( $(date +%s) + 30 ))") or UTC as 2026-11-24T15:00:00Z. Required with --shard; bots
+    /// connect before it, and a shard not registered by then fails.
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    start_at: Option<f64>,
 
-    /// Allowed regression of latency and delivery rate against --baseline.
-    #[arg(long, value_name = "PCT", default_value = "20%")]
-    max_regress: String,
+    #[command(flatten)]
+    gates: Gates,
 
-    /// Allowed regression of the server's counted costs against --baseline: socket sends and
-    /// bytes written per delivery, threads and memory per client.
-    #[arg(long, value_name = "PCT", default_value = "50%")]
-    max_cost_regress: String,
-
-    /// Allowed regression of the server's CPU time per delivery against --baseline.
-    #[arg(long, value_name = "PCT", default_value = "75%")]
-    max_cpu_regress: String,
-
-    /// Write the full report (config, phases, figures, serialized histograms) as JSON.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
-
-    /// Write the latency distribution as an .hgrm percentile file.
-    #[arg(long, value_name = "FILE")]
-    hgrm: Option<PathBuf>,
-
-    /// Write the latency of each second as an HdrHistogram interval log (.hlog).
-    #[arg(long, value_name = "FILE")]
-    hlog: Option<PathBuf>,
-
-    /// Write a self-contained HTML page with charts of the run.
-    #[arg(long, value_name = "FILE")]
-    html: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run_main(args) {
+    let result = match args.command {
+        Some(Command::Merge(ref m)) => merge_main(m),
+        None => run_main(&args),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("loadgen: error: {e:#}");
@@ -193,28 +179,57 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_main(args: Args) -> anyhow::Result<ExitCode> {
-    let user_thresholds: Vec<Threshold> = args
-        .threshold
-        .iter()
-        .map(|t| Threshold::parse(t))
-        .collect::<Result<_, _>>()?;
-    let tolerances = Tolerances {
-        latency: gate::parse_regress(&args.max_regress)?,
-        counted: gate::parse_regress(&args.max_cost_regress)?,
-        cpu: gate::parse_regress(&args.max_cpu_regress)?,
-    };
-    let baseline: Option<Summary> =
-        match &args.baseline {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read baseline {}", path.display()))?;
-                Some(serde_json::from_str(&text).with_context(|| {
-                    format!("{} is not a loadgen --json report", path.display())
-                })?)
-            }
+/// The gates as given on the command line, checked before any work.
+struct Judge {
+    thresholds: Vec<Threshold>,
+    tolerances: Tolerances,
+    baseline: Option<(PathBuf, Summary)>,
+}
+
+impl Judge {
+    fn from(g: &Gates) -> anyhow::Result<Judge> {
+        let thresholds = g
+            .threshold
+            .iter()
+            .map(|t| Threshold::parse(t))
+            .collect::<Result<_, _>>()?;
+        let tolerances = Tolerances {
+            latency: gate::parse_regress(&g.max_regress)?,
+            counted: gate::parse_regress(&g.max_cost_regress)?,
+            cpu: gate::parse_regress(&g.max_cpu_regress)?,
+        };
+        let baseline = match &g.baseline {
+            Some(path) => Some((path.clone(), read_report(path)?)),
             None => None,
         };
+        Ok(Judge {
+            thresholds,
+            tolerances,
+            baseline,
+        })
+    }
+
+    /// Refuses a baseline made under another load before the run.
+    fn check_load(&self, config: &Config) -> anyhow::Result<()> {
+        if let Some((path, old)) = &self.baseline {
+            if let Some(old) = &old.config {
+                baseline::same_load(config, old)
+                    .with_context(|| format!("cannot compare with {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_report(path: &Path) -> anyhow::Result<Summary> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a loadgen --json report", path.display()))
+}
+
+fn run_main(args: &Args) -> anyhow::Result<ExitCode> {
+    let judge = Judge::from(&args.gates)?;
     let rate = match args.total_rate {
         Some(total) => total / args.clients.max(1) as f64,
         None => args.rate,
@@ -239,16 +254,24 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
         embed_write_mode: args.embed_write_mode,
         server_pid: args.server_pid,
         server_metrics: args.server_metrics.clone(),
+        shard: args.shard.unwrap_or_default(),
+        start_at: args.start_at,
         ..Config::default()
     };
     config.validate()?;
-    if let Some(old) = baseline.as_ref().and_then(|b| b.config.as_ref()) {
-        baseline::same_load(&config, old).with_context(|| {
-            format!(
-                "cannot compare with {}",
-                args.baseline.as_deref().unwrap_or(Path::new("")).display()
-            )
-        })?;
+    judge.check_load(&config)?;
+    if config.shard.is_sharded() {
+        if let Some(t) = judge
+            .thresholds
+            .iter()
+            .find(|t| matches!(t.metric_name(), "lost" | "lost_pct"))
+        {
+            anyhow::bail!(
+                "--threshold {:?} on a shard: a shard cannot know the run's loss (other shards \
+                 count what their bots were owed); gate loss on `loadgen merge`",
+                t.metric_name()
+            );
+        }
     }
 
     let progress = Arc::new(Progress::default());
@@ -276,32 +299,66 @@ fn run_main(args: Args) -> anyhow::Result<ExitCode> {
     let outcome = run::run(config.clone(), &progress, &mut on_second)?;
 
     let summary = Summary::from_outcome(&config, &outcome);
-    print!("{}", loadgen::table::render(&summary));
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&summary)?;
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    finish(&summary, &args.outputs, &judge)
+}
+
+fn merge_main(m: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let judge = Judge::from(&m.gates)?;
+    let parts = m
+        .files
+        .iter()
+        .map(|p| read_report(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let names: Vec<String> = m.files.iter().map(|p| p.display().to_string()).collect();
+    let summary = loadgen::merge::merge(&parts, &names)?;
+    if let Some(c) = &summary.config {
+        judge.check_load(c)?;
     }
-    if let Some(path) = &args.hgrm {
-        std::fs::write(path, summary.hgrm())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    finish(&summary, &m.outputs, &judge)
+}
+
+/// Prints the table, writes the files, applies the gates and says the verdict: the same for a
+/// run and for a merge.
+fn finish(summary: &Summary, outputs: &Outputs, judge: &Judge) -> anyhow::Result<ExitCode> {
+    print!("{}", loadgen::table::render(summary));
+    let write = |path: &Path, text: Vec<u8>| {
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+    if let Some(path) = &outputs.json {
+        write(
+            path,
+            (serde_json::to_string_pretty(summary)? + "\n").into_bytes(),
+        )?;
     }
-    if let Some(path) = &args.hlog {
-        std::fs::write(path, summary.hlog()?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(path) = &outputs.hgrm {
+        write(path, summary.hgrm().into_bytes())?;
     }
-    let gated = !user_thresholds.is_empty() || baseline.is_some();
-    let mut checks = gate::check_thresholds(&summary, &gate::with_defaults(&user_thresholds));
-    if let Some(b) = &baseline {
-        checks.extend(baseline::check(&summary, b, tolerances));
+    if let Some(path) = &outputs.hlog {
+        write(path, summary.hlog()?)?;
+    }
+    let sharded = summary
+        .config
+        .as_ref()
+        .is_some_and(|c| c.shard.is_sharded());
+    let gated = !judge.thresholds.is_empty() || judge.baseline.is_some();
+    let mut gates = gate::with_defaults(&judge.thresholds);
+    if sharded {
+        // Loss is the merge's to judge; a shard's own counts are halves of it.
+        gates.retain(|t| !matches!(t.metric_name(), "lost" | "lost_pct"));
+    }
+    let mut checks = gate::check_thresholds(summary, &gates);
+    if let Some((_, b)) = &judge.baseline {
+        checks.extend(baseline::check(summary, b, judge.tolerances));
     }
     for c in &checks {
         println!("{c}");
     }
-    let (verdict, code) = loadgen::verdict::judge(&summary, &checks, gated);
-    if let Some(path) = &args.html {
-        std::fs::write(path, loadgen::html::render(&summary, &checks, &verdict))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    let (verdict, code) = loadgen::verdict::judge(summary, &checks, gated);
+    if let Some(path) = &outputs.html {
+        write(
+            path,
+            loadgen::html::render(summary, &checks, &verdict).into_bytes(),
+        )?;
     }
     if code == 2 {
         eprintln!("loadgen: {verdict}");
@@ -324,4 +381,78 @@ fn live_line(s: &Second) -> String {
         "{:>5} s  sent {:>8}/s  delivered {:>10}/s  {latency}",
         s.second, s.sent, s.delivered
     )
+}
+
+/// Subcommands; without one, loadgen runs the load.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Merge the --json reports of a run's shards (--shard I/N) into the report of the whole
+    /// run: histograms added exactly, loss from the merged counts, the same table, files,
+    /// gates and exit codes as a single run.
+    Merge(MergeArgs),
+}
+
+/// `loadgen merge`.
+#[derive(Debug, clap::Args)]
+struct MergeArgs {
+    /// The shards' --json reports, one per shard, in any order.
+    #[arg(required = true, value_name = "SHARD.json")]
+    files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    gates: Gates,
+
+    #[command(flatten)]
+    outputs: Outputs,
+}
+
+/// Pass/fail gates, for a run and for a merge.
+#[derive(Debug, clap::Args)]
+struct Gates {
+    /// Gate: METRIC OP VALUE, e.g. 'p99<50ms', 'lost_pct<0.1' (repeatable). Metrics: p50, p90,
+    /// p99, p999, max, mean, sent_p99, completion_p50, completion_p99, completion_max,
+    /// connect_p99, send_lag_p99, loop_lag_p99, lost, lost_pct, duplicated, out_of_order,
+    /// errors, delivered, deliveries_per_s, achieved_pct, cpu_us_per_delivery (loadgen's),
+    /// server_cpu_us_per_delivery, server_sends_per_delivery, server_bytes_per_delivery,
+    /// server_threads_per_client, server_rss_kib_per_client. A threshold on a figure the run
+    /// could not measure fails.
+    #[arg(long, value_name = "EXPR")]
+    threshold: Vec<String>,
+
+    /// A previous --json report to compare with.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+
+    /// Allowed regression of latency and delivery rate against --baseline.
+    #[arg(long, value_name = "PCT", default_value = "20%")]
+    max_regress: String,
+
+    /// Allowed regression of the server's counted costs against --baseline: socket sends and
+    /// bytes written per delivery, threads and memory per client.
+    #[arg(long, value_name = "PCT", default_value = "50%")]
+    max_cost_regress: String,
+
+    /// Allowed regression of the server's CPU time per delivery against --baseline.
+    #[arg(long, value_name = "PCT", default_value = "75%")]
+    max_cpu_regress: String,
+}
+
+/// Files to write, for a run and for a merge.
+#[derive(Debug, clap::Args)]
+struct Outputs {
+    /// Write the full report (config, phases, figures, serialized histograms) as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+
+    /// Write the latency distribution as an .hgrm percentile file.
+    #[arg(long, value_name = "FILE")]
+    hgrm: Option<PathBuf>,
+
+    /// Write the latency of each second as an HdrHistogram interval log (.hlog).
+    #[arg(long, value_name = "FILE")]
+    hlog: Option<PathBuf>,
+
+    /// Write a self-contained HTML page with charts of the run.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }

@@ -137,8 +137,8 @@ mod tests {
     }
 
     fn setup() -> (Clock, WorkerStats) {
-        let c = Clock::new();
-        c.set_window(0, 1_000_000);
+        let c = Clock::default();
+        c.set_window(0, 0, 1_000_000);
         (c, WorkerStats::new(4, 8))
     }
 

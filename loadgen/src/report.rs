@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::run::{CpuUse, Outcome, Phases};
 use crate::series::Second;
 use crate::server_cost::ServerCost;
+use crate::stats::SenderCount;
 
 /// Percentiles of one latency distribution, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -33,7 +34,8 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(h: &Histogram<u64>) -> Latency {
+    /// The percentiles of a µs histogram, in ms.
+    pub fn of(h: &Histogram<u64>) -> Latency {
         if h.is_empty() {
             return Latency::default();
         }
@@ -147,6 +149,10 @@ pub struct Serialized {
     pub completion: String,
     /// Connect and register.
     pub connect: String,
+    /// The generator's send lag.
+    pub send_lag: String,
+    /// The generator's event-loop lag.
+    pub loop_lag: String,
 }
 
 /// Everything a run measured.
@@ -200,6 +206,12 @@ pub struct Summary {
     /// What the server spent on the load, per delivery and per client.
     #[serde(default)]
     pub server_cost: ServerCost,
+    /// Measured deliveries owed and arrived, by sender (bot index), for merging shards.
+    #[serde(default)]
+    pub per_sender: Vec<SenderCount>,
+    /// How many shard reports `loadgen merge` made this from (0 for a single run).
+    #[serde(default)]
+    pub shards: u32,
 }
 
 impl Summary {
@@ -211,14 +223,21 @@ impl Summary {
             sent: t.tally.sent,
             expected: t.tally.expected,
             delivered: t.tally.delivered,
-            lost: t.tally.expected.saturating_sub(t.tally.delivered),
+            // A shard's own expected (what its senders are owed) and delivered (what its bots
+            // received) count different deliveries: loss is judged on the merged report.
+            lost: if config.shard.is_sharded() {
+                0
+            } else {
+                t.tally.expected.saturating_sub(t.tally.delivered)
+            },
             duplicated: t.tally.duplicated,
             out_of_order: t.tally.out_of_order,
             incomplete,
         };
         let measure = o.phases.measure_s.max(1e-9);
         let target = if o.phases.measure_s > 0.0 {
-            config.total_rate()
+            // A shard is held to its own bots' share of the plan.
+            config.rate * config.shard.bots(config.clients).len() as f64
         } else {
             0.0
         };
@@ -300,8 +319,12 @@ impl Summary {
                 from_sent: serialize(&t.from_sent),
                 completion: serialize(&completion),
                 connect: serialize(&t.connect),
+                send_lag: serialize(&t.send_lag),
+                loop_lag: serialize(&t.loop_lag),
             },
             server_cost: o.server_cost.clone(),
+            per_sender: t.per_sender.clone(),
+            shards: 0,
         }
     }
 
@@ -310,11 +333,14 @@ impl Summary {
     pub fn histogram(&self, which: &str) -> Option<Histogram<u64>> {
         use base64::prelude::*;
         use hdrhistogram::serialization::Deserializer;
+        let h = &self.histograms;
         let text = match which {
-            "from_planned" => &self.histograms.from_planned,
-            "from_sent" => &self.histograms.from_sent,
-            "completion" => &self.histograms.completion,
-            "connect" => &self.histograms.connect,
+            "from_planned" => &h.from_planned,
+            "from_sent" => &h.from_sent,
+            "completion" => &h.completion,
+            "connect" => &h.connect,
+            "send_lag" => &h.send_lag,
+            "loop_lag" => &h.loop_lag,
             _ => return None,
         };
         let bytes = BASE64_STANDARD.decode(text).ok()?;
@@ -391,7 +417,8 @@ pub fn hgrm(h: &Histogram<u64>) -> String {
     out
 }
 
-fn serialize(h: &Histogram<u64>) -> String {
+/// A histogram as the JSON report holds it: V2-deflate, base64.
+pub(crate) fn serialize(h: &Histogram<u64>) -> String {
     use base64::prelude::*;
     use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
     let mut bytes = Vec::new();

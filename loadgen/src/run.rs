@@ -48,6 +48,17 @@ pub enum RunError {
     /// A source of the server's figures (`--server-pid`, `--server-metrics`) is unusable.
     #[error(transparent)]
     Probe(#[from] crate::server_cost::ProbeError),
+    /// The common start time passed before this shard's bots had registered.
+    #[error(
+        "--start-at passed {late_s:.1} s before this shard's {registered} bots had registered; \
+         give the shards more time (a later --start-at)"
+    )]
+    StartMissed {
+        /// Bots registered.
+        registered: usize,
+        /// How late, seconds.
+        late_s: f64,
+    },
     /// A worker thread could not start.
     #[error("cannot start a worker thread")]
     Worker(#[source] std::io::Error),
@@ -242,10 +253,19 @@ pub fn run(
     let workers = config.workers_for(server.is_some() || addr.ip().is_loopback());
     let per_sender =
         (config.rate * (config.warmup + config.duration).as_secs_f64() * 1.5).ceil() as usize + 16;
-    let clock = Clock::new();
-    // A per-run tag keeps names unique when several runs share a server.
-    let tag =
-        (clock.base.elapsed().as_nanos() as u64 ^ std::process::id() as u64 ^ config.seed) % 0xffff;
+    let shard = config.shard;
+    let own = shard.bots(config.clients);
+    let own_count = own.len();
+    let clock = Clock::new(shard.index, shard.count);
+    // A per-run tag keeps names unique when several runs share a server; the shards of one run
+    // derive the same one from their common start, so that each knows the others' names.
+    let tag = match config.start_at {
+        Some(at) => ((at * 1000.0) as u64 ^ config.seed.rotate_left(17)) % 0xffff,
+        None => {
+            (clock.base.elapsed().as_nanos() as u64 ^ std::process::id() as u64 ^ config.seed)
+                % 0xffff
+        }
+    };
     let names = (0..config.clients)
         .map(|i| format!("lg{tag:x}_{i}"))
         .collect();
@@ -255,6 +275,8 @@ pub fn run(
         names,
         clock,
         per_sender,
+        own_bots: own_count as u32,
+        own,
     });
     let (phase_tx, phase_rx) = watch::channel(Phase::Connecting);
     let (ready_tx, ready_rx) = mpsc::channel();
@@ -290,7 +312,7 @@ pub fn run(
     let connect_started = Instant::now();
     let mut registered = 0;
     let mut answered = 0;
-    while answered < config.clients && !progress.interrupted() {
+    while answered < own_count && !progress.interrupted() {
         match ready_rx.recv_timeout(Duration::from_millis(50)) {
             Ok(ok) => {
                 answered += 1;
@@ -307,13 +329,32 @@ pub fn run(
     let mut cpu = None;
     let mut server_cost = ServerCost::default();
     let mut measure_start = SystemTime::now();
-    if registered == config.clients && !progress.interrupted() {
-        // Barrier passed: everyone is registered, so everyone receives every broadcast.
+    if registered == own_count && !progress.interrupted() {
+        // Barrier passed: everyone is registered, so everyone receives every broadcast. Shards
+        // start at the common time instead, which must still be ahead.
         let clock = &plan.clock;
-        let start = clock.base.elapsed() + Duration::from_millis(50);
+        let start = match config.start_at {
+            Some(at) => {
+                let at = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(at);
+                let from_zero = at.duration_since(clock.wall).unwrap_or_default();
+                if from_zero <= clock.base.elapsed() {
+                    let _ = phase_tx.send(Phase::Stop);
+                    return Err(RunError::StartMissed {
+                        registered,
+                        late_s: clock.base.elapsed().as_secs_f64() - from_zero.as_secs_f64(),
+                    });
+                }
+                from_zero
+            }
+            None => clock.base.elapsed() + Duration::from_millis(50),
+        };
         let measure_from = start + config.warmup;
         let end = measure_from + config.duration;
-        clock.set_window(measure_from.as_micros() as u64, end.as_micros() as u64);
+        clock.set_window(
+            start.as_micros() as u64,
+            config.warmup.as_micros() as u64,
+            (config.warmup + config.duration).as_micros() as u64,
+        );
         measure_start = clock.wall + measure_from;
         let _ = phase_tx.send(Phase::Sending { start, end });
         let t = Instant::now();
@@ -333,12 +374,17 @@ pub fn run(
         let deliveries = listen.sum(|l| &l.received) - received_before;
         cpu = window.finish().map(|share| CpuUse { share, deliveries });
         server_cost = server_cost::cost(&idle, &first, &last, cost_deliveries, registered);
+        if shard.is_sharded() {
+            // The server served every shard's bots, this shard saw only its own deliveries:
+            // per-delivery figures come from `loadgen merge`; per-client ones are not taken.
+            server_cost = server_cost.for_merge();
+        }
         server_cost.sources = probe.sources(server.is_some());
         phases.measure_s = t.elapsed().as_secs_f64();
         // Ends the senders now if Ctrl-C cut the measurement short; a no-op otherwise.
         let _ = phase_tx.send(Phase::Draining);
         let t = Instant::now();
-        let clients = config.clients as u64;
+        let clients = own_count as u64;
         // After Ctrl-C the drain is short but still happens, so that what was in flight is
         // counted as delivered rather than lost.
         let drain = if progress.interrupted() {
@@ -346,9 +392,14 @@ pub fn run(
         } else {
             config.drain
         };
-        listen.wait(Instant::now() + drain, false, |l| l.drained(clients));
+        // A shard cannot tell when everything owed to its bots has come (other shards' senders'
+        // counts are theirs), so it waits the whole drain.
+        let sharded = shard.is_sharded();
+        listen.wait(Instant::now() + drain, false, |l| {
+            !sharded && l.drained(clients)
+        });
         phases.drain_s = t.elapsed().as_secs_f64();
-        phases.drained = listen.drained(clients);
+        phases.drained = sharded || listen.drained(clients);
     }
     phases.interrupted = progress.interrupted();
     let _ = phase_tx.send(Phase::Stop);
@@ -364,10 +415,10 @@ pub fn run(
             (listen.on_second)(s);
         }
     }
-    if registered < config.clients && !phases.interrupted {
+    if registered < own_count && !phases.interrupted {
         return Err(RunError::Registration {
             registered,
-            clients: config.clients,
+            clients: own_count,
             errors: format!("{:?}", totals.errors),
         });
     }

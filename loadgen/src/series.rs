@@ -27,8 +27,9 @@ pub struct Second {
     pub p99: f64,
     /// Largest, ms.
     pub max: f64,
-    /// The measured deliveries' latency histogram, V2-deflate serialized (µs).
-    #[serde(skip)]
+    /// The measured deliveries' latency histogram, V2-deflate serialized (µs); base64 in JSON,
+    /// so that shards' seconds merge exactly.
+    #[serde(default, with = "base64_bytes")]
     pub encoded: Vec<u8>,
 }
 
@@ -96,15 +97,21 @@ impl Series {
     }
 }
 
-fn finish(second: i64, p: Partial) -> Second {
-    let ms = |us: u64| us as f64 / 1000.0;
+/// A second's histogram as [`Second::encoded`] holds it (empty if it cannot be serialized).
+pub fn encode(h: &Histogram<u64>) -> Vec<u8> {
     let mut encoded = Vec::new();
     if V2DeflateSerializer::new()
-        .serialize(&p.latency, &mut encoded)
+        .serialize(h, &mut encoded)
         .is_err()
     {
         encoded.clear();
     }
+    encoded
+}
+
+fn finish(second: i64, p: Partial) -> Second {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let encoded = encode(&p.latency);
     let empty = p.latency.is_empty();
     Second {
         second,
@@ -168,5 +175,21 @@ mod tests {
         let done = s.add(interval(-1, &[])).unwrap();
         assert_eq!((done.p50, done.p99, done.max), (0.0, 0.0, 0.0));
         assert!(done.histogram().is_empty());
+    }
+}
+
+mod base64_bytes {
+    use base64::prelude::*;
+    use serde::Deserialize;
+
+    pub fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&BASE64_STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        BASE64_STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)
     }
 }

@@ -66,6 +66,9 @@ pub struct ServerCost {
     pub threads_per_client: Option<f64>,
     /// Server resident memory added per connected client, KiB.
     pub rss_kib_per_client: Option<f64>,
+    /// In a shard's report: what the server spent over the cost window (CPU seconds, sends,
+    /// bytes), for `loadgen merge` to divide by every shard's deliveries.
+    pub window: Option<[Option<f64>; 3]>,
 }
 
 /// Why a figure could not be had.
@@ -164,6 +167,47 @@ pub fn settled(mut sample: impl FnMut() -> Sample) -> Sample {
     last
 }
 
+impl ServerCost {
+    /// A shard's figures: the raw window kept for the merge, nothing divided (this shard's
+    /// deliveries are a part of what the server served; its clients a part of who connected).
+    pub fn for_merge(self) -> ServerCost {
+        let d = self.deliveries as f64;
+        let undo = |v: Option<f64>, scale: f64| v.map(|v| v * d / scale);
+        ServerCost {
+            window: Some([
+                undo(self.cpu_us_per_delivery, 1e6),
+                undo(self.sends_per_delivery, 1.0),
+                undo(self.bytes_per_delivery, 1.0),
+            ]),
+            sources: self.sources,
+            deliveries: self.deliveries,
+            ..ServerCost::default()
+        }
+    }
+
+    /// The merged figures of shards that drove one server: the first shard's window divided by
+    /// every shard's deliveries in the same window.
+    pub fn merged(shards: &[ServerCost]) -> ServerCost {
+        let deliveries: u64 = shards.iter().map(|c| c.deliveries).sum();
+        let Some(first) = shards.iter().find(|c| c.window.is_some()) else {
+            return ServerCost::default();
+        };
+        let [cpu, sends, bytes] = first.window.unwrap_or_default();
+        let per = |v: Option<f64>, scale: f64| {
+            v.filter(|_| deliveries > 0)
+                .map(|v| v * scale / deliveries as f64)
+        };
+        ServerCost {
+            sources: first.sources.clone(),
+            deliveries,
+            cpu_us_per_delivery: per(cpu, 1e6),
+            sends_per_delivery: per(sends, 1.0),
+            bytes_per_delivery: per(bytes, 1.0),
+            ..ServerCost::default()
+        }
+    }
+}
+
 /// Costs over the measured window: `idle` before the bots connected, `start` and `end` of the
 /// measurement, `deliveries` received meanwhile by `clients` bots.
 pub fn cost(
@@ -186,6 +230,7 @@ pub fn cost(
     let f = |v: Option<u64>| v.map(|v| v as f64);
     ServerCost {
         sources: Vec::new(),
+        window: None,
         deliveries,
         cpu_us_per_delivery: per(start.cpu_s, end.cpu_s, 1e6),
         sends_per_delivery: per(f(start.sends), f(end.sends), 1.0),

@@ -22,24 +22,34 @@ pub fn record(h: &mut Histogram<u64>, us: u64) {
     h.saturating_record(us.max(1));
 }
 
-/// The run's time zero and measured window, shared read-only by every thread.
+/// The run's time zero, the start of sending, the measured window, and which bots are this
+/// process's (its shard); shared read-only by every thread.
+///
+/// Tokens carry their planned and actual send times as offsets from the start of sending,
+/// which every shard of a run puts at the same wall-clock instant (`--start-at`): so every
+/// shard agrees on which messages are measured, whoever sent them. Latency is only taken on
+/// the clock that stamped the token, for tokens this process's own bots sent.
 pub struct Clock {
-    /// Time zero; tokens carry microseconds since this.
+    /// Time zero of this process.
     pub base: Instant,
     /// The wall-clock time at time zero, for the files that need dates.
     pub wall: SystemTime,
+    start_us: AtomicU64,
     from_us: AtomicU64,
     to_us: AtomicU64,
+    shard: (u32, u32),
 }
 
 impl Clock {
-    /// A clock starting now, with no measured window yet.
-    pub fn new() -> Clock {
+    /// A clock starting now, with no measured window yet, for shard `index` of `count`.
+    pub fn new(index: u32, count: u32) -> Clock {
         Clock {
             base: Instant::now(),
             wall: SystemTime::now(),
+            start_us: AtomicU64::new(0),
             from_us: AtomicU64::new(u64::MAX),
             to_us: AtomicU64::new(u64::MAX),
+            shard: (index, count.max(1)),
         }
     }
 
@@ -48,22 +58,35 @@ impl Clock {
         self.base.elapsed().as_micros() as u64
     }
 
-    /// Sets the window of planned send times that is measured.
-    pub fn set_window(&self, from_us: u64, to_us: u64) {
+    /// Microseconds since the start of sending (0 before it).
+    pub fn since_start_us(&self) -> u64 {
+        self.now_us()
+            .saturating_sub(self.start_us.load(Ordering::Relaxed))
+    }
+
+    /// Sets the start of sending (µs after time zero) and the window of planned offsets from it
+    /// that is measured.
+    pub fn set_window(&self, start_us: u64, from_us: u64, to_us: u64) {
+        self.start_us.store(start_us, Ordering::SeqCst);
         self.from_us.store(from_us, Ordering::SeqCst);
         self.to_us.store(to_us, Ordering::SeqCst);
     }
 
-    /// Whether a message planned at `planned_us` is measured (not warm-up).
+    /// Whether a message planned at offset `planned_us` is measured (not warm-up).
     pub fn measured(&self, planned_us: u64) -> bool {
         planned_us >= self.from_us.load(Ordering::Relaxed)
             && planned_us < self.to_us.load(Ordering::Relaxed)
+    }
+
+    /// Whether bot `sender` is one of this process's: its tokens were stamped on this clock.
+    pub fn own(&self, sender: u32) -> bool {
+        sender % self.shard.1 == self.shard.0
     }
 }
 
 impl Default for Clock {
     fn default() -> Self {
-        Clock::new()
+        Clock::new(0, 1)
     }
 }
 
@@ -169,6 +192,25 @@ impl Completion {
     }
 }
 
+/// One sender's measured messages: deliveries they owe (counted by the sender's shard) and
+/// deliveries that arrived (counted by the recipients' shards). Added over shards, the
+/// difference is that sender's loss.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SenderCount {
+    /// Deliveries owed for its measured messages.
+    pub expected: u64,
+    /// Deliveries of its measured messages that arrived.
+    pub delivered: u64,
+}
+
+impl SenderCount {
+    /// Adds another count.
+    pub fn add(&mut self, o: &SenderCount) {
+        self.expected += o.expected;
+        self.delivered += o.delivered;
+    }
+}
+
 /// Message counts.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tally {
@@ -224,6 +266,8 @@ pub struct WorkerStats {
     pub interval: Histogram<u64>,
     /// Counts of the current second.
     pub interval_tally: Tally,
+    /// Measured deliveries owed and arrived, by sender (every bot of the run, all shards).
+    pub per_sender: Vec<SenderCount>,
 }
 
 impl WorkerStats {
@@ -240,6 +284,7 @@ impl WorkerStats {
             completion: Completion::new(senders, per_sender),
             interval: histogram(),
             interval_tally: Tally::default(),
+            per_sender: vec![SenderCount::default(); senders],
         }
     }
 
@@ -253,8 +298,16 @@ impl WorkerStats {
         }
     }
 
-    /// A bot sent a message planned at `planned_us`, owed to `recipients` bots, `lag_us` late.
-    pub fn sent(&mut self, clock: &Clock, live: &Live, t: &Token, recipients: u32, lag_us: u64) {
+    /// A bot sent a message planned at `planned_us`, owed to `recipients` bots (`own_recipients`
+    /// of them this shard's), `lag_us` late.
+    pub fn sent(
+        &mut self,
+        clock: &Clock,
+        live: &Live,
+        t: &Token,
+        (recipients, own_recipients): (u32, u32),
+        lag_us: u64,
+    ) {
         record(&mut self.send_lag, lag_us);
         self.tally.sent_all += 1;
         self.interval_tally.sent_all += 1;
@@ -262,7 +315,11 @@ impl WorkerStats {
             self.tally.sent += 1;
             self.tally.expected += recipients as u64;
             self.interval_tally.sent += 1;
-            self.completion.sent(t.sender, t.seq, recipients);
+            if let Some(p) = self.per_sender.get_mut(t.sender as usize) {
+                p.expected += recipients as u64;
+            }
+            // Completion is timed on this clock, so it waits for this shard's recipients only.
+            self.completion.sent(t.sender, t.seq, own_recipients);
             Live::add(&live.expected, recipients as u64);
         }
     }
@@ -280,13 +337,20 @@ impl WorkerStats {
         self.tally.delivered_all += 1;
         self.interval_tally.delivered_all += 1;
         if clock.measured(t.planned_us) {
-            let latency = now_us.saturating_sub(t.planned_us);
-            record(&mut self.from_planned, latency);
-            record(&mut self.interval, latency);
-            record(&mut self.from_sent, now_us.saturating_sub(t.sent_us));
             self.tally.delivered += 1;
             self.interval_tally.delivered += 1;
-            self.completion.arrived(t.sender, t.seq, latency);
+            if let Some(p) = self.per_sender.get_mut(t.sender as usize) {
+                p.delivered += 1;
+            }
+            if clock.own(t.sender) {
+                // `now_us` is on this clock; so is the token.
+                let since_start = now_us.saturating_sub(clock.start_us.load(Ordering::Relaxed));
+                let latency = since_start.saturating_sub(t.planned_us);
+                record(&mut self.from_planned, latency);
+                record(&mut self.interval, latency);
+                record(&mut self.from_sent, since_start.saturating_sub(t.sent_us));
+                self.completion.arrived(t.sender, t.seq, latency);
+            }
         }
     }
 
@@ -318,6 +382,13 @@ impl WorkerStats {
             mine.add(theirs).expect("histograms share their bounds");
         }
         self.tally.add(&o.tally);
+        if self.per_sender.len() < o.per_sender.len() {
+            self.per_sender
+                .resize(o.per_sender.len(), SenderCount::default());
+        }
+        for (mine, theirs) in self.per_sender.iter_mut().zip(&o.per_sender) {
+            mine.add(theirs);
+        }
         for (k, v) in &o.errors {
             *self.errors.entry(k.clone()).or_default() += v;
         }
@@ -342,8 +413,8 @@ mod tests {
     }
 
     fn clock() -> Clock {
-        let c = Clock::new();
-        c.set_window(100, 1_000);
+        let c = Clock::default();
+        c.set_window(0, 100, 1_000);
         c
     }
 
@@ -364,7 +435,7 @@ mod tests {
         let live = Live::default();
         let mut w1 = WorkerStats::new(3, 16);
         let mut w2 = WorkerStats::new(3, 16);
-        w1.sent(&c, &live, &tok(1, 3, 200), 2, 0);
+        w1.sent(&c, &live, &tok(1, 3, 200), (2, 2), 0);
         w1.delivered(&c, &tok(1, 3, 200), 210, Seen::New);
         w2.delivered(&c, &tok(1, 3, 200), 290, Seen::New);
         assert_eq!(
@@ -378,6 +449,40 @@ mod tests {
         assert_eq!(h.max(), 90);
         assert_eq!((w1.tally.expected, w1.tally.delivered), (2, 2));
         assert_eq!(live.expected.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn another_shards_tokens_count_but_are_not_timed() {
+        // Shard 0 of 2: bot 1's tokens were stamped on another clock.
+        let c = Clock::new(0, 2);
+        c.set_window(0, 100, 1_000);
+        let live = Live::default();
+        let mut s = WorkerStats::new(4, 16);
+        s.delivered(&c, &tok(1, 0, 150), 170, Seen::New);
+        s.delivered(&c, &tok(2, 0, 150), 180, Seen::New);
+        assert_eq!(s.tally.delivered, 2);
+        assert_eq!(s.from_planned.len(), 1, "only bot 2's token is timed");
+        assert_eq!(s.from_planned.max(), 30);
+        s.sent(&c, &live, &tok(2, 1, 200), (3, 1), 0);
+        assert_eq!(
+            s.per_sender[2],
+            SenderCount {
+                expected: 3,
+                delivered: 1
+            }
+        );
+        assert_eq!(
+            s.per_sender[1],
+            SenderCount {
+                expected: 0,
+                delivered: 1
+            }
+        );
+        assert_eq!(
+            s.completion.histogram().1,
+            1,
+            "waits for its one own recipient"
+        );
     }
 
     #[test]

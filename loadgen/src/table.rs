@@ -56,6 +56,18 @@ pub fn render(s: &Summary) -> String {
     }
     let c = &s.counts;
     let r = &s.rates;
+    if let Some(cfg) = s.config.as_ref().filter(|c| c.shard.is_sharded()) {
+        writeln!(
+            out,
+            "\nshard {} of a run: deliveries expected are those owed for this shard's messages, \
+             delivered those its bots received; loss is judged by `loadgen merge`",
+            cfg.shard
+        )
+        .unwrap();
+    }
+    if s.shards > 1 {
+        writeln!(out, "\nmerged from {} shards", s.shards).unwrap();
+    }
     writeln!(
         out,
         "\nmessages: sent {} ({:.1}/s, {:.1}% of target {:.1}/s)\ndeliveries: expected {}, delivered {} ({:.0}/s), lost {}, duplicated {}, out of order {}, incomplete broadcasts {}",

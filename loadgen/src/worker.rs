@@ -31,6 +31,10 @@ pub struct Plan {
     pub clock: Clock,
     /// Room per sender in the completion table.
     pub per_sender: usize,
+    /// This shard's bots, as indices among all of them.
+    pub own: Vec<u32>,
+    /// How many bots this shard runs.
+    pub own_bots: u32,
 }
 
 /// One second of one worker.
@@ -107,9 +111,12 @@ pub fn spawn(
             local.block_on(&runtime, async {
                 let ticking = tokio::task::spawn_local(tick(w.clone(), links.seconds));
                 let sampling = tokio::task::spawn_local(sample_loop_lag(w.clone()));
-                let bots: Vec<_> = (id..w.plan.names.len())
+                let bots: Vec<_> = (id..w.plan.own.len())
                     .step_by(workers)
-                    .map(|i| tokio::task::spawn_local(bot::run(i as u32, w.clone())))
+                    .map(|nth| {
+                        let index = w.plan.own[nth];
+                        tokio::task::spawn_local(bot::run(index, nth, w.clone()))
+                    })
                     .collect();
                 for b in bots {
                     let _ = b.await;
