@@ -268,13 +268,7 @@ fn proc_status(pid: u32) -> (Option<u64>, Option<u64>) {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return (None, None);
     };
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<u64>().ok())
-    };
+    let field = |name: &str| chat_server::metrics::status_field(&status, name);
     (field("Threads:"), field("VmRSS:").map(|kib| kib * 1024))
 }
 
