@@ -46,5 +46,5 @@ pub mod shutdown;
 pub use budget::BacklogStats;
 pub use config::{Config, ConfigError};
 pub use metrics::Snapshot;
-pub use server::{bind, bind_metrics, run, run_with, RunningServer, ServerError};
+pub use server::{bind, run, run_with, RunningServer, ServerError};
 pub use shutdown::Shutdown;

@@ -25,7 +25,7 @@ fn serve(args: chat_server::cli::Args) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let metrics = match config.metrics {
         Some(at) => Some(
-            chat_server::bind_metrics(at)
+            std::net::TcpListener::bind(at)
                 .with_context(|| format!("cannot serve metrics on {at}"))?,
         ),
         None => None,

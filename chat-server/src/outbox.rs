@@ -122,7 +122,7 @@ impl Outbox {
         let added = self.append(line);
         self.delivery.budget.add(added);
         if added > 0 {
-            self.delivery.metrics.lines_out(lines_in(line));
+            self.delivery.metrics.lines_out(line_count(line));
         }
         added > 0
     }
@@ -301,7 +301,7 @@ fn memchr_lf(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Lines in a pushed buffer: usually one, two for the WELCOME and USERS sent together.
-fn lines_in(line: &Line) -> u64 {
+fn line_count(line: &Line) -> u64 {
     line.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
@@ -317,7 +317,7 @@ pub fn push_all<'a>(to: impl IntoIterator<Item = &'a Arc<Outbox>>, line: &Line) 
     }
     if let Some(d) = delivery {
         d.budget.add(added);
-        d.metrics.lines_out(lines * lines_in(line));
+        d.metrics.lines_out(lines * line_count(line));
     }
 }
 

@@ -51,7 +51,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// joins every thread it started. With `config.metrics` set it binds that address too and serves
 /// the figures there; [`run_with`] takes that listener already bound instead.
 pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), ServerError> {
-    let metrics = config.metrics.map(bind_metrics).transpose()?;
+    let metrics = config.metrics.map(TcpListener::bind).transpose()?;
     run_with(listener, metrics, config, shutdown)
 }
 
@@ -65,11 +65,6 @@ pub fn run_with(
 ) -> Result<(), ServerError> {
     let parts = Parts::for_config(&config);
     serve(listener, metrics, config, shutdown, parts)
-}
-
-/// Binds the address the figures are served on.
-pub fn bind_metrics(addr: SocketAddr) -> io::Result<TcpListener> {
-    TcpListener::bind(addr)
 }
 
 /// What an embedding keeps a handle on to read the server's figures while it runs.
@@ -231,7 +226,7 @@ impl RunningServer {
     /// Starts serving on an already bound listener (and on `config.metrics`, when set).
     pub fn start_on(listener: TcpListener, config: Config) -> io::Result<RunningServer> {
         let addr = listener.local_addr()?;
-        let metrics = config.metrics.map(bind_metrics).transpose()?;
+        let metrics = config.metrics.map(TcpListener::bind).transpose()?;
         let metrics_addr = metrics.as_ref().map(|l| l.local_addr()).transpose()?;
         let shutdown = Shutdown::new();
         let handle = shutdown.clone();

@@ -118,6 +118,11 @@ impl Shard {
         self.count > 1
     }
 
+    /// How many bots this shard runs out of `clients`.
+    pub fn bot_count(&self, clients: usize) -> usize {
+        (clients + (self.count - 1 - self.index) as usize) / self.count as usize
+    }
+
     /// This shard's bots, as indices among all the run's bots.
     pub fn bots(&self, clients: usize) -> Vec<u32> {
         (self.index..clients as u32)
@@ -284,7 +289,7 @@ impl Config {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         self.workers
             .unwrap_or(if server_is_local { cores / 2 } else { cores })
-            .clamp(1, self.shard.bots(self.clients).len().max(1))
+            .clamp(1, self.shard.bot_count(self.clients).max(1))
     }
 
     /// Target messages per second over all bots.
@@ -443,6 +448,16 @@ mod tests {
     fn shards_are_i_of_n_and_split_the_bots() {
         let s = Shard::parse("1/3").unwrap();
         assert_eq!(s.bots(8), [1, 4, 7]);
+        for clients in 1..10 {
+            for (i, n) in [(0, 1), (0, 3), (1, 3), (2, 3)] {
+                let s = Shard { index: i, count: n };
+                assert_eq!(
+                    s.bot_count(clients),
+                    s.bots(clients).len(),
+                    "{s} of {clients}"
+                );
+            }
+        }
         for bad in ["3/3", "1", "a/2", "0/0"] {
             assert!(Shard::parse(bad).is_err(), "{bad}");
         }

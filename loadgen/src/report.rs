@@ -237,7 +237,7 @@ impl Summary {
         let measure = o.phases.measure_s.max(1e-9);
         let target = if o.phases.measure_s > 0.0 {
             // A shard is held to its own bots' share of the plan.
-            config.rate * config.shard.bots(config.clients).len() as f64
+            config.rate * config.shard.bot_count(config.clients) as f64
         } else {
             0.0
         };

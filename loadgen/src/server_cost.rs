@@ -66,8 +66,9 @@ pub struct ServerCost {
     pub threads_per_client: Option<f64>,
     /// Server resident memory added per connected client, KiB.
     pub rss_kib_per_client: Option<f64>,
-    /// In a shard's report: what the server spent over the cost window (CPU seconds, sends,
-    /// bytes), for `loadgen merge` to divide by every shard's deliveries.
+    /// What the server spent over the cost window (CPU seconds, sends, bytes): what the
+    /// per-delivery figures divide, and what `loadgen merge` divides by every shard's
+    /// deliveries.
     pub window: Option<[Option<f64>; 3]>,
 }
 
@@ -168,17 +169,21 @@ pub fn settled(mut sample: impl FnMut() -> Sample) -> Sample {
 }
 
 impl ServerCost {
-    /// A shard's figures: the raw window kept for the merge, nothing divided (this shard's
-    /// deliveries are a part of what the server served; its clients a part of who connected).
+    /// The per-delivery figures of a window (CPU seconds, sends, bytes) over `deliveries`.
+    fn divide(window: [Option<f64>; 3], deliveries: u64) -> [Option<f64>; 3] {
+        let [cpu, sends, bytes] = window;
+        let per = |v: Option<f64>, scale: f64| {
+            v.filter(|_| deliveries > 0)
+                .map(|v| v * scale / deliveries as f64)
+        };
+        [per(cpu, 1e6), per(sends, 1.0), per(bytes, 1.0)]
+    }
+
+    /// A shard's figures: only the raw window, for the merge to divide (this shard's deliveries
+    /// are a part of what the server served; its clients a part of who connected).
     pub fn for_merge(self) -> ServerCost {
-        let d = self.deliveries as f64;
-        let undo = |v: Option<f64>, scale: f64| v.map(|v| v * d / scale);
         ServerCost {
-            window: Some([
-                undo(self.cpu_us_per_delivery, 1e6),
-                undo(self.sends_per_delivery, 1.0),
-                undo(self.bytes_per_delivery, 1.0),
-            ]),
+            window: self.window,
             sources: self.sources,
             deliveries: self.deliveries,
             ..ServerCost::default()
@@ -192,17 +197,13 @@ impl ServerCost {
         let Some(first) = shards.iter().find(|c| c.window.is_some()) else {
             return ServerCost::default();
         };
-        let [cpu, sends, bytes] = first.window.unwrap_or_default();
-        let per = |v: Option<f64>, scale: f64| {
-            v.filter(|_| deliveries > 0)
-                .map(|v| v * scale / deliveries as f64)
-        };
+        let [cpu, sends, bytes] = Self::divide(first.window.unwrap_or_default(), deliveries);
         ServerCost {
             sources: first.sources.clone(),
             deliveries,
-            cpu_us_per_delivery: per(cpu, 1e6),
-            sends_per_delivery: per(sends, 1.0),
-            bytes_per_delivery: per(bytes, 1.0),
+            cpu_us_per_delivery: cpu,
+            sends_per_delivery: sends,
+            bytes_per_delivery: bytes,
             ..ServerCost::default()
         }
     }
@@ -217,24 +218,27 @@ pub fn cost(
     deliveries: u64,
     clients: usize,
 ) -> ServerCost {
-    let per = |a: Option<f64>, b: Option<f64>, scale: f64| match (a, b) {
-        (Some(a), Some(b)) if deliveries > 0 => Some((b - a).max(0.0) * scale / deliveries as f64),
-        _ => None,
-    };
+    let delta = |a: Option<f64>, b: Option<f64>| Some((b? - a?).max(0.0));
+    let f = |v: Option<u64>| v.map(|v| v as f64);
+    let window = [
+        delta(start.cpu_s, end.cpu_s),
+        delta(f(start.sends), f(end.sends)),
+        delta(f(start.bytes_out), f(end.bytes_out)),
+    ];
+    let [cpu, sends, bytes] = ServerCost::divide(window, deliveries);
     let per_client = |a: Option<u64>, b: Option<u64>, scale: f64| match (a, b) {
         (Some(a), Some(b)) if clients > 0 => {
             Some((b as f64 - a as f64).max(0.0) * scale / clients as f64)
         }
         _ => None,
     };
-    let f = |v: Option<u64>| v.map(|v| v as f64);
     ServerCost {
         sources: Vec::new(),
-        window: None,
+        window: Some(window),
         deliveries,
-        cpu_us_per_delivery: per(start.cpu_s, end.cpu_s, 1e6),
-        sends_per_delivery: per(f(start.sends), f(end.sends), 1.0),
-        bytes_per_delivery: per(f(start.bytes_out), f(end.bytes_out), 1.0),
+        cpu_us_per_delivery: cpu,
+        sends_per_delivery: sends,
+        bytes_per_delivery: bytes,
         threads_per_client: per_client(idle.threads, end.threads, 1.0),
         rss_kib_per_client: per_client(idle.rss, end.rss, 1.0 / 1024.0),
     }

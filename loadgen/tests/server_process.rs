@@ -53,12 +53,21 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut find = |prefix: &str| loop {
-            let line = lines
-                .next()
-                .expect("the server process printed its address")
-                .unwrap();
+        // Read on a thread, so that a child that prints nothing fails the test instead of
+        // hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let find = |prefix: &str| loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the server process printed its address");
             // libtest prints the test's name on the same line, before the test's own output.
             if let Some((_, rest)) = line.split_once(prefix) {
                 return rest.trim().to_string();
