@@ -154,6 +154,7 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
     let max = |f: fn(&Summary) -> f64| parts.iter().map(f).fold(0.0, f64::max);
     let mut phases = first.phases.clone();
     phases.connect_s = max(|p| p.phases.connect_s);
+    phases.start_wait_s = max(|p| p.phases.start_wait_s);
     phases.warmup_s = max(|p| p.phases.warmup_s);
     phases.measure_s = max(|p| p.phases.measure_s);
     phases.drain_s = max(|p| p.phases.drain_s);

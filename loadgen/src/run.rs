@@ -79,6 +79,9 @@ pub enum RunError {
 pub struct Phases {
     /// Connect ramp and barrier, seconds.
     pub connect_s: f64,
+    /// Waiting after the barrier for `--start-at`, seconds (0 without it).
+    #[serde(default)]
+    pub start_wait_s: f64,
     /// Warm-up, seconds.
     pub warmup_s: f64,
     /// Measurement, seconds.
@@ -357,9 +360,10 @@ pub fn run(
         );
         measure_start = clock.wall + measure_from;
         let _ = phase_tx.send(Phase::Sending { start, end });
+        phases.start_wait_s = start.saturating_sub(clock.base.elapsed()).as_secs_f64();
         let t = Instant::now();
         listen.wait(clock.base + measure_from, true, |_| false);
-        phases.warmup_s = t.elapsed().as_secs_f64();
+        phases.warmup_s = (t.elapsed().as_secs_f64() - phases.start_wait_s).max(0.0);
         let t = Instant::now();
         let window = CpuWindow::start();
         let received_before = listen.sum(|l| &l.received);

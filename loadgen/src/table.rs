@@ -27,8 +27,9 @@ pub fn render(s: &Summary) -> String {
     let p = &s.phases;
     writeln!(
         out,
-        "phases: connect {:.2} s ({} registered; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms), warm-up {:.1} s, measure {:.1} s, drain {:.2} s{}",
+        "phases: connect {:.2} s ({} registered; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms), {}warm-up {:.1} s, measure {:.1} s, drain {:.2} s{}",
         p.connect_s, s.registered, s.connect.p50, s.connect.p99, s.connect.max,
+        if p.start_wait_s > 0.0 { format!("wait for --start-at {:.1} s, ", p.start_wait_s) } else { String::new() },
         p.warmup_s, p.measure_s, p.drain_s,
         if p.drained { "" } else { " (deliveries still missing at the drain timeout)" }
     )
