@@ -1,9 +1,10 @@
 //! The batepapo load generator: hundreds of bots measuring broadcast latency.
 //!
 //! Parts and how data flows through them:
+//! - [`cli`]: the flags (a run, `loadgen merge`, gates, files), which make a [`Config`].
 //! - [`config`]: what a run does (clients, rates, arrivals, sizes, phases, protocol, workers).
 //! - [`run`]: the controller, on the calling thread. It embeds the reference server unless
-//!   given `--server` (then checks the server greets as chat/1), starts the [`worker`]s, moves
+//!   given `--server` (then [`reach`] checks the server greets as chat/1), starts the [`worker`]s, moves
 //!   them through the phases (connect ramp, barrier, warm-up, measurement, drain), passes on each
 //!   second as it completes, and merges the workers' stats at the end.
 //! - [`worker`]: one OS thread with its own single-threaded runtime, a share of the bots, one
@@ -11,32 +12,41 @@
 //! - [`bot`]: one bot. It registers, sends on the plan from [`schedule`] (latency is measured
 //!   from the planned time, so a stalled server cannot hide its stalls), and reads with
 //!   [`recv`], which finds each [`token`] and checks its [`order`].
-//! - [`stats`]: the worker's histograms, counts and completion table, and their exact merge;
+//! - [`clock`]: time zero, the start of sending shared by every shard, the measured window;
+//!   [`stats`]: the worker's histograms, counts and completion table, and their exact merge;
 //!   [`series`]: the run second by second.
-//! - [`merge`]: the shards of one run (`--shard I/N`), each a JSON report, made into one.
-//! - [`report`] and [`table`]: merged figures, the generator-bound verdict, CPU per delivery,
-//!   the text table; [`hlog`] and [`html`] (with [`svg`]): the interval log and the page.
-//! - [`gate`]: default and user thresholds; [`verdict`]: the run's verdict and exit code; [`baseline`]: comparison with an earlier report,
-//!   loose on latency and tight on the server's counted costs.
+//! - [`shard`]: a process's part of a run spread over several (`--shard I/N`, `--start-at`);
+//!   [`merge`]: the shards of one run, each a JSON report, made into one.
+//! - [`report`] and [`table`]: merged figures, CPU per delivery, the JSON report, the text
+//!   table; [`hgrm`], [`hlog`] and [`html`] (with [`svg`]): the percentile table, the interval
+//!   log and the page.
+//! - [`gate`]: default and user thresholds; [`verdict`]: whether the generator held up, the
+//!   run's verdict and exit code; [`baseline`]: comparison with an earlier report, loose on
+//!   latency and tight on the server's counted costs.
 //! - [`cpu`]: CPU time of the generator's threads and the embedded server's;
 //!   [`server_cost`]: the server's CPU, sends and bytes per delivery and threads and memory per
 //!   client, from the embedded server, `/proc`, or the server's Prometheus endpoint.
 
 pub mod baseline;
 pub mod bot;
+pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod cpu;
 pub mod gate;
+pub mod hgrm;
 pub mod hlog;
 pub mod html;
 pub mod merge;
 pub mod order;
+pub mod reach;
 pub mod recv;
 pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod series;
 pub mod server_cost;
+pub mod shard;
 pub mod stats;
 pub mod svg;
 pub mod table;

@@ -13,10 +13,11 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::config::Shard;
-use crate::report::{generator_bound, serialize, Counts, Latency, Rates, Serialized, Summary};
+use crate::report::{serialize, Counts, Latency, Rates, Serialized, Summary};
 use crate::series::Second;
 use crate::server_cost::ServerCost;
 use crate::stats::{histogram, SenderCount};
+use crate::verdict::generator_bound;
 
 /// Reports that do not make one run.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -1,8 +1,6 @@
-//! Turning raw results into figures: merged histograms, counts, rates, validity; and rendering
-//! them as a table, JSON, or an `.hgrm` percentile distribution.
+//! Turning raw results into figures: merged histograms, counts, rates, validity, the JSON report.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -12,6 +10,7 @@ use crate::run::{CpuUse, Outcome, Phases};
 use crate::series::Second;
 use crate::server_cost::ServerCost;
 use crate::stats::SenderCount;
+use crate::verdict::generator_bound;
 
 /// Percentiles of one latency distribution, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -108,33 +107,6 @@ pub struct SelfCheck {
     pub generator_bound: bool,
     /// Why, in one line, when it is.
     pub generator_note: Option<String>,
-}
-
-/// The generator's own delay (send lag or event-loop lag, p99) may be at most this share of the
-/// latency p99 it reports...
-pub const GENERATOR_SHARE: f64 = 0.25;
-/// ...unless it is under this many milliseconds. tokio's timers (and the probes that use them)
-/// wake on whole milliseconds, so an idle generator already sends 0-2 ms late, and its timer
-/// samples read up to about 3 ms at p99 when other work shares the machine (measured on the
-/// 2-core reference machine); a lag within that says nothing about the load it generates.
-pub const GENERATOR_FLOOR_MS: f64 = 5.0;
-
-/// Decides whether the generator's own delay is a material part of what it reports.
-pub fn generator_bound(latency_p99: f64, send_lag_p99: f64, loop_lag_p99: f64) -> Option<String> {
-    let (what, own) = if send_lag_p99 >= loop_lag_p99 {
-        ("send lag", send_lag_p99)
-    } else {
-        ("event-loop lag", loop_lag_p99)
-    };
-    let allowed = (GENERATOR_SHARE * latency_p99).max(GENERATOR_FLOOR_MS);
-    (own > allowed).then(|| {
-        format!(
-            "generator-bound: loadgen's own {what} p99 is {own:.2} ms, more than {:.0}% of the \
-             {latency_p99:.2} ms p99 it reports; the figures measure loadgen as much as the server \
-             (give it more cores or --workers, or lower the load)",
-            GENERATOR_SHARE * 100.0
-        )
-    })
 }
 
 /// Histograms, HdrHistogram V2-deflate serialized and base64 encoded (µs values).
@@ -379,42 +351,9 @@ impl Summary {
     /// plotter read (values in milliseconds).
     pub fn hgrm(&self) -> String {
         self.histogram("from_planned")
-            .map(|h| hgrm(&h))
+            .map(|h| crate::hgrm::render(&h))
             .unwrap_or_default()
     }
-}
-
-/// Renders a histogram of µs values as an `.hgrm` percentile distribution in ms.
-pub fn hgrm(h: &Histogram<u64>) -> String {
-    let mut out = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
-    for v in h.iter_quantiles(5) {
-        let q = v.quantile_iterated_to();
-        let inv = if q < 1.0 {
-            format!("{:14.2}", 1.0 / (1.0 - q))
-        } else {
-            format!("{:>14}", "inf")
-        };
-        writeln!(
-            out,
-            "{:12.3} {:14.12} {:10} {inv}",
-            v.value_iterated_to() as f64 / 1000.0,
-            q,
-            v.count_since_last_iteration()
-        )
-        .unwrap();
-    }
-    writeln!(
-        out,
-        "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]\n#[Max     = {:12.3}, Total count    = {:12}]\n#[Buckets = {:12}, SubBuckets     = {:12}]",
-        h.mean() / 1000.0,
-        h.stdev() / 1000.0,
-        h.max() as f64 / 1000.0,
-        h.len(),
-        h.buckets(),
-        h.distinct_values()
-    )
-    .unwrap();
-    out
 }
 
 /// A histogram as the JSON report holds it: V2-deflate, base64.
@@ -445,25 +384,6 @@ mod tests {
     }
 
     #[test]
-    fn a_generator_delay_under_a_quarter_of_the_p99_is_not_material() {
-        assert_eq!(generator_bound(20.0, 4.9, 1.0), None);
-        let note = generator_bound(20.0, 5.1, 1.0).expect("a quarter of 20 ms is 5 ms");
-        assert!(
-            note.starts_with("generator-bound: loadgen's own send lag p99 is 5.10 ms"),
-            "{note}"
-        );
-        let note = generator_bound(20.0, 1.0, 8.0).expect("the receive side counts too");
-        assert!(note.contains("event-loop lag p99 is 8.00 ms"), "{note}");
-    }
-
-    #[test]
-    fn timer_granularity_alone_is_not_generator_bound() {
-        // A light run on a busy machine: 3 ms of timer lag in a 4.4 ms p99.
-        assert_eq!(generator_bound(4.4, 1.8, 3.1), None);
-        assert!(generator_bound(4.4, 5.5, 1.9).is_some());
-    }
-
-    #[test]
     fn latency_is_in_milliseconds() {
         let mut h = histogram();
         for us in [1_000, 2_000, 3_000] {
@@ -473,17 +393,5 @@ mod tests {
         assert_eq!(l.count, 3);
         assert!((l.max - 3.0).abs() < 0.01, "{l:?}");
         assert!((l.p50 - 2.0).abs() < 0.01, "{l:?}");
-    }
-
-    #[test]
-    fn hgrm_has_header_rows_and_footer() {
-        let mut h = histogram();
-        for us in 1..=1000 {
-            h.record(us * 10).unwrap();
-        }
-        let text = hgrm(&h);
-        assert!(text.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"));
-        assert!(text.contains("#[Max     ="));
-        assert!(text.lines().count() > 20);
     }
 }

@@ -3,8 +3,7 @@
 //! measurement, drain), collects each second's figures as they come, and merges the workers'
 //! stats at the end.
 
-use std::io::Read;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime};
@@ -12,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
 use crate::bot::Phase;
-use crate::config::{Config, Protocol};
+use crate::config::Config;
 use crate::cpu::{CpuShare, CpuWindow};
 use crate::series::{Second, Series};
 use crate::server_cost::{self, Probe, Sample, ServerCost};
@@ -180,53 +179,6 @@ impl Listen<'_> {
     }
 }
 
-/// Resolves `--server` and checks, on the first address that accepts a connection, that the
-/// server greets as chat/1 does (for `--protocol chat1`).
-pub fn find_server(text: &str, config: &Config) -> Result<SocketAddr, RunError> {
-    let addrs: Vec<SocketAddr> = text
-        .to_socket_addrs()
-        .map_err(|e| RunError::Resolve(text.to_string(), e))?
-        .collect();
-    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, config.connect_timeout) {
-            Ok(stream) => {
-                if config.protocol == Protocol::Chat1 {
-                    check_greeting(text, stream, config.connect_timeout)?;
-                }
-                return Ok(addr);
-            }
-            Err(e) => last = e,
-        }
-    }
-    Err(RunError::Connect(text.to_string(), last))
-}
-
-fn check_greeting(server: &str, mut stream: TcpStream, wait: Duration) -> Result<(), RunError> {
-    let _ = stream.set_read_timeout(Some(wait));
-    let mut got = Vec::new();
-    let mut buf = [0u8; 256];
-    while !got.contains(&b'\n') && got.len() < 256 {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-        }
-    }
-    let line = got.split(|&b| b == b'\n').next().unwrap_or_default();
-    if line.starts_with(b"HELLO ") {
-        return Ok(());
-    }
-    let got = if got.is_empty() {
-        format!("it sent nothing within {:.1} s", wait.as_secs_f64())
-    } else {
-        format!("it sent {:?}", String::from_utf8_lossy(line))
-    };
-    Err(RunError::NotChat1 {
-        server: server.to_string(),
-        got,
-    })
-}
-
 /// Runs the whole load test on worker threads, calling `on_second` as each second completes.
 pub fn run(
     config: Config,
@@ -235,7 +187,11 @@ pub fn run(
 ) -> Result<Outcome, RunError> {
     config.validate()?;
     let (addr, server, label) = match &config.server {
-        Some(text) => (find_server(text, &config)?, None, text.clone()),
+        Some(text) => (
+            crate::reach::find_server(text, &config)?,
+            None,
+            text.clone(),
+        ),
         None => {
             let server = chat_server::RunningServer::start(config.embedded_server())
                 .map_err(RunError::Embed)?;

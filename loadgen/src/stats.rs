@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
 
 use hdrhistogram::Histogram;
 
+pub use crate::clock::Clock;
 use crate::order::Seen;
 use crate::token::Token;
 
@@ -20,74 +20,6 @@ pub fn histogram() -> Histogram<u64> {
 /// Records `us`, clamped into the histogram's range.
 pub fn record(h: &mut Histogram<u64>, us: u64) {
     h.saturating_record(us.max(1));
-}
-
-/// The run's time zero, the start of sending, the measured window, and which bots are this
-/// process's (its shard); shared read-only by every thread.
-///
-/// Tokens carry their planned and actual send times as offsets from the start of sending,
-/// which every shard of a run puts at the same wall-clock instant (`--start-at`): so every
-/// shard agrees on which messages are measured, whoever sent them. Latency is only taken on
-/// the clock that stamped the token, for tokens this process's own bots sent.
-pub struct Clock {
-    /// Time zero of this process.
-    pub base: Instant,
-    /// The wall-clock time at time zero, for the files that need dates.
-    pub wall: SystemTime,
-    start_us: AtomicU64,
-    from_us: AtomicU64,
-    to_us: AtomicU64,
-    shard: (u32, u32),
-}
-
-impl Clock {
-    /// A clock starting now, with no measured window yet, for shard `index` of `count`.
-    pub fn new(index: u32, count: u32) -> Clock {
-        Clock {
-            base: Instant::now(),
-            wall: SystemTime::now(),
-            start_us: AtomicU64::new(0),
-            from_us: AtomicU64::new(u64::MAX),
-            to_us: AtomicU64::new(u64::MAX),
-            shard: (index, count.max(1)),
-        }
-    }
-
-    /// Microseconds since time zero.
-    pub fn now_us(&self) -> u64 {
-        self.base.elapsed().as_micros() as u64
-    }
-
-    /// Microseconds since the start of sending (0 before it).
-    pub fn since_start_us(&self) -> u64 {
-        self.now_us()
-            .saturating_sub(self.start_us.load(Ordering::Relaxed))
-    }
-
-    /// Sets the start of sending (µs after time zero) and the window of planned offsets from it
-    /// that is measured.
-    pub fn set_window(&self, start_us: u64, from_us: u64, to_us: u64) {
-        self.start_us.store(start_us, Ordering::SeqCst);
-        self.from_us.store(from_us, Ordering::SeqCst);
-        self.to_us.store(to_us, Ordering::SeqCst);
-    }
-
-    /// Whether a message planned at offset `planned_us` is measured (not warm-up).
-    pub fn measured(&self, planned_us: u64) -> bool {
-        planned_us >= self.from_us.load(Ordering::Relaxed)
-            && planned_us < self.to_us.load(Ordering::Relaxed)
-    }
-
-    /// Whether bot `sender` is one of this process's: its tokens were stamped on this clock.
-    pub fn own(&self, sender: u32) -> bool {
-        sender % self.shard.1 == self.shard.0
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock::new(0, 1)
-    }
 }
 
 /// Counters one worker publishes for the controller (drain, live line). Written by that worker
@@ -344,7 +276,7 @@ impl WorkerStats {
             }
             if clock.own(t.sender) {
                 // `now_us` is on this clock; so is the token.
-                let since_start = now_us.saturating_sub(clock.start_us.load(Ordering::Relaxed));
+                let since_start = clock.offset_us(now_us);
                 let latency = since_start.saturating_sub(t.planned_us);
                 record(&mut self.from_planned, latency);
                 record(&mut self.interval, latency);
