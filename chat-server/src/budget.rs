@@ -10,11 +10,20 @@
 //!   senders and nobody's lines are dropped. Bytes held for clients that stopped reading
 //!   ([`Budget::add_stuck`]) do not count: a stopped reader must not slow anyone down;
 //! - figures for tests and operators ([`BacklogStats`]).
+//!
+//! Counting is atomic and takes no lock, so outboxes count under their own lock and the total
+//! is exact. Waking the senders that wait for room takes `gate`, so it is done apart
+//! ([`Budget::wake_waiters`], [`Budget::release_waiters`]) once the caller holds no lock: see
+//! the lock order in [`crate::sync`]. `gate` is a leaf, and the waiting room's protocol is an
+//! event count: every change that may end a wait bumps `epoch` and then takes `gate` to notify,
+//! and a waiter only sleeps if `epoch` has not moved since it last looked, so no wake-up is
+//! lost and no wait depends on its timeout (checked with loom in `tests/handshake_model.rs`).
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
+
+use crate::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use crate::sync::{Condvar, Mutex};
 
 /// Why the server cut a client off for its backlog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +105,8 @@ pub struct Budget {
     gate: Mutex<()>,
     room: Condvar,
     waiters: AtomicUsize,
+    /// Bumped by every wake-up; see the module docs.
+    epoch: AtomicU64,
     alarmed: AtomicBool,
     alarm: Mutex<bool>,
     alarm_rung: Condvar,
@@ -118,6 +129,7 @@ impl Budget {
             gate: Mutex::new(()),
             room: Condvar::new(),
             waiters: AtomicUsize::new(0),
+            epoch: AtomicU64::new(0),
             alarmed: AtomicBool::new(false),
             alarm: Mutex::new(false),
             alarm_rung: Condvar::new(),
@@ -138,18 +150,24 @@ impl Budget {
         let now = self.total.fetch_add(n as isize, SeqCst) + n as isize;
         self.peak.fetch_max(now, SeqCst);
         if now > self.limit as isize && !self.alarmed.swap(true, SeqCst) {
-            *self.alarm.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            *self.alarm.lock() = true;
             self.alarm_rung.notify_one();
         }
     }
 
-    /// Counts bytes that left: written to the kernel or discarded with a cut-off client.
+    /// Counts bytes that left (written to the kernel or discarded with a cut-off client) and
+    /// wakes the senders waiting for room if that relieved the pressure. For callers that hold
+    /// no lock; under a lock, [`Budget::count_out`] now and [`Budget::wake_waiters`] after.
     pub fn sub(&self, n: usize) {
-        if n == 0 {
-            return;
-        }
-        self.total.fetch_sub(n as isize, SeqCst);
+        self.count_out(n);
         self.wake_waiters();
+    }
+
+    /// Counts bytes that left, without waking anyone: takes no lock.
+    pub fn count_out(&self, n: usize) {
+        if n != 0 {
+            self.total.fetch_sub(n as isize, SeqCst);
+        }
     }
 
     /// Bytes waiting right now.
@@ -164,11 +182,11 @@ impl Budget {
 
     /// Changes how many of the waiting bytes belong to clients that have stopped taking any.
     /// Each outbox adds what it holds when the monitor finds it stuck and takes its share back
-    /// the moment it makes progress or closes, so the figure is never stale.
+    /// the moment it makes progress or closes, so the figure is never stale. Takes no lock:
+    /// the caller calls [`Budget::wake_waiters`] once it holds none.
     pub fn add_stuck(&self, delta: isize) {
         if delta != 0 {
             self.stuck.fetch_add(delta, SeqCst);
-            self.wake_waiters();
         }
     }
 
@@ -188,42 +206,59 @@ impl Budget {
 
     /// Flood control: returns at once unless the server is under pressure; then waits until it
     /// is not, or `stop()` says to give up. Returns whether it waited.
+    ///
+    /// `stop` is asked with no lock held, so it may take locks of its own (an outbox's); a
+    /// change that makes it true must be followed by [`Budget::release_waiters`].
     pub fn wait_for_room(&self, stop: impl Fn() -> bool) -> bool {
         if !self.pressured() {
             return false;
         }
         self.flood_waits.fetch_add(1, SeqCst);
-        let mut guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        // Counted before the check, so a `sub` that relieves the pressure right after it sees
-        // a waiter and wakes it.
+        // Counted before the first look, so a wake-up that comes after it sees a waiter.
         self.waiters.fetch_add(1, SeqCst);
-        while self.pressured() && !stop() {
-            guard = self
-                .room
-                .wait_timeout(guard, RECHECK)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+        loop {
+            let seen = self.epoch.load(SeqCst);
+            if !self.pressured() || stop() {
+                break;
+            }
+            let gate = self.gate.lock();
+            if self.epoch.load(SeqCst) == seen {
+                // Nothing changed since the look above, and whatever changes next bumps the
+                // epoch and then needs `gate`, which this wait releases: it will find us here.
+                drop(self.room.wait_timeout(gate, RECHECK));
+            }
         }
         self.waiters.fetch_sub(1, SeqCst);
         true
     }
 
-    fn wake_waiters(&self) {
+    /// Wakes the senders waiting for room if there is room now. Takes `gate`: call it holding
+    /// no other lock.
+    pub fn wake_waiters(&self) {
         if self.waiters.load(SeqCst) > 0 && !self.pressured() {
-            let _guard = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-            self.room.notify_all();
+            self.notify_waiters();
         }
+    }
+
+    /// Wakes every sender waiting for room so that each asks its `stop` again (a connection
+    /// closed, or the server is shutting down). Takes `gate`: call it holding no other lock.
+    pub fn release_waiters(&self) {
+        if self.waiters.load(SeqCst) > 0 {
+            self.notify_waiters();
+        }
+    }
+
+    fn notify_waiters(&self) {
+        self.epoch.fetch_add(1, SeqCst);
+        let _gate = self.gate.lock();
+        self.room.notify_all();
     }
 
     /// For the monitor: waits until [`Budget::add`] passed the limit, or `timeout`.
     pub(crate) fn wait_alarm(&self, timeout: Duration) {
-        let mut rung = self.alarm.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rung = self.alarm.lock();
         if !*rung {
-            rung = self
-                .alarm_rung
-                .wait_timeout(rung, timeout)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            rung = self.alarm_rung.wait_timeout(rung, timeout);
         }
         *rung = false;
         self.alarmed.store(false, SeqCst);
@@ -231,7 +266,7 @@ impl Budget {
 
     /// Wakes the monitor at once (at shutdown).
     pub(crate) fn ring_alarm(&self) {
-        *self.alarm.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        *self.alarm.lock() = true;
         self.alarm_rung.notify_one();
     }
 
@@ -258,7 +293,7 @@ impl Budget {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;

@@ -8,13 +8,18 @@
 //! when it matters; at low load a line leaves as soon as a flusher wakes.
 //!
 //! The pool knows nothing of outboxes: it runs anything that implements [`Flush`].
+//!
+//! `queue` is a leaf lock: a task is taken off the queue and the lock released before the task
+//! runs, so tasks may schedule themselves again, and callers may schedule while holding their
+//! own locks.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
 use crate::metrics::Metrics;
+use crate::sync::{Condvar, Mutex, MutexGuard};
 
 /// Work for a flusher thread: write what is pending, without blocking.
 pub trait Flush: Send + Sync {
@@ -55,16 +60,13 @@ impl Flusher {
                     let _alive = m.thread();
                     p.work()
                 })?;
-            pool.threads
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(handle);
+            pool.threads.lock().push(handle);
         }
         Ok(pool)
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        self.queue.lock()
     }
 
     /// Queues a task that has pending bytes. The caller guarantees it is queued at most once at
@@ -90,7 +92,7 @@ impl Flusher {
                         break None;
                     }
                     q.sleeping += 1;
-                    q = self.wake.wait(q).unwrap_or_else(|e| e.into_inner());
+                    q = self.wake.wait(q);
                     q.sleeping -= 1;
                 }
             };
@@ -108,7 +110,7 @@ impl Flusher {
             let _q = self.lock();
             self.wake.notify_all();
         }
-        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        let threads = std::mem::take(&mut *self.threads.lock());
         for t in threads {
             let _ = t.join();
         }
@@ -124,7 +126,7 @@ mod tests {
 
     impl Flush for Probe {
         fn flush(self: Arc<Self>) {
-            let _ = self.0.lock().unwrap().send(());
+            let _ = self.0.lock().send(());
         }
     }
 
@@ -148,6 +150,6 @@ mod tests {
         }
         pool.shutdown();
         assert_eq!(rx.try_iter().count(), 100);
-        assert!(pool.threads.lock().unwrap().is_empty());
+        assert!(pool.threads.lock().is_empty());
     }
 }

@@ -21,6 +21,8 @@
 //! - [`metrics`]: what the server counts (system calls, lines, bytes, connections, threads),
 //!   always on; `exporter` serves it over HTTP for `--metrics`.
 //! - `shared`: the state every thread shares; [`shutdown`]: the handle that stops the loop.
+//! - `sync`: the server's locks and **the one order they are taken in**; test builds check
+//!   that order on every acquisition and abort on an inversion.
 //! - [`config`] and [`cli`]: settings from defaults, a TOML file and flags.
 //!
 //! Embed it with [`RunningServer::start`], or call [`run`] with a bound listener.
@@ -42,6 +44,7 @@ pub mod server;
 mod session;
 mod shared;
 pub mod shutdown;
+mod sync;
 
 pub use budget::BacklogStats;
 pub use config::{Config, ConfigError};

@@ -9,10 +9,17 @@
 //! The outbox never decides a cut-off by time: it records since when lines have waited without
 //! progress ([`Outbox::status`]) and the monitor cuts it ([`Outbox::cut`]). It enforces the
 //! per-client cap itself, because that is a property of one push.
+//!
+//! Locking: the outbox's `state` lock is taken under the registry's or the connection table's,
+//! never the other way round, and nothing else is locked while it is held. Bytes are counted in
+//! and out of the budget under it (atomics, no lock); what other components must do about a
+//! change (wake the senders waiting for room, forget a parked socket, hand the outbox to a
+//! flusher) is done once it is released. See the lock order in [`crate::sync`].
 
 use std::net::{Shutdown, TcpStream};
+use std::ops::{Deref, DerefMut};
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::budget::CutReason;
@@ -21,6 +28,7 @@ use crate::delivery::Delivery;
 use crate::flusher::Flush;
 use crate::line::{send_nonblocking, Line};
 use crate::poller::Writable;
+use crate::sync::{Condvar, Mutex, MutexGuard};
 
 /// Buffers larger than this are freed once an outbox is idle instead of kept for reuse, so a
 /// burst (or the long `USERS` line a newcomer gets) does not pin memory for the life of an idle
@@ -111,9 +119,12 @@ impl Outbox {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic elsewhere must not take every other connection down with it.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> Locked<'_> {
+        Locked {
+            outbox: self,
+            guard: Some(self.state.lock()),
+            after: After::default(),
+        }
     }
 
     /// Queues a line. Returns false if the outbox no longer takes lines (or just stopped, because
@@ -205,20 +216,23 @@ impl Outbox {
         self.delivery
             .budget
             .add_stuck(now as isize - st.stuck as isize);
+        st.after.wake |= now != st.stuck;
         st.stuck = now;
     }
 
-    fn unstick(&self, st: &mut State) {
+    fn unstick(&self, st: &mut Locked<'_>) {
         if st.stuck > 0 {
             self.delivery.budget.add_stuck(-(st.stuck as isize));
             st.stuck = 0;
+            st.after.wake = true;
         }
     }
 
     /// Waits until the outbox has closed (after [`Outbox::close_after_flush`], once everything
     /// is written), or until `deadline`. Returns whether it closed.
     pub fn wait_closed(&self, deadline: Instant) -> bool {
-        let mut st = self.lock();
+        // The bare guard: waiting changes nothing, so there is nothing to do after it.
+        let mut st = self.state.lock();
         loop {
             if matches!(st.life, Life::Dead(_)) {
                 return true;
@@ -227,11 +241,7 @@ impl Outbox {
             if left.is_zero() {
                 return false;
             }
-            st = self
-                .died
-                .wait_timeout(st, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            st = self.died.wait_timeout(st, left);
         }
     }
 
@@ -243,11 +253,13 @@ impl Outbox {
         }
     }
 
-    fn kill(&self, st: &mut State, why: Closed) {
+    fn kill(&self, st: &mut Locked<'_>, why: Closed) {
         // Bytes a flusher holds are counted out by that flusher when it comes back.
         self.delivery
             .budget
-            .sub(st.front.len() - st.sent + st.pending.len());
+            .count_out(st.front.len() - st.sent + st.pending.len());
+        // Its session may be waiting for room: it must look at its stop condition again.
+        st.after.release = true;
         st.front = Vec::new();
         st.sent = 0;
         st.pending = Vec::new();
@@ -259,9 +271,7 @@ impl Outbox {
         }
         if st.writer == Writer::Parked {
             st.writer = Writer::Idle;
-            self.delivery
-                .poller
-                .forget(self.key, self.stream.as_raw_fd());
+            st.after.forget = true;
         }
         let _ = self.stream.shutdown(Shutdown::Both);
         self.died.notify_all();
@@ -293,6 +303,61 @@ impl Outbox {
             std::mem::take(&mut st.front),
             std::mem::replace(&mut st.sent, 0),
         ))
+    }
+}
+
+/// An outbox's state, locked. What was decided under the lock for other components is done
+/// when this is dropped, after the lock is released, so the outbox never calls out while
+/// holding it (see the lock order in [`crate::sync`]).
+struct Locked<'a> {
+    outbox: &'a Outbox,
+    /// `None` only while dropping, once released.
+    guard: Option<MutexGuard<'a, State>>,
+    after: After,
+}
+
+/// Work for other components, found under an outbox's lock.
+#[derive(Default)]
+struct After {
+    /// Bytes left or stopped counting as pressure: senders waiting for room may go on.
+    wake: bool,
+    /// The outbox closed: its session may be waiting for room and must see that.
+    release: bool,
+    /// The socket was parked with the poller: stop watching it.
+    forget: bool,
+}
+
+impl Deref for Locked<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.guard.as_ref().expect("locked")
+    }
+}
+
+impl DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.guard.as_mut().expect("locked")
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let after = std::mem::take(&mut self.after);
+        let outbox = self.outbox;
+        let delivery = &outbox.delivery;
+        if after.forget {
+            // The stream stays open while the outbox lives, so the descriptor cannot have been
+            // reused by another connection in between.
+            delivery
+                .poller
+                .forget(outbox.key, outbox.stream.as_raw_fd());
+        }
+        if after.release {
+            delivery.budget.release_waiters();
+        } else if after.wake {
+            delivery.budget.wake_waiters();
+        }
     }
 }
 
@@ -355,11 +420,13 @@ impl Flush for Outbox {
         if written > 0 {
             self.unstick(&mut st);
         }
-        budget.sub(written);
+        budget.count_out(written);
+        st.after.wake |= written > 0;
         sent += written;
         if failed || matches!(st.life, Life::Dead(_)) {
             // A cut-off meanwhile discarded the rest; so does a failed write.
-            budget.sub(front.len() - sent);
+            budget.count_out(front.len() - sent);
+            st.after.wake = true;
             st.writer = Writer::Idle;
             if failed && !matches!(st.life, Life::Dead(_)) {
                 self.kill(&mut st, Closed::WriteFailed);

@@ -45,7 +45,7 @@ fn hold_the_flusher(d: &Delivery) -> std::sync::mpsc::Sender<()> {
     impl Flush for Hold {
         fn flush(self: Arc<Self>) {
             let _ = self.1.send(());
-            let _ = self.0.lock().unwrap().recv_timeout(TIMEOUT);
+            let _ = self.0.lock().recv_timeout(TIMEOUT);
         }
     }
     let (release, held) = std::sync::mpsc::channel();

@@ -9,12 +9,15 @@
 //! Registrations are edge-triggered and re-armed on every watch: re-arming reports a socket
 //! that already has room, so a socket that drained between the failed `send` and the watch is
 //! never missed. A registration ends with [`Poller::forget`], or when its socket closes.
+//!
+//! `parked` is a leaf lock: [`Writable::writable`] is always called after it is released, so
+//! an owner may hold its own lock while it calls [`Poller::forget`] or [`Poller::watch`].
 
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
 use log::error;
@@ -22,6 +25,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
 use crate::metrics::Metrics;
+use crate::sync::{Mutex, MutexGuard};
 
 /// Told when its socket can take bytes again.
 pub trait Writable: Send + Sync {
@@ -61,12 +65,12 @@ impl Poller {
                 let _alive = metrics.thread();
                 p.run(poll)
             })?;
-        *poller.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        *poller.thread.lock() = Some(handle);
         Ok(poller)
     }
 
     fn parked(&self) -> MutexGuard<'_, HashMap<usize, Arc<dyn Writable>>> {
-        self.parked.lock().unwrap_or_else(|e| e.into_inner())
+        self.parked.lock()
     }
 
     /// Calls `who.writable()` once `fd` can take bytes, which may be at once. `key` identifies
@@ -89,7 +93,10 @@ impl Poller {
         if let Err(e) = armed {
             // The socket is closing under us; hand it back so its owner sees the failure.
             log::debug!("cannot watch socket {key}: {e}");
-            if let Some(who) = self.parked().remove(&key) {
+            // Taken out first: `writable` locks its owner, which must never happen under
+            // `parked` (the owner holds its lock when it asks to forget a socket).
+            let who = self.parked().remove(&key);
+            if let Some(who) = who {
                 who.writable();
             }
         }
@@ -115,6 +122,7 @@ impl Poller {
                 if event.token() == WAKE {
                     continue;
                 }
+                // A statement of its own, so `parked` is released before `writable` runs.
                 let who = self.parked().remove(&event.token().0);
                 if let Some(who) = who {
                     who.writable();
@@ -127,7 +135,7 @@ impl Poller {
     pub fn shutdown(&self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.waker.wake();
-        let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let handle = self.thread.lock().take();
         if let Some(handle) = handle {
             let _ = handle.join();
         }
@@ -149,7 +157,7 @@ mod tests {
 
     impl Writable for Probe {
         fn writable(self: Arc<Self>) {
-            let _ = self.0.lock().unwrap().send(());
+            let _ = self.0.lock().send(());
         }
     }
 
@@ -233,6 +241,6 @@ mod tests {
     fn shutdown_joins_the_thread() {
         let poller = Poller::start(Arc::default()).unwrap();
         poller.shutdown();
-        assert!(poller.thread.lock().unwrap().is_none());
+        assert!(poller.thread.lock().is_none());
     }
 }

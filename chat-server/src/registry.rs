@@ -9,12 +9,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use batepapo_protocol::{name_key, ServerMessage};
 
 use crate::line::{encode, Line};
 use crate::outbox::{push_all, Outbox};
+use crate::sync::{Mutex, MutexGuard};
 
 /// A registered user.
 #[derive(Clone)]
@@ -49,7 +50,7 @@ pub struct NameTaken;
 
 impl Registry {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock()
     }
 
     /// Adds a member if its name is free. Under the lock it queues `WELCOME` and `USERS` to the

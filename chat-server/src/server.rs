@@ -148,6 +148,8 @@ fn serve(
         }
     }
     drop(listener);
+    // Sessions waiting for room under flood control look at the shutdown flag now.
+    shared.delivery.budget.release_waiters();
     say_goodbye(&shared);
     for handle in sessions {
         if handle.join().is_err() {

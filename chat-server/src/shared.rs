@@ -1,9 +1,11 @@
 //! State shared by the accept loop, every session and the monitor: the settings, the output
 //! machinery, who is registered, and the table of open connections.
+//!
+//! The locks these hold are taken in the one order written in [`crate::sync`].
 
 use std::collections::HashMap;
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::delivery::Delivery;
@@ -11,6 +13,7 @@ use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::registry::Registry;
 use crate::shutdown::Shutdown;
+use crate::sync::{Mutex, MutexGuard};
 
 /// One open connection, registered or not.
 pub(crate) struct Open {
@@ -46,7 +49,7 @@ impl Shared {
 
     /// The table of open connections, by connection id.
     pub fn open(&self) -> MutexGuard<'_, HashMap<u64, Open>> {
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
+        self.open.lock()
     }
 
     /// Every open connection's outbox, copied out so the table's lock is not held while using

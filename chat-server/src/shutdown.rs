@@ -5,19 +5,24 @@
 //! shutdown sequence (BYE to everyone, every thread joined).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::sync::Mutex;
 
 #[derive(Default)]
 struct State {
-    triggered: bool,
-    wake: Option<SocketAddr>,
+    /// Read on every session's hot path, so an atomic rather than a lock.
+    triggered: AtomicBool,
+    /// A leaf lock: nothing else is taken while it is held.
+    wake: Mutex<Option<SocketAddr>>,
 }
 
 /// A cloneable handle that asks a running server to shut down.
 #[derive(Clone, Default)]
 pub struct Shutdown {
-    state: Arc<Mutex<State>>,
+    state: Arc<State>,
 }
 
 impl Shutdown {
@@ -29,11 +34,10 @@ impl Shutdown {
     /// Asks the server to shut down; returns at once. Safe to call more than once, from any
     /// thread (including a signal handler thread), before or after the server started.
     pub fn trigger(&self) {
-        let wake = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            st.triggered = true;
-            st.wake
-        };
+        // Set before the address is read: an accept loop armed after this read sees the flag
+        // before it blocks in `accept`.
+        self.state.triggered.store(true, SeqCst);
+        let wake = *self.state.wake.lock();
         if let Some(addr) = wake {
             // The connection only needs to exist; the accept loop drops it.
             let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
@@ -42,16 +46,12 @@ impl Shutdown {
 
     /// Whether shutdown was asked for.
     pub fn is_triggered(&self) -> bool {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .triggered
+        self.state.triggered.load(SeqCst)
     }
 
     /// Records the listener's address so that a later trigger can wake `accept`.
     pub(crate) fn arm(&self, listening: SocketAddr) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.wake = Some(wake_address(listening));
+        *self.state.wake.lock() = Some(wake_address(listening));
     }
 }
 
