@@ -22,7 +22,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use crate::sync::atomic::{
+    fence, AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering::SeqCst,
+};
 use crate::sync::{Condvar, Mutex};
 
 /// Why the server cut a client off for its backlog.
@@ -214,8 +216,11 @@ impl Budget {
             return false;
         }
         self.flood_waits.fetch_add(1, SeqCst);
-        // Counted before the first look, so a wake-up that comes after it sees a waiter.
+        // Counted before the first look, so a wake-up that comes after it sees a waiter. The
+        // fence pairs with the one in the wakers: either they see this waiter, or this look
+        // sees their change (without it, both sides could read the other's old value).
         self.waiters.fetch_add(1, SeqCst);
+        fence(SeqCst);
         loop {
             let seen = self.epoch.load(SeqCst);
             if !self.pressured() || stop() {
@@ -235,6 +240,8 @@ impl Budget {
     /// Wakes the senders waiting for room if there is room now. Takes `gate`: call it holding
     /// no other lock.
     pub fn wake_waiters(&self) {
+        // See `wait_for_room`: the change just counted is ordered before the look at waiters.
+        fence(SeqCst);
         if self.waiters.load(SeqCst) > 0 && !self.pressured() {
             self.notify_waiters();
         }
@@ -243,6 +250,7 @@ impl Budget {
     /// Wakes every sender waiting for room so that each asks its `stop` again (a connection
     /// closed, or the server is shutting down). Takes `gate`: call it holding no other lock.
     pub fn release_waiters(&self) {
+        fence(SeqCst);
         if self.waiters.load(SeqCst) > 0 {
             self.notify_waiters();
         }
