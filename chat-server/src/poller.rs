@@ -237,6 +237,39 @@ mod tests {
         poller.shutdown();
     }
 
+    /// An owner that takes its own lock in `writable`, and holds it while it calls `forget`,
+    /// as an outbox does.
+    struct Owner {
+        lock: Mutex<()>,
+        told: Mutex<mpsc::Sender<()>>,
+    }
+
+    impl Writable for Owner {
+        fn writable(self: Arc<Self>) {
+            let _own = self.lock.lock();
+            let _ = self.told.lock().send(());
+        }
+    }
+
+    #[test]
+    fn a_socket_that_cannot_be_watched_is_handed_back_without_the_poller_lock_held() {
+        let poller = Poller::start(Arc::default()).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let owner = Arc::new(Owner {
+            lock: Mutex::new(()),
+            told: Mutex::new(tx),
+        });
+        {
+            let _own = owner.lock.lock();
+            poller.forget(5, -1);
+        }
+        // No such descriptor: the poller cannot watch it and hands it straight back. Under
+        // `parked` that would be the opposite order, which the lock-order checker refuses.
+        poller.watch(5, -1, owner);
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        poller.shutdown();
+    }
+
     #[test]
     fn shutdown_joins_the_thread() {
         let poller = Poller::start(Arc::default()).unwrap();

@@ -13,13 +13,16 @@ use libtest_mimic::{Arguments, Failed, Trial};
 const NAME_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Its stall deadline, short so RF4-03 and RF4-06 are quick.
 const STALL_TIMEOUT: Duration = Duration::from_secs(2);
+/// Exclusive cases' servers slow senders past this many bytes waiting for readers.
+const FLOOD_WATERMARK: usize = 64 * 1024;
 
-fn start(max_clients: usize) -> RunningServer {
+fn start(max_clients: usize, flood_watermark: Option<usize>) -> RunningServer {
     RunningServer::start(Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         name_timeout: NAME_TIMEOUT,
         stall_timeout: STALL_TIMEOUT,
         max_clients,
+        flood_watermark,
         ..Config::default()
     })
     .expect("reference server starts")
@@ -60,7 +63,7 @@ fn main() {
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|v| *v > 0.0)
         .unwrap_or(2.0);
-    let shared = start(1024);
+    let shared = start(1024, None);
     let client = client_bin();
     let target = move |addr| Target {
         addr,
@@ -81,8 +84,10 @@ fn main() {
             let shared_target = shared_target.clone();
             let own_target = target.clone();
             Trial::test(name, move || {
-                // A case that needs the server to itself gets a small one of its own.
-                let own = case.exclusive.then(|| start(16));
+                // A case that needs the server to itself gets a small one of its own, with a
+                // flood watermark low enough that the flood cases run with flood control
+                // engaged: the default (tens of MB) is never reached by their bounded loads.
+                let own = case.exclusive.then(|| start(16, Some(FLOOD_WATERMARK)));
                 let t = match &own {
                     Some(server) => own_target(server.addr()),
                     None => shared_target,

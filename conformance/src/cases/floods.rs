@@ -1,10 +1,13 @@
 //! Slow readers and floods (RF4, protocol "Slow readers and floods"): a reader that keeps
 //! reading gets everything however far behind a burst leaves it, and a sender that floods is
-//! slowed, never cut off, and never loses a line.
+//! slowed, never cut off, and never loses a line; and while many clients flood, newcomers still
+//! register and chat.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::case;
 use crate::case::{Case, Ctx, Failure, Level::*};
@@ -30,6 +33,13 @@ pub(super) fn cases() -> Vec<Case> {
             Must,
             "a sender flooding 20 MB as fast as it can is never cut off, and every line arrives intact and in order",
             flood,
+        )),
+        alone(case(
+            "RF4-09",
+            "RF4",
+            Must,
+            "while 6 clients flood 4 MB each and read everything, newcomers register and exchange a line in time, and no reader loses a line",
+            newcomers_during_a_flood,
         )),
     ]
 }
@@ -181,4 +191,206 @@ fn flood(ctx: &mut Ctx) -> Result<(), Failure> {
     // Slowed at most, never cut off: it still gets answers.
     flooder.expect_quiet()?;
     flooder.fence(&mut reader)
+}
+
+/// Reads everything `w` receives on a thread of its own, checking that every line from each of
+/// `senders` arrives, intact and in order (`send_bulk`'s numbered lines), until all `lines` of
+/// each have; lines from anyone else are skipped. Tells `progress` once a tenth has arrived.
+/// What it reads is not recorded, only a summary of what went wrong.
+fn check_in_background(
+    w: &Wire,
+    senders: Vec<String>,
+    lines: usize,
+    width: usize,
+    limit: Duration,
+    progress: mpsc::Sender<()>,
+) -> Result<JoinHandle<Result<(), Failure>>, Failure> {
+    let stream = w
+        .stream()
+        .try_clone()
+        .map_err(|e| Failure::at(&w.label, "a second handle on the socket", e.to_string()))?;
+    let label = w.label.clone();
+    Ok(thread::spawn(move || {
+        let deadline = Instant::now() + limit;
+        let text = "w".repeat(width);
+        let mut next = vec![0usize; senders.len()];
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        let mut told = false;
+        while next.iter().any(|&n| n < lines) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = reader
+                .get_ref()
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))));
+            line.clear();
+            let progress_so_far = || format!("{next:?} of {lines} lines from {senders:?}");
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => {
+                    return Err(Failure::at(
+                        &label,
+                        format!("every flooded line (had {})", progress_so_far()),
+                        "end of stream",
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(Failure::at(
+                        &label,
+                        format!("every flooded line (had {})", progress_so_far()),
+                        format!("read failed or timed out: {e}"),
+                    ))
+                }
+            }
+            let got = String::from_utf8_lossy(&line);
+            let Some((from, rest)) = got
+                .trim_end_matches('\n')
+                .strip_prefix("MSG ")
+                .and_then(|r| r.split_once(' '))
+            else {
+                continue;
+            };
+            let Some(i) = senders.iter().position(|s| s == from) else {
+                continue;
+            };
+            if rest != format!("{} {text}", next[i]) {
+                let shown: String = got.chars().take(60).collect();
+                return Err(Failure::at(
+                    &label,
+                    format!(
+                        "MSG {from} {} www... (intact, in order, nothing lost)",
+                        next[i]
+                    ),
+                    format!("{shown:?}..."),
+                ));
+            }
+            next[i] += 1;
+            if !told && next.iter().sum::<usize>() * 10 >= senders.len() * lines {
+                told = true;
+                let _ = progress.send(());
+            }
+        }
+        Ok(())
+    }))
+}
+
+/// Registers a fresh pair while the flood goes on; one sends a line, the other must get it
+/// within the read timeout (reading past the flood, which is not recorded).
+fn newcomer_pair(ctx: &mut Ctx, k: usize) -> Result<(), Failure> {
+    let a = Wire::join(ctx, &format!("newcomer-a{k}"))?;
+    let b = Wire::join(ctx, &format!("newcomer-b{k}"))?;
+    let mut a = a;
+    let token = format!("hello-during-the-flood-{k}");
+    a.send(&token)?;
+    let want = format!("MSG {} {token}", a.name);
+    let timeout = ctx.target.read_timeout();
+    let deadline = Instant::now() + timeout;
+    let stream: TcpStream = b
+        .stream()
+        .try_clone()
+        .map_err(|e| Failure::at(&b.label, "a second handle on the socket", e.to_string()))?;
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    let mut skipped = 0u64;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let _ = reader.get_ref().set_read_timeout(Some(left));
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(n) if n > 0 => {
+                if String::from_utf8_lossy(&line).trim_end_matches('\n') == want {
+                    ctx.transcript.record(
+                        &b.label,
+                        "<<",
+                        &format!("{want} (after {skipped} other lines)"),
+                    );
+                    a.close();
+                    b.close();
+                    return Ok(());
+                }
+                skipped += 1;
+            }
+            _ => break,
+        }
+    }
+    Err(Failure::at(
+        &b.label,
+        format!(
+            "{want:?} within {:.1} s, during the flood",
+            timeout.as_secs_f64()
+        ),
+        format!("not there after {skipped} other lines"),
+    ))
+}
+
+/// A flood slows its sender and never stops anyone else: while several clients flood as fast
+/// as they can and read everything, newcomers register and exchange a line in time, and every
+/// reader gets every flooded line, in order.
+fn newcomers_during_a_flood(ctx: &mut Ctx) -> Result<(), Failure> {
+    const FLOODERS: usize = 6;
+    const LINES: usize = 2800;
+    const WIDTH: usize = 1500;
+    const PAIRS: usize = 3;
+    let mut flooders = Vec::new();
+    for i in 0..FLOODERS {
+        flooders.push(Wire::join(ctx, &format!("flood{i}"))?);
+    }
+    let names: Vec<String> = flooders.iter().map(|f| f.name.clone()).collect();
+    let limit = bulk_limit(ctx);
+    let (progress, under_way) = mpsc::channel();
+    let mut checkers = Vec::new();
+    for f in &flooders {
+        let others = names.iter().filter(|n| **n != f.name).cloned().collect();
+        checkers.push(check_in_background(
+            f,
+            others,
+            LINES,
+            WIDTH,
+            limit,
+            progress.clone(),
+        )?);
+    }
+    drop(progress);
+    // Kept to end the flood early if the server stops serving, so the case fails promptly.
+    let sockets: Vec<TcpStream> = flooders
+        .iter()
+        .filter_map(|f| f.stream().try_clone().ok())
+        .collect();
+    let sending: Vec<_> = flooders
+        .into_iter()
+        .map(|f| send_bulk(ctx, f, LINES, WIDTH))
+        .collect();
+    under_way.recv_timeout(limit).map_err(|_| {
+        Failure::new(
+            "the flood to reach the readers",
+            format!(
+                "no reader got a tenth of it within {:.0} s",
+                limit.as_secs_f64()
+            ),
+        )
+    })?;
+    let mut result = (0..PAIRS).try_for_each(|k| newcomer_pair(ctx, k));
+    if result.is_err() {
+        for s in &sockets {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+    for s in sending {
+        let sent = joined(s);
+        if result.is_ok() {
+            result = sent.map(|_| ());
+        }
+    }
+    for c in checkers {
+        let checked = c
+            .join()
+            .map_err(|_| Failure::new("the reading thread to finish", "it panicked"))
+            .and_then(|r| r);
+        if result.is_ok() {
+            result = checked;
+        }
+    }
+    result
 }
