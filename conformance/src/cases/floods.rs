@@ -5,7 +5,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -195,15 +196,15 @@ fn flood(ctx: &mut Ctx) -> Result<(), Failure> {
 
 /// Reads everything `w` receives on a thread of its own, checking that every line from each of
 /// `senders` arrives, intact and in order (`send_bulk`'s numbered lines), until all `lines` of
-/// each have; lines from anyone else are skipped. Tells `progress` once a tenth has arrived.
-/// What it reads is not recorded, only a summary of what went wrong.
+/// each have; lines from anyone else are skipped. Adds each line it checks to `progress` and
+/// rings `bell` every so often. What it reads is not recorded, only what went wrong.
 fn check_in_background(
     w: &Wire,
     senders: Vec<String>,
     lines: usize,
     width: usize,
     limit: Duration,
-    progress: mpsc::Sender<()>,
+    progress: (Arc<AtomicUsize>, mpsc::Sender<()>),
 ) -> Result<JoinHandle<Result<(), Failure>>, Failure> {
     let stream = w
         .stream()
@@ -216,7 +217,7 @@ fn check_in_background(
         let mut next = vec![0usize; senders.len()];
         let mut reader = BufReader::new(stream);
         let mut line = Vec::new();
-        let mut told = false;
+        let (received, bell) = progress;
         while next.iter().any(|&n| n < lines) {
             let left = deadline.saturating_duration_since(Instant::now());
             let _ = reader
@@ -264,9 +265,8 @@ fn check_in_background(
                 ));
             }
             next[i] += 1;
-            if !told && next.iter().sum::<usize>() * 10 >= senders.len() * lines {
-                told = true;
-                let _ = progress.send(());
+            if received.fetch_add(1, Ordering::SeqCst) % 64 == 0 {
+                let _ = bell.send(());
             }
         }
         Ok(())
@@ -339,20 +339,17 @@ fn newcomers_during_a_flood(ctx: &mut Ctx) -> Result<(), Failure> {
     }
     let names: Vec<String> = flooders.iter().map(|f| f.name.clone()).collect();
     let limit = bulk_limit(ctx);
-    let (progress, under_way) = mpsc::channel();
+    let received = Arc::new(AtomicUsize::new(0));
+    let (bell, rung) = mpsc::channel();
     let mut checkers = Vec::new();
     for f in &flooders {
         let others = names.iter().filter(|n| **n != f.name).cloned().collect();
+        let progress = (received.clone(), bell.clone());
         checkers.push(check_in_background(
-            f,
-            others,
-            LINES,
-            WIDTH,
-            limit,
-            progress.clone(),
+            f, others, LINES, WIDTH, limit, progress,
         )?);
     }
-    drop(progress);
+    drop(bell);
     // Kept to end the flood early if the server stops serving, so the case fails promptly.
     let sockets: Vec<TcpStream> = flooders
         .iter()
@@ -362,16 +359,34 @@ fn newcomers_during_a_flood(ctx: &mut Ctx) -> Result<(), Failure> {
         .into_iter()
         .map(|f| send_bulk(ctx, f, LINES, WIDTH))
         .collect();
-    under_way.recv_timeout(limit).map_err(|_| {
-        Failure::new(
-            "the flood to reach the readers",
-            format!(
-                "no reader got a tenth of it within {:.0} s",
-                limit.as_secs_f64()
-            ),
-        )
-    })?;
-    let mut result = (0..PAIRS).try_for_each(|k| newcomer_pair(ctx, k));
+    // Newcomers come at even steps through the flood; between steps the flood must keep
+    // moving, or the server has stopped relaying.
+    let total = FLOODERS * (FLOODERS - 1) * LINES;
+    let quiet = ctx.target.read_timeout();
+    let moving = |upto: usize| -> Result<(), Failure> {
+        while received.load(Ordering::SeqCst) < upto {
+            match rung.recv_timeout(quiet) {
+                Ok(()) => {}
+                // Every reader has stopped (done or failed): their results tell.
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(Failure::new(
+                        "the flood to keep reaching the readers",
+                        format!(
+                            "they had {} of its {total} lines and got no more within {:.1} s",
+                            received.load(Ordering::SeqCst),
+                            quiet.as_secs_f64()
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut result = (0..PAIRS).try_for_each(|k| {
+        moving(total * (k + 1) / (PAIRS + 1))?;
+        newcomer_pair(ctx, k)
+    });
     if result.is_err() {
         for s in &sockets {
             let _ = s.shutdown(std::net::Shutdown::Both);
