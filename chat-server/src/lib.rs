@@ -2,6 +2,8 @@
 //!
 //! Parts and how data flows through them:
 //! - [`server`]: the accept loop and the shutdown sequence; [`RunningServer`] embeds it.
+//! - `admission`: who gets a slot: per-address limits, a share for connections that have not
+//!   registered (the oldest dropped first), refusals answered without a thread.
 //! - `connection`: a connection's life: admitted or turned away, served by its session thread,
 //!   then closed the one way its ending calls for (BYE and linger, close now, or left to the
 //!   shutdown sequence).
@@ -27,6 +29,7 @@
 //!
 //! Embed it with [`RunningServer::start`], or call [`run`] with a bound listener.
 
+pub mod admission;
 pub mod budget;
 pub mod cli;
 pub mod config;

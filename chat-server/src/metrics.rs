@@ -9,6 +9,7 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use crate::admission::Refusal;
 use crate::budget::BacklogStats;
 
 /// The server's counters and gauges; one per server, shared by every thread.
@@ -16,6 +17,8 @@ use crate::budget::BacklogStats;
 pub struct Metrics {
     connections_accepted: AtomicU64,
     connections_refused: AtomicU64,
+    refused_per_address: AtomicU64,
+    unregistered_dropped: AtomicU64,
     connections_open: AtomicI64,
     registrations: AtomicU64,
     users: AtomicI64,
@@ -33,10 +36,16 @@ pub struct Metrics {
 /// embedding program (the load generator) and what the exporter renders.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    /// Connections accepted, including those turned away because the server was full.
+    /// Connections accepted, including those turned away.
     pub connections_accepted: u64,
-    /// Connections turned away with `ERR server-full`.
+    /// Connections turned away, for any reason: `ERR server-full` or `ERR
+    /// too-many-connections`.
     pub connections_refused: u64,
+    /// Of those, turned away because their address held too many connections.
+    pub refused_per_address: u64,
+    /// Connections dropped with `ERR timeout` before registering, to make room for newer ones
+    /// (or at the registration deadline shortened while many wait for a name).
+    pub unregistered_dropped: u64,
     /// Connections open now, registered or not.
     pub connections_open: u64,
     /// Names registered.
@@ -79,14 +88,24 @@ fn add(counter: &AtomicU64, n: u64) {
 }
 
 impl Metrics {
-    /// A connection was accepted; `admitted` is false when it was turned away.
-    pub fn connection_accepted(&self, admitted: bool) {
+    /// A connection was accepted and admitted.
+    pub fn connection_admitted(&self) {
         add(&self.connections_accepted, 1);
-        if admitted {
-            self.connections_open.fetch_add(1, Ordering::Relaxed);
-        } else {
-            add(&self.connections_refused, 1);
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection was accepted and turned away.
+    pub fn connection_refused(&self, why: Refusal) {
+        add(&self.connections_accepted, 1);
+        add(&self.connections_refused, 1);
+        if why == Refusal::PerAddress {
+            add(&self.refused_per_address, 1);
         }
+    }
+
+    /// A connection that had not registered was dropped to make room (it is also closed).
+    pub fn unregistered_dropped(&self) {
+        add(&self.unregistered_dropped, 1);
     }
 
     /// An admitted connection closed.
@@ -142,6 +161,8 @@ impl Metrics {
         Snapshot {
             connections_accepted: get(&self.connections_accepted),
             connections_refused: get(&self.connections_refused),
+            refused_per_address: get(&self.refused_per_address),
+            unregistered_dropped: get(&self.unregistered_dropped),
             connections_open: gauge(&self.connections_open),
             registrations: get(&self.registrations),
             users: gauge(&self.users),
@@ -227,11 +248,24 @@ pub fn render(s: &Snapshot, process: Option<&Process>) -> String {
         "Connections accepted, including those turned away because the server was full.",
         s.connections_accepted,
     );
-    counter(
+    family(
         &mut out,
         "batepapo_connections_refused_total",
-        "Connections turned away with ERR server-full.",
-        s.connections_refused,
+        "counter",
+        "Connections turned away, by reason: server_full (ERR server-full), per_address (ERR too-many-connections).",
+        &[
+            (
+                "{reason=\"server_full\"}",
+                (s.connections_refused - s.refused_per_address) as f64,
+            ),
+            ("{reason=\"per_address\"}", s.refused_per_address as f64),
+        ],
+    );
+    counter(
+        &mut out,
+        "batepapo_unregistered_dropped_total",
+        "Connections dropped with ERR timeout before registering, to make room for newer ones.",
+        s.unregistered_dropped,
     );
     gauge(
         &mut out,
@@ -375,17 +409,22 @@ mod tests {
     #[test]
     fn refused_connections_are_accepted_but_never_open() {
         let m = Metrics::default();
-        m.connection_accepted(true);
-        m.connection_accepted(false);
+        m.connection_admitted();
+        m.connection_refused(Refusal::ServerFull);
+        m.connection_refused(Refusal::PerAddress);
         let s = m.snapshot(BacklogStats::default());
         assert_eq!(
             (
                 s.connections_accepted,
                 s.connections_refused,
+                s.refused_per_address,
                 s.connections_open
             ),
-            (2, 1, 1)
+            (3, 2, 1, 1)
         );
+        let text = render(&s, None);
+        assert!(text.contains("\nbatepapo_connections_refused_total{reason=\"server_full\"} 1\n"));
+        assert!(text.contains("\nbatepapo_connections_refused_total{reason=\"per_address\"} 1\n"));
         m.connection_closed();
         assert_eq!(m.snapshot(BacklogStats::default()).connections_open, 0);
     }

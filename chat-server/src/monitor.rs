@@ -34,6 +34,7 @@ pub(crate) fn run(shared: &Shared) {
     while !shared.is_shutting_down() {
         shared.delivery.budget.wait_alarm(tick);
         look(shared, Instant::now());
+        crate::connection::expire_unregistered(shared, Instant::now());
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use batepapo_protocol::ServerMessage;
 use log::{error, info, warn};
 
+use crate::admission::RefusalLog;
 use crate::budget::{BacklogStats, Budget};
 use crate::config::{Config, ConfigError};
 use crate::connection;
@@ -123,6 +124,7 @@ fn serve(
     };
     let mut sessions: Vec<JoinHandle<()>> = Vec::new();
     let mut next_id: u64 = 0;
+    let mut refusals = RefusalLog::default();
     while !shutdown.is_triggered() {
         let (stream, addr) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -143,7 +145,7 @@ fn serve(
         }
         reap(&mut sessions);
         next_id += 1;
-        if let Some(handle) = connection::admit(&shared, next_id, stream, addr) {
+        if let Some(handle) = connection::admit(&shared, next_id, stream, addr, &mut refusals) {
             sessions.push(handle);
         }
     }

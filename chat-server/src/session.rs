@@ -4,6 +4,7 @@
 
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,6 +30,8 @@ pub(crate) struct Conn {
     pub stream: Arc<TcpStream>,
     pub addr: SocketAddr,
     pub outbox: Arc<Outbox>,
+    /// Set when admission dropped it, before it registered, to make room for newer ones.
+    pub dropped: Arc<AtomicBool>,
 }
 
 enum Event {
@@ -94,6 +97,9 @@ pub(crate) enum Ending {
     Quit,
     /// No acceptable name in time: it gets `ERR timeout`, then the connection closes.
     NameTimeout,
+    /// Dropped before it registered to make room for newer connections: it gets `ERR timeout`
+    /// saying so, then the connection closes.
+    Dropped,
     /// The connection ended under us: the peer left, or the server cut it off or is shutting
     /// down.
     Lost,
@@ -142,7 +148,8 @@ pub(crate) fn serve(conn: &Conn, shared: &Shared) -> Ending {
 
 /// Reads names until one is accepted (returning it), the deadline passes, or the peer leaves.
 fn register(conn: &Conn, reader: &mut LineReader, shared: &Shared) -> Result<String, Ending> {
-    let deadline = Instant::now() + shared.config.name_timeout;
+    let arrived = Instant::now();
+    let deadline = arrived + shared.config.name_timeout;
     let refuse = |code: ErrorCode, text: String| {
         conn.outbox
             .push(&encode(&ServerMessage::Err { code, text }));
@@ -160,6 +167,11 @@ fn register(conn: &Conn, reader: &mut LineReader, shared: &Shared) -> Result<Str
             Event::Line(name) => match validate_name(&name) {
                 Err(why) => refuse(ErrorCode::InvalidName, why.to_string()),
                 Ok(()) => {
+                    // Out of the line of connections that may be dropped to make room, unless
+                    // it was dropped already.
+                    if !shared.open().registering(conn.id) {
+                        return Err(Ending::Dropped);
+                    }
                     let member = Member {
                         id: conn.id,
                         name: name.clone(),
@@ -167,10 +179,13 @@ fn register(conn: &Conn, reader: &mut LineReader, shared: &Shared) -> Result<Str
                         outbox: conn.outbox.clone(),
                     };
                     match shared.registry.register(member) {
-                        Err(_) => refuse(
-                            ErrorCode::NameTaken,
-                            format!("the name {name} is already in use"),
-                        ),
+                        Err(_) => {
+                            shared.open().still_unregistered(conn.id, arrived);
+                            refuse(
+                                ErrorCode::NameTaken,
+                                format!("the name {name} is already in use"),
+                            )
+                        }
                         Ok(connected) => {
                             shared.metrics.registered();
                             let _ = conn.stream.set_read_timeout(None);
@@ -185,6 +200,7 @@ fn register(conn: &Conn, reader: &mut LineReader, shared: &Shared) -> Result<Str
                 debug!("{} sent no name in time", conn.addr);
                 return Err(Ending::NameTimeout);
             }
+            Event::Closed if conn.dropped.load(Ordering::SeqCst) => return Err(Ending::Dropped),
             Event::Closed => return Err(Ending::Lost),
         }
     }

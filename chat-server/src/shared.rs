@@ -3,10 +3,9 @@
 //!
 //! The locks these hold are taken in the one order written in [`crate::sync`].
 
-use std::collections::HashMap;
-use std::net::TcpStream;
 use std::sync::Arc;
 
+use crate::admission::{Limits, Table};
 use crate::config::Config;
 use crate::delivery::Delivery;
 use crate::metrics::Metrics;
@@ -15,12 +14,6 @@ use crate::registry::Registry;
 use crate::shutdown::Shutdown;
 use crate::sync::{Mutex, MutexGuard};
 
-/// One open connection, registered or not.
-pub(crate) struct Open {
-    pub stream: Arc<TcpStream>,
-    pub outbox: Arc<Outbox>,
-}
-
 /// Everything the server's threads share.
 pub(crate) struct Shared {
     pub config: Config,
@@ -28,18 +21,21 @@ pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     pub registry: Registry,
     pub shutdown: Shutdown,
-    open: Mutex<HashMap<u64, Open>>,
+    /// Admission limits, from the config.
+    pub limits: Limits,
+    open: Mutex<Table>,
 }
 
 impl Shared {
     pub fn new(config: Config, delivery: Arc<Delivery>, shutdown: Shutdown) -> Shared {
         Shared {
+            limits: Limits::of(&config),
             config,
             metrics: delivery.metrics.clone(),
             delivery,
             registry: Registry::default(),
             shutdown,
-            open: Mutex::new(HashMap::new()),
+            open: Mutex::new(Table::default()),
         }
     }
 
@@ -47,8 +43,8 @@ impl Shared {
         self.shutdown.is_triggered()
     }
 
-    /// The table of open connections, by connection id.
-    pub fn open(&self) -> MutexGuard<'_, HashMap<u64, Open>> {
+    /// The table of open connections, by connection id, with its admission counts.
+    pub fn open(&self) -> MutexGuard<'_, Table> {
         self.open.lock()
     }
 
@@ -67,7 +63,8 @@ pub(crate) struct OpenGuard<'a> {
 
 impl Drop for OpenGuard<'_> {
     fn drop(&mut self) {
-        if self.shared.open().remove(&self.id).is_some() {
+        let removed = self.shared.open().remove(self.id);
+        if removed.is_some() {
             self.shared.metrics.connection_closed();
         }
     }

@@ -111,7 +111,15 @@ fn config_file_is_read_and_flags_win() {
         "--listen",
         "127.0.0.1:0",
     ]);
-    let _first = TcpStream::connect(addr).unwrap();
+    // A registered user takes the one slot (one that had not registered would make room).
+    let first = TcpStream::connect(addr).unwrap();
+    first.set_read_timeout(Some(TIMEOUT)).unwrap();
+    (&first).write_all(b"alice\n").unwrap();
+    let mut first_lines = BufReader::new(&first).lines();
+    for expected in ["HELLO ", "WELCOME alice "] {
+        let l = first_lines.next().unwrap().unwrap();
+        assert!(l.starts_with(expected), "{l:?}");
+    }
     // max-clients = 1 came from the file: a second connection is turned away.
     let second = TcpStream::connect(addr).unwrap();
     second.set_read_timeout(Some(TIMEOUT)).unwrap();

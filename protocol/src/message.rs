@@ -27,13 +27,16 @@ pub enum ErrorCode {
     InvalidUtf8,
     /// The server has no room; it closes the connection.
     ServerFull,
+    /// The client's address already holds as many connections as one address may; the server
+    /// closes this one.
+    TooManyConnections,
     /// No name arrived in time; the server closes the connection.
     Timeout,
 }
 
 impl ErrorCode {
     /// Every code, for tables and exhaustive tests.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::InvalidName,
         ErrorCode::NameTaken,
         ErrorCode::SelfMessage,
@@ -43,6 +46,7 @@ impl ErrorCode {
         ErrorCode::LineTooLong,
         ErrorCode::InvalidUtf8,
         ErrorCode::ServerFull,
+        ErrorCode::TooManyConnections,
         ErrorCode::Timeout,
     ];
 
@@ -58,6 +62,7 @@ impl ErrorCode {
             ErrorCode::LineTooLong => "line-too-long",
             ErrorCode::InvalidUtf8 => "invalid-utf8",
             ErrorCode::ServerFull => "server-full",
+            ErrorCode::TooManyConnections => "too-many-connections",
             ErrorCode::Timeout => "timeout",
         }
     }

@@ -44,6 +44,18 @@ impl Client {
         Client::over(TcpStream::connect(addr).expect("connect"), label)
     }
 
+    /// Connects from a chosen local address (any of 127.0.0.0/8 is loopback on Linux).
+    pub fn connect_from(addr: SocketAddr, source: &str, label: &str) -> Client {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).expect("socket");
+        let source: std::net::IpAddr = source.parse().expect("a source address");
+        socket
+            .bind(&SocketAddr::new(source, 0).into())
+            .expect("bind the source address");
+        socket.connect(&addr.into()).expect("connect");
+        Client::over(socket.into(), label)
+    }
+
     fn over(stream: TcpStream, label: &str) -> Client {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         Client {
