@@ -131,7 +131,7 @@ pub(crate) fn expire_unregistered(shared: &Shared, now: Instant) {
 fn log_refusal(shared: &Shared, addr: SocketAddr, why: Refusal, quiet: u64, waiting: usize) {
     let reason = match why {
         Refusal::PerAddress => format!(
-            "it already holds {} connections (--max-per-address)",
+            "it holds as many connections as one address may ({}, --max-per-address)",
             shared.config.max_per_address
         ),
         Refusal::ServerFull => format!(
