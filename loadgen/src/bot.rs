@@ -2,7 +2,7 @@
 //! every token that arrives. Bots run as tasks on their worker's single-threaded runtime and
 //! record into the worker's stats ([`Worker`]), never into anything another thread touches.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use std::task::Poll;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::config::Protocol;
@@ -92,7 +92,8 @@ type Registered = (OwnedReadHalf, OwnedWriteHalf, Vec<u8>);
 
 /// Connects and registers; returns the halves and any bytes read past registration.
 async fn register(index: u32, w: &Worker) -> Result<Registered, &'static str> {
-    let stream = connect(w.plan.addr).await?;
+    let source = crate::source::for_bot(&w.plan.config.source_addresses, index);
+    let stream = connect(w.plan.addr, source).await?;
     // Our own sends must not sit in Nagle's buffer: the server's delay is what we measure.
     let _ = stream.set_nodelay(true);
     let (rd, mut wr) = stream.into_split();
@@ -131,8 +132,23 @@ async fn register(index: u32, w: &Worker) -> Result<Registered, &'static str> {
     }
 }
 
-async fn connect(addr: SocketAddr) -> Result<TcpStream, &'static str> {
-    TcpStream::connect(addr).await.map_err(|e| match e.kind() {
+async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<TcpStream, &'static str> {
+    let connected = match source {
+        None => TcpStream::connect(addr).await,
+        Some(ip) => {
+            let socket = if addr.is_ipv4() {
+                TcpSocket::new_v4()
+            } else {
+                TcpSocket::new_v6()
+            }
+            .map_err(|_| "connect")?;
+            socket
+                .bind(SocketAddr::new(ip, 0))
+                .map_err(|_| "bind-source")?;
+            socket.connect(addr).await
+        }
+    };
+    connected.map_err(|e| match e.kind() {
         std::io::ErrorKind::ConnectionRefused => "connect-refused",
         _ => "connect",
     })

@@ -57,6 +57,13 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT")]
     pub server: Option<String>,
 
+    /// Local addresses the bots connect from, in turn: a range (127.0.0.2-127.0.0.20), a
+    /// comma-separated list, or both. For a server that limits connections per address
+    /// (chat-server --limit-loopback true), and past ~28,000 connections from one address;
+    /// every address of 127.0.0.0/8 is loopback on Linux [default: the system's choice].
+    #[arg(long, value_name = "LIST", value_parser = crate::source::parse_flag)]
+    pub source_addresses: Option<crate::source::Sources>,
+
     /// Worker threads, each with its own event loop and histograms; default: half the cores
     /// when the server is on this machine (embedded or loopback), all of them otherwise.
     #[arg(long, value_name = "N")]
@@ -164,6 +171,7 @@ impl Args {
         };
         Config {
             server: self.server.clone(),
+            source_addresses: self.source_addresses.clone().map_or_else(Vec::new, |s| s.0),
             workers: self.workers,
             arrival: self.arrival,
             clients: self.clients,

@@ -38,6 +38,9 @@ impl fmt::Display for Protocol {
 pub struct Config {
     /// The server to drive, as `HOST:PORT`; `None` embeds the reference server on 127.0.0.1:0.
     pub server: Option<String>,
+    /// Local addresses the bots connect from, in turn (`--source-addresses`); empty lets the
+    /// system choose.
+    pub source_addresses: Vec<std::net::IpAddr>,
     /// Worker threads; `None` picks by the machine's cores and where the server runs.
     pub workers: Option<usize>,
     /// How sends are spaced in time.
@@ -88,6 +91,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             server: None,
+            source_addresses: Vec::new(),
             workers: None,
             arrival: Arrival::Fixed,
             clients: 100,

@@ -15,6 +15,7 @@
 //! - [`clock`]: time zero, the start of sending shared by every shard, the measured window;
 //!   [`stats`]: the worker's histograms, counts and completion table, and their exact merge;
 //!   [`series`]: the run second by second.
+//! - [`source`]: the local addresses bots connect from (`--source-addresses`).
 //! - [`shard`]: a process's part of a run spread over several (`--shard I/N`, `--start-at`);
 //!   [`merge`]: the shards of one run, each a JSON report, made into one.
 //! - [`report`] and [`table`]: merged figures, CPU per delivery, the JSON report, the text
@@ -47,6 +48,7 @@ pub mod schedule;
 pub mod series;
 pub mod server_cost;
 pub mod shard;
+pub mod source;
 pub mod stats;
 pub mod svg;
 pub mod table;

@@ -58,6 +58,9 @@ pub enum RunError {
         /// How late, seconds.
         late_s: f64,
     },
+    /// A `--source-addresses` address cannot be used.
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
     /// A worker thread could not start.
     #[error("cannot start a worker thread")]
     Worker(#[source] std::io::Error),
@@ -199,6 +202,7 @@ pub fn run(
             (addr, Some(server), addr.to_string())
         }
     };
+    crate::source::check(&config.source_addresses, addr)?;
     let probe = probe_for(&config, addr);
     probe.check()?;
     let sample = |server: &Option<chat_server::RunningServer>| -> Sample {
