@@ -32,6 +32,7 @@ pub const CLAUSES: &[(&str, &str)] = &[
     ("RF4-07", "PROTOCOL.md §Slow readers and floods: a burst from many senders is held for a reader and delivered"),
     ("RF4-08", "PROTOCOL.md §Slow readers and floods: a sender that floods is slowed, never disconnected and never dropped"),
     ("RF4-09", "PROTOCOL.md §Slow readers and floods: a flood slows its sender and never stops anyone else"),
+    ("RF4-10", "requirement RF4: a stuck connection blocks nobody; connections that never register, from one address, do not lock out a user from another (reference choice: the contract leaves limits to the server)"),
     ("RF5-01", "PROTOCOL.md §Chatting: a public message goes as MSG to every other user"),
     ("RF5-02", "PROTOCOL.md §Chatting: never back to the sender"),
     ("RF5-03", "PROTOCOL.md §Framing: the last field is free text that runs to the end of the line"),

@@ -4,7 +4,7 @@
 //! reference server and its parser cannot hide from the grader.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,14 +33,27 @@ const ABOUT_A_USER: [&str; 4] = ["JOIN", "LEAVE", "MSG", "PRIV"];
 impl Wire {
     /// Connects a client labelled `label`.
     pub fn connect(ctx: &Ctx, label: &str) -> Result<Wire, Failure> {
+        Wire::connect_from(ctx, label, None)
+    }
+
+    /// Connects a client labelled `label` from a chosen local address (`None`: the system's
+    /// choice).
+    pub fn connect_from(ctx: &Ctx, label: &str, source: Option<IpAddr>) -> Result<Wire, Failure> {
         let name = ctx.name(label);
         let timeout = ctx.target.read_timeout();
-        let stream = TcpStream::connect_timeout(&ctx.target.addr, timeout).map_err(|e| {
-            Failure::at(
-                label,
-                format!("to connect to {}", ctx.target.addr),
-                e.to_string(),
-            )
+        let addr = ctx.target.addr;
+        let connected = match source {
+            None => TcpStream::connect_timeout(&addr, timeout),
+            Some(ip) => {
+                use socket2::{Domain, Socket, Type};
+                Socket::new(Domain::for_address(addr), Type::STREAM, None)
+                    .and_then(|s| s.bind(&SocketAddr::new(ip, 0).into()).map(|_| s))
+                    .and_then(|s| s.connect_timeout(&addr.into(), timeout).map(|_| s.into()))
+            }
+        };
+        let from = source.map_or_else(String::new, |ip| format!(" from {ip}"));
+        let stream = connected.map_err(|e| {
+            Failure::at(label, format!("to connect to {addr}{from}"), e.to_string())
         })?;
         let _ = stream.set_read_timeout(Some(timeout));
         let _ = stream.set_write_timeout(Some(timeout));

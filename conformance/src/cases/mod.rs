@@ -5,6 +5,7 @@ mod client;
 mod concurrency;
 mod floods;
 mod input;
+mod limits;
 mod names;
 mod positions;
 
@@ -31,6 +32,7 @@ pub fn builtin() -> Vec<Case> {
     all.extend(concurrency::cases());
     all.extend(floods::cases());
     all.extend(input::cases());
+    all.extend(limits::cases());
     all.extend(positions::cases());
     all.extend(client::cases());
     all
