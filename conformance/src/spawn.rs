@@ -1,4 +1,11 @@
-//! `--spawn`: start the server under test for the run and read its address.
+//! `--spawn`: start the server under test for the run and find its address.
+//!
+//! Two ways, by the command's shape:
+//! - with `{port}` in it (`python3 server.py {port}`), a free port is put there and the server
+//!   is ready when that port is listening (read from `/proc/net/tcp*`, so no test connection
+//!   disturbs a server that takes the first thing sent as a name);
+//! - otherwise `--listen 127.0.0.1:0` is appended and the server must print
+//!   `listening on ADDR` on stdout, as the reference server does.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
@@ -30,6 +37,21 @@ pub enum SpawnError {
         /// The end of its stderr.
         stderr: String,
     },
+    /// It never listened on the port it was given.
+    #[error("{command:?} was not listening on port {port} within {seconds} s{}", stderr_tail(.stderr))]
+    NotListening {
+        /// The command, with the port filled in.
+        command: String,
+        /// The port it was given.
+        port: u16,
+        /// How long we waited.
+        seconds: u64,
+        /// The end of its stderr.
+        stderr: String,
+    },
+    /// No free port could be found for `{port}`.
+    #[error("cannot find a free port for {{port}}")]
+    NoPort(#[source] std::io::Error),
     /// It never printed `listening on ADDR`.
     #[error("{command:?} did not print \"listening on ADDR\" within {seconds} s{}", stderr_tail(.stderr))]
     NoAddress {
@@ -77,8 +99,7 @@ impl Drop for Spawned {
     }
 }
 
-/// Runs `command` through `sh` with `--listen 127.0.0.1:0` appended, and waits for its
-/// `listening on ADDR` line.
+/// Runs `command` through `sh`, and waits until it serves; see the module docs.
 pub fn spawn(command: &str, wait: Duration) -> Result<Spawned, SpawnError> {
     spawn_in(command, None, wait)
 }
@@ -89,16 +110,28 @@ pub fn spawn_in(
     dir: Option<&std::path::Path>,
     wait: Duration,
 ) -> Result<Spawned, SpawnError> {
+    let port = if command.contains("{port}") {
+        Some(free_port().map_err(SpawnError::NoPort)?)
+    } else {
+        None
+    };
+    let filled = port.map_or_else(
+        || command.to_string(),
+        |p| command.replace("{port}", &p.to_string()),
+    );
+    let command = filled.as_str();
     let mut sh = Command::new("sh");
     if let Some(dir) = dir {
         sh.current_dir(dir);
     }
-    let mut child = sh
-        .arg("-c")
+    sh.arg("-c")
         // `exec` makes the server the child itself, so killing the child stops the server.
         .arg(format!("exec {command} \"$@\""))
-        .arg("sh")
-        .args(["--listen", "127.0.0.1:0"])
+        .arg("sh");
+    if port.is_none() {
+        sh.args(["--listen", "127.0.0.1:0"]);
+    }
+    let mut child = sh
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -151,7 +184,14 @@ pub fn spawn_in(
     let deadline = Instant::now() + wait;
     let mut stdout_open = true;
     loop {
-        if stdout_open {
+        if let Some(port) = port {
+            if listening_on(port) {
+                let addr = SocketAddr::from(([127, 0, 0, 1], port));
+                return Ok(Spawned { child, addr });
+            }
+            // Polled: a server that does not print its address gives nothing to wait on.
+            std::thread::sleep(Duration::from_millis(50));
+        } else if stdout_open {
             match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(addr) => return Ok(Spawned { child, addr }),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -175,6 +215,14 @@ pub fn spawn_in(
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
+            if let Some(port) = port {
+                return Err(SpawnError::NotListening {
+                    command: command.to_string(),
+                    port,
+                    seconds: wait.as_secs(),
+                    stderr: stderr_text(&tail),
+                });
+            }
             return Err(SpawnError::NoAddress {
                 command: command.to_string(),
                 seconds: wait.as_secs(),
@@ -184,9 +232,84 @@ pub fn spawn_in(
     }
 }
 
+/// A port free right now on 127.0.0.1 (the kernel's pick; released at once).
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Whether something listens on `port` (any address), from `/proc/net/tcp` and `tcp6`. Without
+/// `/proc`, falls back to connecting once.
+fn listening_on(port: u16) -> bool {
+    let mut seen_proc = false;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        seen_proc = true;
+        let listening = text.lines().skip(1).any(|l| {
+            let mut f = l.split_whitespace();
+            let local = f.nth(1).unwrap_or("");
+            let state = f.nth(1).unwrap_or("");
+            state == "0A"
+                && local
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok())
+                    == Some(port)
+        });
+        if listening {
+            return true;
+        }
+    }
+    !seen_proc
+        && std::net::TcpStream::connect_timeout(
+            &SocketAddr::from(([127, 0, 0, 1], port)),
+            Duration::from_millis(200),
+        )
+        .is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Not a test on its own: the server the next test spawns (this binary run again), which
+    /// listens on the port in `SERVE_PORT_FOR_TEST` and prints nothing.
+    #[test]
+    fn serve_port_for_test() {
+        let Ok(port) = std::env::var("SERVE_PORT_FOR_TEST") else {
+            return;
+        };
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().unwrap()));
+        let _held = listener.unwrap();
+        std::thread::sleep(Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_command_with_port_gets_a_free_port_and_is_ready_once_it_listens() {
+        let exe = std::env::current_exe().unwrap();
+        let command = format!(
+            "env SERVE_PORT_FOR_TEST={{port}} {} --exact spawn::tests::serve_port_for_test",
+            exe.display()
+        );
+        let s = spawn(&command, Duration::from_secs(20)).unwrap();
+        assert_ne!(s.addr.port(), 0);
+        assert!(std::net::TcpStream::connect(s.addr).is_ok());
+    }
+
+    #[test]
+    fn a_command_with_port_that_never_listens_says_which_port() {
+        let err = spawn("sleep 5 # {port}", Duration::from_millis(300))
+            .err()
+            .expect("not listening");
+        assert!(matches!(err, SpawnError::NotListening { .. }), "{err}");
+        assert!(
+            err.to_string().contains("was not listening on port"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_command_that_exits_at_once_is_reported_at_once_with_status_and_stderr() {
