@@ -333,6 +333,7 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
         max_line: e.limits.max_line,
         stall_timeout: e.limits.stall_timeout,
         max_connections: 2000,
+        plain: Default::default(),
     };
     let wait = Duration::from_secs_f64(5.0 * options.timeout_scale);
     if let Err(err) = preflight::check(addr, &format!("cfcheck{}", std::process::id()), wait) {

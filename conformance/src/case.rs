@@ -81,6 +81,8 @@ pub struct Target {
     pub stall_timeout: Duration,
     /// How many connections the server-full case opens at most before giving up.
     pub max_connections: usize,
+    /// For `--protocol plain`: how the server frames input, and how a user leaves.
+    pub plain: crate::plain::Settings,
 }
 
 impl Target {

@@ -15,6 +15,8 @@
 //! - [`report`]: text, Markdown, JSON and JUnit renderings of a run.
 //! - [`spawn`]: starts a server for the run and reads `listening on ADDR`.
 //! - [`preflight`]: before any case, checks the server speaks chat/1 at all.
+//! - [`plain`]: `--protocol plain`, for free-form servers as students write the assignment:
+//!   framing detected, judged by meaning (names, ports, tokens), never by wording.
 //! - [`requirements`]: RF1–RF12 and their text.
 //! - [`batch`] and [`scoreboard`]: many servers graded one at a time, and the table of them.
 
@@ -24,6 +26,7 @@ mod cases;
 pub mod clauses;
 pub mod client_proc;
 pub mod glob;
+pub mod plain;
 pub mod preflight;
 pub mod report;
 pub mod requirements;

@@ -92,6 +92,22 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 16, global = true)]
     jobs: usize,
 
+    /// What the server speaks: chat1 (the contract, every case) or plain (free text, as
+    /// students write the assignment: framing detected, graded by meaning, never by wording).
+    #[arg(long, value_enum, default_value = "chat1")]
+    protocol: conformance::plain::Protocol,
+
+    /// With --protocol plain: how the server frames input, instead of detecting it: lines
+    /// (each message ends with LF) or writes (each message is one write, unterminated).
+    #[arg(long, value_enum)]
+    framing: Option<conformance::plain::Framing>,
+
+    /// With --protocol plain: the line a user sends to leave, {name} standing for its name
+    /// ("/quit", or the assignment's "{name} saiu do chat."). Without it, leaving is closing the
+    /// connection, and only that is graded.
+    #[arg(long, value_name = "TEXT")]
+    quit_line: Option<String>,
+
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -147,7 +163,19 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.max_connections == 0 {
         bail!("--max-connections must be at least 1");
     }
-    let cases = conformance::all_cases(&args.scenarios)?;
+    let plain = args.protocol == conformance::plain::Protocol::Plain;
+    if !plain && (args.framing.is_some() || args.quit_line.is_some()) {
+        bail!("--framing and --quit-line are for --protocol plain");
+    }
+    let mut settings = conformance::plain::Settings {
+        framing: args.framing,
+        quit_line: args.quit_line.clone(),
+    };
+    let cases = if plain {
+        conformance::plain::cases::cases(&settings)
+    } else {
+        conformance::all_cases(&args.scenarios)?
+    };
     let cases = conformance::select(cases, &args.only);
     if cases.is_empty() {
         bail!("no case matches --only {}", args.only.join(" "));
@@ -182,11 +210,29 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             .next()
             .with_context(|| format!("{} resolves to no address", args.server))?,
     };
-    conformance::preflight::check(
-        addr,
-        &format!("cfcheck{}", std::process::id()),
-        Duration::from_secs_f64(5.0 * args.timeout_scale),
-    )?;
+    let patience = Duration::from_secs_f64(2.0 * args.timeout_scale);
+    let mut how = String::new();
+    if plain {
+        let framing = match settings.framing {
+            Some(f) => {
+                how = format!("protocol plain, {f} (given)");
+                f
+            }
+            None => {
+                let f = conformance::plain::detect::detect(addr, patience)?;
+                how = format!("protocol plain, {f} (detected)");
+                f
+            }
+        };
+        eprintln!("conformance: {how}");
+        settings.framing = Some(framing);
+    } else {
+        conformance::preflight::check(
+            addr,
+            &format!("cfcheck{}", std::process::id()),
+            Duration::from_secs_f64(5.0 * args.timeout_scale),
+        )?;
+    }
     let client_bin = args.client_bin.clone().or_else(sibling_client);
     let target = Target {
         addr,
@@ -196,6 +242,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_line: args.max_line,
         stall_timeout: args.stall_timeout,
         max_connections: args.max_connections,
+        plain: settings,
     };
     let started = Instant::now();
     let total = cases.len();
@@ -206,7 +253,14 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let results = conformance::run_all(&cases, &target, args.jobs, &progress);
     let report = Report {
-        server: args.spawn.clone().unwrap_or_else(|| addr.to_string()),
+        server: {
+            let server = args.spawn.clone().unwrap_or_else(|| addr.to_string());
+            if how.is_empty() {
+                server
+            } else {
+                format!("{server} ({how})")
+            }
+        },
         seconds: started.elapsed().as_secs_f64(),
         results,
     };

@@ -73,6 +73,7 @@ fn main() {
         max_line: Config::default().max_line,
         stall_timeout: STALL_TIMEOUT,
         max_connections: 64,
+        plain: Default::default(),
     };
     let shared_target = target(shared.addr());
     let cases = conformance::all_cases(&[]).expect("cases load");

@@ -112,6 +112,7 @@ fn rf4_09_fails_a_server_that_stops_relaying_during_a_flood() {
         max_line: 4096,
         stall_timeout: Duration::from_secs(2),
         max_connections: 64,
+        plain: Default::default(),
     };
     let started = Instant::now();
     let result = run_case(&case, &target);

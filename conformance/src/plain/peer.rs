@@ -1,0 +1,295 @@
+//! A client of a free-form server: it sends names and messages the way the server frames them,
+//! and keeps every byte it receives so that cases can look for tokens wherever they land.
+//!
+//! A thread per client reads all the time (so no client of a case is a stopped reader unless
+//! the case asks for one) into a buffer that cases search by position: `mark` before an
+//! action, then wait for what must arrive after it. Searches are incremental, so a client that
+//! received megabytes is not rescanned on every read.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::Framing;
+use crate::case::{Ctx, Failure, Transcript};
+
+/// Between two messages sent as writes, so that a server taking each `recv` as one message
+/// gets them apart.
+pub const GAP: Duration = Duration::from_millis(40);
+
+#[derive(Default)]
+struct Inbox {
+    bytes: Vec<u8>,
+    ended: Option<String>,
+}
+
+type Shared = Arc<(Mutex<Inbox>, Condvar)>;
+
+/// One client of a case.
+pub struct Peer {
+    /// The label in transcripts.
+    pub label: String,
+    /// The name it registers with.
+    pub name: String,
+    stream: TcpStream,
+    inbox: Shared,
+    framing: Framing,
+    transcript: Transcript,
+    timeout: Duration,
+    last_write: Option<Instant>,
+}
+
+impl Peer {
+    /// Connects; `reading` false leaves what arrives unread (a stopped reader, with a small
+    /// receive buffer so that it fills soon).
+    pub fn connect(ctx: &Ctx, label: &str, reading: bool) -> Result<Peer, Failure> {
+        let name = ctx.name(label);
+        let addr = ctx.target.addr;
+        let timeout = ctx.target.read_timeout();
+        let stream = connect(addr, timeout, reading)
+            .map_err(|e| Failure::at(label, format!("to connect to {addr}"), e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        let _ = stream.set_write_timeout(Some(ctx.target.scaled(Duration::from_secs(30))));
+        ctx.transcript.record(label, "--", "connected");
+        let inbox: Shared = Arc::default();
+        if reading {
+            let mut rd = stream
+                .try_clone()
+                .map_err(|e| Failure::at(label, "a second handle on the socket", e.to_string()))?;
+            let (inbox, transcript, label) =
+                (inbox.clone(), ctx.transcript.clone(), label.to_string());
+            thread::spawn(move || read_all(&mut rd, &inbox, &transcript, &label));
+        }
+        Ok(Peer {
+            label: label.to_string(),
+            name,
+            stream,
+            inbox,
+            framing: ctx.target.plain.framing.unwrap_or(Framing::Lines),
+            transcript: ctx.transcript.clone(),
+            timeout,
+            last_write: None,
+        })
+    }
+
+    /// Its own address, as the server sees it on loopback.
+    pub fn local(&self) -> SocketAddr {
+        self.stream
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Its port, as text.
+    pub fn port(&self) -> String {
+        self.local().port().to_string()
+    }
+
+    /// Its IP address, as text.
+    pub fn ip(&self) -> String {
+        match self.local().ip() {
+            IpAddr::V6(v6) => v6.to_canonical().to_string(),
+            v4 => v4.to_string(),
+        }
+    }
+
+    /// Sends one message (or the name), framed as the server expects.
+    pub fn send(&mut self, text: &str) -> Result<(), Failure> {
+        let bytes = match self.framing {
+            Framing::Lines => format!("{text}\n"),
+            Framing::Writes => {
+                if let Some(last) = self.last_write {
+                    // The input's shape, not synchronisation: separate writes, separate reads.
+                    thread::sleep(GAP.saturating_sub(last.elapsed()));
+                }
+                text.to_string()
+            }
+        };
+        self.transcript.record(&self.label, ">>", text);
+        self.last_write = Some(Instant::now());
+        (&self.stream)
+            .write_all(bytes.as_bytes())
+            .map_err(|e| Failure::at(&self.label, format!("to send {text:?}"), e.to_string()))
+    }
+
+    /// Sends raw bytes, recorded as a summary.
+    pub fn send_bulk(&self, bytes: &[u8]) -> std::io::Result<()> {
+        (&self.stream).write_all(bytes)
+    }
+
+    /// A second handle on the socket, for a thread that sends in bulk.
+    pub fn try_clone_stream(&self) -> std::io::Result<TcpStream> {
+        self.stream.try_clone()
+    }
+
+    /// Where the received bytes end now: what arrives later is after this mark.
+    pub fn mark(&self) -> usize {
+        self.inbox
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .bytes
+            .len()
+    }
+
+    /// Waits until every needle has arrived after `since`; returns where each starts. Fails
+    /// after the read timeout (or `within`), saying what came.
+    pub fn wait_for(
+        &self,
+        since: usize,
+        needles: &[&str],
+        what: &str,
+        within: Option<Duration>,
+    ) -> Result<Vec<usize>, Failure> {
+        let deadline = Instant::now() + within.unwrap_or(self.timeout);
+        let (lock, arrived) = &*self.inbox;
+        let mut inbox = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut found: Vec<Option<usize>> = vec![None; needles.len()];
+        let mut scanned = since;
+        loop {
+            for (i, n) in needles.iter().enumerate() {
+                if found[i].is_none() {
+                    let from = scanned.saturating_sub(n.len()).max(since);
+                    found[i] = find(&inbox.bytes, n.as_bytes(), from);
+                }
+            }
+            scanned = inbox.bytes.len();
+            if found.iter().all(Option::is_some) {
+                return Ok(found.into_iter().flatten().collect());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || inbox.ended.is_some() {
+                let missing: Vec<&str> = needles
+                    .iter()
+                    .zip(&found)
+                    .filter(|(_, f)| f.is_none())
+                    .map(|(n, _)| *n)
+                    .collect();
+                let tail = tail_of(&inbox.bytes[since.min(inbox.bytes.len())..]);
+                let ended = inbox
+                    .ended
+                    .clone()
+                    .map_or(String::new(), |e| format!(" ({e})"));
+                return Err(Failure::at(
+                    &self.label,
+                    what,
+                    format!(
+                        "no {missing:?} within {:.1} s{ended}; received since: {tail}",
+                        within.unwrap_or(self.timeout).as_secs_f64()
+                    ),
+                ));
+            }
+            inbox = arrived
+                .wait_timeout(inbox, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Waits until anything arrives after `since` or the connection ends, at most `within`.
+    pub fn wait_any(&self, since: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        let (lock, arrived) = &*self.inbox;
+        let mut inbox = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while inbox.bytes.len() <= since && inbox.ended.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            inbox = arrived
+                .wait_timeout(inbox, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Whether `needle` arrived in `[since, until)`.
+    pub fn got_between(&self, since: usize, until: usize, needle: &str) -> bool {
+        let inbox = self.inbox.0.lock().unwrap_or_else(|e| e.into_inner());
+        let until = until.min(inbox.bytes.len());
+        let since = since.min(until);
+        find(&inbox.bytes[..until], needle.as_bytes(), since).is_some()
+    }
+
+    /// What arrived in `[since, until)`, as text, shortened for a report.
+    pub fn shown_between(&self, since: usize, until: usize) -> String {
+        let inbox = self.inbox.0.lock().unwrap_or_else(|e| e.into_inner());
+        let until = until.min(inbox.bytes.len());
+        tail_of(&inbox.bytes[since.min(until)..until])
+    }
+
+    /// Closes the connection (no quit message).
+    pub fn close(self) {
+        self.transcript
+            .record(&self.label, "--", "closed by client");
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // The reading thread holds a handle too: shutting down ends it.
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+fn connect(addr: SocketAddr, timeout: Duration, reading: bool) -> std::io::Result<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    if !reading {
+        // Set before connecting so the window starts small: the server's sends fill it soon.
+        socket.set_recv_buffer_size(4096)?;
+    }
+    socket.connect_timeout(&addr.into(), timeout)?;
+    Ok(socket.into())
+}
+
+fn read_all(rd: &mut TcpStream, inbox: &Shared, transcript: &Transcript, label: &str) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let (lock, arrived) = &**inbox;
+    let mut recorded = 0usize;
+    let ended = loop {
+        match rd.read(&mut buf) {
+            Ok(0) => break "end of stream".to_string(),
+            Ok(n) => {
+                // The transcript keeps the first 16 KB a client receives, not megabytes.
+                if recorded < 16 * 1024 {
+                    transcript.record(label, "<<", &String::from_utf8_lossy(&buf[..n]));
+                    recorded += n;
+                }
+                let mut i = lock.lock().unwrap_or_else(|e| e.into_inner());
+                i.bytes.extend_from_slice(&buf[..n]);
+                arrived.notify_all();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break format!("read failed: {e}"),
+        }
+    };
+    transcript.record(label, "--", &ended);
+    let mut i = lock.lock().unwrap_or_else(|e| e.into_inner());
+    i.ended = Some(ended);
+    arrived.notify_all();
+}
+
+/// Where `needle` first occurs in `hay` at or after `from`.
+pub fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() || from >= hay.len() {
+        return None;
+    }
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+fn tail_of(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let n = text.chars().count();
+    if n <= 300 {
+        format!("{text:?}")
+    } else {
+        let tail: String = text.chars().skip(n - 300).collect();
+        format!("...{tail:?}")
+    }
+}
