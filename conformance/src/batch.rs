@@ -16,6 +16,12 @@
 //! [[server]]
 //! label = "bruno"
 //! address = "127.0.0.1:7001"    # or a server already running
+//!
+//! [[server]]
+//! label = "carla"
+//! spawn = "python3 server.py {port}"  # a free port in {port}; ready once it listens there
+//! protocol = "plain"            # free text, graded by meaning (framing detected, or framing = "writes")
+//! quit-line = "{name} saiu do chat."
 //! ```
 //!
 //! A server that does not start, does not speak chat/1, crashes during the run or passes its
@@ -29,6 +35,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, Level, Target};
+use crate::plain::{Framing, Protocol};
 use crate::report::{Format, Report, Tally};
 use crate::runner::{self, Outcome};
 use crate::{preflight, spawn};
@@ -45,6 +52,12 @@ pub struct Settings {
     pub stall_timeout: Option<String>,
     /// The server's line limit.
     pub max_line: Option<usize>,
+    /// What the server speaks: `chat1` (the default) or `plain`.
+    pub protocol: Option<Protocol>,
+    /// With `plain`: `lines` or `writes`, instead of detecting it.
+    pub framing: Option<Framing>,
+    /// With `plain`: the line a user sends to leave (`{name}` for its name).
+    pub quit_line: Option<String>,
 }
 
 /// One server to grade.
@@ -68,7 +81,7 @@ pub struct Entry {
 }
 
 /// One server's settings as values.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// Time for the whole server.
     pub time_limit: Duration,
@@ -78,6 +91,10 @@ pub struct Limits {
     pub stall_timeout: Duration,
     /// The server's line limit.
     pub max_line: usize,
+    /// What the server speaks.
+    pub protocol: Protocol,
+    /// With `plain`: forced framing and the quit line.
+    pub plain: crate::plain::Settings,
 }
 
 impl Default for Limits {
@@ -87,6 +104,8 @@ impl Default for Limits {
             name_timeout: Duration::from_secs(60),
             stall_timeout: Duration::from_secs(10),
             max_line: 4096,
+            protocol: Protocol::Chat1,
+            plain: Default::default(),
         }
     }
 }
@@ -115,6 +134,11 @@ impl Settings {
                 base.stall_timeout,
             )?,
             max_line: self.max_line.or(defaults.max_line).unwrap_or(base.max_line),
+            protocol: self.protocol.or(defaults.protocol).unwrap_or_default(),
+            plain: crate::plain::Settings {
+                framing: self.framing.or(defaults.framing),
+                quit_line: self.quit_line.clone().or(defaults.quit_line.clone()),
+            },
         })
     }
 }
@@ -164,6 +188,8 @@ pub enum Verdict {
     DidNotStart(String),
     /// It does not speak chat/1 (or could not be reached).
     NotChat1(String),
+    /// Graded as plain, it announced no newcomer however its input was framed.
+    NotGradable(String),
     /// It exited while being graded.
     Crashed(String),
     /// It passed its time limit.
@@ -178,6 +204,7 @@ impl Verdict {
             Verdict::Fail => "FAIL",
             Verdict::DidNotStart(_) => "DID NOT START",
             Verdict::NotChat1(_) => "NOT CHAT/1",
+            Verdict::NotGradable(_) => "NOT GRADABLE",
             Verdict::Crashed(_) => "CRASHED",
             Verdict::Hung(_) => "HUNG",
         }
@@ -189,6 +216,7 @@ impl Verdict {
             Verdict::Pass | Verdict::Fail => "",
             Verdict::DidNotStart(d)
             | Verdict::NotChat1(d)
+            | Verdict::NotGradable(d)
             | Verdict::Crashed(d)
             | Verdict::Hung(d) => d,
         }
@@ -222,6 +250,9 @@ pub struct Options {
     pub timeout_scale: f64,
     /// Cases at once.
     pub jobs: usize,
+    /// `--only`: the case ids or requirements to run (all when empty), for plain servers
+    /// (whose cases are not the chat/1 ones passed in).
+    pub only: Vec<String>,
 }
 
 /// Reads and checks a batch file, every server's settings included, before any is graded;
@@ -333,12 +364,27 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
         max_line: e.limits.max_line,
         stall_timeout: e.limits.stall_timeout,
         max_connections: 2000,
-        plain: Default::default(),
+        plain: e.limits.plain.clone(),
     };
     let wait = Duration::from_secs_f64(5.0 * options.timeout_scale);
-    if let Err(err) = preflight::check(addr, &format!("cfcheck{}", std::process::id()), wait) {
-        return done(Verdict::NotChat1(err.to_string()), None);
-    }
+    let mut target = target;
+    let plain_cases;
+    let cases = if e.limits.protocol == Protocol::Plain {
+        if target.plain.framing.is_none() {
+            let patience = Duration::from_secs_f64(2.0 * options.timeout_scale);
+            match crate::plain::detect::detect(addr, patience) {
+                Ok(f) => target.plain.framing = Some(f),
+                Err(err) => return done(Verdict::NotGradable(err.to_string()), None),
+            }
+        }
+        plain_cases = runner::select(crate::plain::cases::cases(&target.plain), &options.only);
+        &plain_cases[..]
+    } else {
+        if let Err(err) = preflight::check(addr, &format!("cfcheck{}", std::process::id()), wait) {
+            return done(Verdict::NotChat1(err.to_string()), None);
+        }
+        cases
+    };
     // The cases run on their own thread so that a server that hangs them can be given up on.
     let (tx, rx) = mpsc::channel();
     let (owned_cases, owned_target, jobs) = (cases.to_vec(), target.clone(), options.jobs);
@@ -449,7 +495,7 @@ mod tests {
              [[server]]\nlabel = \"b\"\naddress = \"127.0.0.1:2\"\n",
         )
         .unwrap();
-        let (a, b) = (b.servers[0].limits, b.servers[1].limits);
+        let (a, b) = (b.servers[0].limits.clone(), b.servers[1].limits.clone());
         assert_eq!((a.name_timeout, a.max_line), (Duration::from_secs(2), 1024));
         assert_eq!((b.name_timeout, b.max_line), (Duration::from_secs(5), 1024));
         assert_eq!(b.time_limit, Limits::default().time_limit);

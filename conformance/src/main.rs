@@ -299,6 +299,7 @@ fn batch(
         client_bin: args.client_bin.clone().or_else(sibling_client),
         timeout_scale: args.timeout_scale,
         jobs: args.jobs,
+        only: args.only.clone(),
     };
     let total = plan.servers.len();
     let mut n = 0;

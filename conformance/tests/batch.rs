@@ -236,3 +236,58 @@ fn a_batch_file_that_says_something_impossible_is_refused() {
         ));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_batch_grades_plain_servers_by_meaning_and_says_when_one_cannot_be() {
+    let server = reference(4096);
+    let dir = std::env::temp_dir().join(format!("conformance-plain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let batch = format!(
+        r#"
+[defaults]
+time-limit = "60s"
+protocol = "plain"
+
+[[server]]
+label = "reference-as-plain"
+address = "{addr}"
+quit-line = "/quit"
+
+[[server]]
+label = "announces-nobody"
+address = "{other}"
+"#,
+        addr = server.addr(),
+        other = other_protocol(),
+    );
+    let file = dir.join("class.toml");
+    std::fs::write(&file, batch).unwrap();
+    let out = dir.join("out");
+    let assert = Command::new(cargo_bin("conformance"))
+        .arg("batch")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    let csv = std::fs::read_to_string(out.join("scoreboard.csv")).unwrap();
+    let row = |label: &str| {
+        csv.lines()
+            .find(|l| l.starts_with(&format!("{label},")))
+            .unwrap_or_else(|| panic!("no row for {label}:\n{csv}\n{stdout}"))
+            .to_string()
+    };
+    assert!(
+        row("reference-as-plain").starts_with("reference-as-plain,PASS,0,12,0,0,"),
+        "{csv}"
+    );
+    assert!(row("announces-nobody").contains(",NOT GRADABLE,"), "{csv}");
+    assert!(
+        row("announces-nobody").contains("announced no newcomer"),
+        "{csv}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

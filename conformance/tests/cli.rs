@@ -84,3 +84,63 @@ fn a_spawned_command_that_exits_at_once_is_reported_at_once() {
         started.elapsed()
     );
 }
+
+#[test]
+fn plain_mode_detects_the_framing_says_so_and_grades_by_meaning() {
+    let server = chat_server::RunningServer::start(chat_server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..chat_server::Config::default()
+    })
+    .unwrap();
+    grader()
+        .args([
+            "--protocol",
+            "plain",
+            "--quit-line",
+            "/quit",
+            "--format",
+            "json",
+        ])
+        .args(["--server", &server.addr().to_string()])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "protocol plain, one message per line (LF) (detected)",
+        ))
+        .stdout(
+            predicate::str::contains("\"P-RF8-02\"").and(predicate::str::contains(
+                "(protocol plain, one message per line (LF) (detected))",
+            )),
+        );
+}
+
+#[test]
+fn plain_mode_against_a_server_that_announces_nobody_explains_and_exits_2() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        // Accepts, reads, never says anything: nobody is ever announced.
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    grader()
+        .args(["--protocol", "plain", "--timeout-scale", "0.5"])
+        .args(["--server", &addr.to_string()])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("announced no newcomer")
+                .and(predicate::str::contains("--framing")),
+        );
+}
+
+#[test]
+fn plain_only_flags_without_plain_are_usage_errors() {
+    grader()
+        .args(["--framing", "lines", "--server", "127.0.0.1:9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("for --protocol plain"));
+}
