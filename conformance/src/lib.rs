@@ -12,7 +12,8 @@
 //!   one server, and proves absences with fences rather than sleeps.
 //! - [`runner`]: collects and filters cases, runs them in parallel (exclusive ones alone),
 //!   and produces [`runner::CaseResult`]s.
-//! - [`report`]: text, Markdown, JSON and JUnit renderings of a run.
+//! - [`report`]: text, Markdown, JSON and JUnit renderings of a run; [`expect`]: the list of
+//!   known failures (`--expect-fail`), expected or stale.
 //! - [`spawn`]: starts a server for the run and reads `listening on ADDR`.
 //! - [`preflight`]: before any case, checks the server speaks chat/1 at all.
 //! - [`plain`]: `--protocol plain`, for free-form servers as students write the assignment:
@@ -25,6 +26,7 @@ pub mod case;
 mod cases;
 pub mod clauses;
 pub mod client_proc;
+pub mod expect;
 pub mod glob;
 pub mod plain;
 pub mod preflight;

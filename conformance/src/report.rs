@@ -43,6 +43,10 @@ pub struct Tally {
     pub skipped: usize,
     /// Failed cases of level MUST.
     pub must_failed: usize,
+    /// Failures listed in `--expect-fail`.
+    pub expected: usize,
+    /// Passes listed in `--expect-fail` (the list is stale).
+    pub stale: usize,
 }
 
 impl Tally {
@@ -58,9 +62,20 @@ impl Tally {
                     }
                 }
                 Outcome::Skip => t.skipped += 1,
+                Outcome::ExpectedFail => t.expected += 1,
+                Outcome::Stale => {
+                    t.passed += 1;
+                    t.stale += 1;
+                }
             }
         }
         t
+    }
+
+    /// Whether the run fails: a MUST case failed unexpectedly, or the expected-failures list
+    /// names a case that passes.
+    pub fn run_failed(&self) -> bool {
+        self.must_failed > 0 || self.stale > 0
     }
 }
 
@@ -98,6 +113,17 @@ impl Report {
         if t.skipped > 0 {
             write!(line, ", {} skipped", t.skipped).unwrap();
         }
+        if t.expected > 0 {
+            write!(line, ", {} expected failures", t.expected).unwrap();
+        }
+        if t.stale > 0 {
+            write!(
+                line,
+                ", {} stale (listed in --expect-fail but passed: remove them)",
+                t.stale
+            )
+            .unwrap();
+        }
         line
     }
 
@@ -130,6 +156,8 @@ impl Report {
                 Outcome::Pass => "ok  ",
                 Outcome::Fail => "FAIL",
                 Outcome::Skip => "skip",
+                Outcome::ExpectedFail => "xfail",
+                Outcome::Stale => "STALE",
             };
             writeln!(
                 out,
@@ -141,6 +169,14 @@ impl Report {
         for r in self.results.iter().filter(|r| r.outcome == Outcome::Fail) {
             out.push('\n');
             out.push_str(&failure_text(r));
+        }
+        for r in self.results.iter().filter(|r| r.outcome == Outcome::Stale) {
+            writeln!(
+                out,
+                "\nSTALE {}: listed in --expect-fail, but it passes now; remove it from the list",
+                r.id
+            )
+            .unwrap();
         }
         writeln!(out, "\n{}", self.closing_line()).unwrap();
         out
@@ -172,6 +208,8 @@ impl Report {
                 Outcome::Pass => "pass",
                 Outcome::Fail => "**FAIL**",
                 Outcome::Skip => "skip",
+                Outcome::ExpectedFail => "xfail",
+                Outcome::Stale => "**STALE**",
             };
             writeln!(
                 out,
@@ -196,16 +234,16 @@ impl Report {
         writeln!(
             out,
             "<testsuites name=\"conformance\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-            self.results.len(), t.failed, t.skipped, self.seconds
+            self.results.len(), t.failed + t.stale, t.skipped + t.expected, self.seconds
         )
         .unwrap();
         for (rf, _, rt) in self.by_requirement() {
             writeln!(
                 out,
                 "  <testsuite name=\"{rf}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-                rt.passed + rt.failed + rt.skipped,
-                rt.failed,
-                rt.skipped
+                rt.passed + rt.failed + rt.skipped + rt.expected,
+                rt.failed + rt.stale,
+                rt.skipped + rt.expected
             )
             .unwrap();
             for r in self.results.iter().filter(|r| r.rf == rf) {
@@ -230,6 +268,16 @@ impl Report {
                         "\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
                         xml(&f.to_string()),
                         xml(&failure_text(r))
+                    )
+                    .unwrap(),
+                    (Outcome::ExpectedFail, _) => writeln!(
+                        out,
+                        "\n      <skipped message=\"expected failure (--expect-fail)\"/>\n    </testcase>"
+                    )
+                    .unwrap(),
+                    (Outcome::Stale, _) => writeln!(
+                        out,
+                        "\n      <failure message=\"listed in --expect-fail but passed: remove it from the list\"/>\n    </testcase>"
                     )
                     .unwrap(),
                     (Outcome::Skip, f) => writeln!(

@@ -22,6 +22,10 @@ pub enum Outcome {
     Fail,
     /// It could not run here (e.g. no client binary).
     Skip,
+    /// It failed, as `--expect-fail` said it would: it does not fail the run.
+    ExpectedFail,
+    /// It passed although `--expect-fail` lists it: the list is stale, and the run fails.
+    Stale,
 }
 
 /// The result of one case.

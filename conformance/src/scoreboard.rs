@@ -126,6 +126,7 @@ mod tests {
                 failed: reqs.iter().map(|r| r.2 - r.1).sum(),
                 skipped: 0,
                 must_failed: reqs.iter().map(|r| r.2 - r.1).sum(),
+                ..Tally::default()
             },
             requirements: reqs
                 .iter()

@@ -144,3 +144,35 @@ fn plain_only_flags_without_plain_are_usage_errors() {
         .code(2)
         .stderr(predicate::str::contains("for --protocol plain"));
 }
+
+mod common;
+
+#[test]
+fn expected_failures_do_not_fail_the_run_and_stale_ones_do() {
+    let dir = std::env::temp_dir().join(format!("conformance-xfail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("xfail.txt");
+    let server = common::echoing_server().to_string();
+    let run = |text: &str| {
+        std::fs::write(&list, text).unwrap();
+        grader()
+            .args(["--server", &server, "--only", "RF5-01", "--only", "RF5-02"])
+            .arg("--expect-fail")
+            .arg(&list)
+            .assert()
+    };
+    // The echo breaks RF5-02 (never back to the sender); RF5-01 holds.
+    run("# known: it echoes\nRF5-02\n").code(0).stdout(
+        predicate::str::contains("xfail RF5-02")
+            .and(predicate::str::contains("1 expected failures")),
+    );
+    run("RF5-*  # both listed, but RF5-01 passes\n")
+        .code(1)
+        .stdout(predicate::str::contains(
+            "STALE RF5-01: listed in --expect-fail, but it passes now",
+        ));
+    run("RF9-99\n").code(2).stderr(predicate::str::contains(
+        "xfail.txt:1: \"RF9-99\" matches no case of this run",
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
