@@ -3,8 +3,7 @@
 //! another protocol, one never starts, one exits during the run, one hangs.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
