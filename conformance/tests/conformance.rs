@@ -98,7 +98,10 @@ fn main() {
                 match r.outcome {
                     Outcome::Pass => Ok(()),
                     Outcome::Skip => Err(Failed::from("skipped: no chat-client binary")),
-                    Outcome::Fail => Err(Failed::from(conformance::report::failure_text(&r))),
+                    // run_case never marks these: only an --expect-fail list does.
+                    Outcome::Fail | Outcome::ExpectedFail | Outcome::Stale => {
+                        Err(Failed::from(conformance::report::failure_text(&r)))
+                    }
                 }
             })
             .with_kind(kind)
