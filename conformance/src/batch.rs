@@ -253,6 +253,8 @@ pub struct Options {
     /// `--only`: the case ids or requirements to run (all when empty), for plain servers
     /// (whose cases are not the chat/1 ones passed in).
     pub only: Vec<String>,
+    /// Points for each server's Gradescope results.json.
+    pub rubric: crate::gradescope::Rubric,
 }
 
 /// Reads and checks a batch file, every server's settings included, before any is graded;
@@ -439,7 +441,11 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
 }
 
 /// Writes `scoreboard.md`, `scoreboard.csv`, `scoreboard.json` and `reports/<label>.txt|.json`.
-pub fn write(dir: &Path, graded: &[Graded]) -> std::io::Result<()> {
+pub fn write(
+    dir: &Path,
+    graded: &[Graded],
+    rubric: &crate::gradescope::Rubric,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("reports"))?;
     std::fs::write(
         dir.join("scoreboard.md"),
@@ -456,6 +462,7 @@ pub fn write(dir: &Path, graded: &[Graded]) -> std::io::Result<()> {
             Some(r) => {
                 std::fs::write(path("txt"), r.render(Format::Text))?;
                 std::fs::write(path("json"), r.render(Format::Json))?;
+                std::fs::write(path("results.json"), crate::gradescope::render(r, rubric))?;
             }
             None => std::fs::write(
                 path("txt"),

@@ -19,6 +19,7 @@
 //! - [`plain`]: `--protocol plain`, for free-form servers as students write the assignment:
 //!   framing detected, judged by meaning (names, ports, tokens), never by wording.
 //! - [`requirements`]: RF1–RF12 and their text.
+//! - [`gradescope`]: a run as Gradescope's results.json, points from a rubric.
 //! - [`batch`] and [`scoreboard`]: many servers graded one at a time, and the table of them.
 
 pub mod batch;
@@ -28,6 +29,7 @@ pub mod clauses;
 pub mod client_proc;
 pub mod expect;
 pub mod glob;
+pub mod gradescope;
 pub mod plain;
 pub mod preflight;
 pub mod report;

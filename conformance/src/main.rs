@@ -114,6 +114,11 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     expect_fail: Option<PathBuf>,
 
+    /// Points per requirement or case for --format gradescope (and batch's results.json): a
+    /// TOML file; without it every case is a point, a SHOULD case half.
+    #[arg(long, value_name = "FILE", global = true)]
+    rubric: Option<PathBuf>,
+
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -146,10 +151,20 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let gradescope = (args.format == Format::Gradescope && args.command.is_none())
+        .then(|| args.output.clone())
+        .flatten();
     match run(args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("conformance: error: {e:#}");
+            if let Some(path) = gradescope {
+                // Gradescope needs a results file even when nothing could be graded.
+                let text = conformance::gradescope::ungraded(&format!("{e:#}"));
+                if let Err(w) = std::fs::write(&path, text) {
+                    eprintln!("conformance: error: cannot write {}: {w}", path.display());
+                }
+            }
             ExitCode::from(2)
         }
     }
@@ -186,6 +201,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     if cases.is_empty() {
         bail!("no case matches --only {}", args.only.join(" "));
     }
+    let rubric = match &args.rubric {
+        Some(path) => conformance::gradescope::Rubric::load(path)?,
+        None => Default::default(),
+    };
     let expect_fail = match &args.expect_fail {
         Some(path) => {
             let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
@@ -278,7 +297,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         seconds: started.elapsed().as_secs_f64(),
         results,
     };
-    let rendered = report.render(args.format);
+    let rendered = match args.format {
+        Format::Gradescope => conformance::gradescope::render(&report, &rubric),
+        other => report.render(other),
+    };
     match &args.output {
         Some(path) => std::fs::write(path, &rendered)
             .with_context(|| format!("cannot write {}", path.display()))?,
@@ -311,6 +333,10 @@ fn batch(
         timeout_scale: args.timeout_scale,
         jobs: args.jobs,
         only: args.only.clone(),
+        rubric: match &args.rubric {
+            Some(path) => conformance::gradescope::Rubric::load(path)?,
+            None => Default::default(),
+        },
     };
     let total = plan.servers.len();
     let mut n = 0;
@@ -326,7 +352,8 @@ fn batch(
             g.seconds
         );
     });
-    batch::write(out, &graded).with_context(|| format!("cannot write into {}", out.display()))?;
+    batch::write(out, &graded, &options.rubric)
+        .with_context(|| format!("cannot write into {}", out.display()))?;
     print!("{}", conformance::scoreboard::markdown(&graded));
     eprintln!("scoreboard and reports written to {}", out.display());
     Ok(if graded.iter().all(|g| g.verdict == Verdict::Pass) {

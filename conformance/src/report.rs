@@ -19,6 +19,8 @@ pub enum Format {
     Junit,
     /// A Markdown summary, for pull requests and issues.
     Markdown,
+    /// Gradescope's results.json (points from `--rubric`, or one per case).
+    Gradescope,
 }
 
 /// A finished run.
@@ -104,6 +106,9 @@ impl Report {
             Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
             Format::Junit => self.junit(),
             Format::Markdown => self.markdown(),
+            Format::Gradescope => {
+                crate::gradescope::render(self, &crate::gradescope::Rubric::default())
+            }
         }
     }
 
