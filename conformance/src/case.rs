@@ -1,14 +1,13 @@
-//! What a case is, what it produces, and the context it runs in.
+//! What a case is (id, requirement, clause, level, body), what it runs against, and how it
+//! fails. The context it runs in is [`crate::ctx`].
 
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::scenario::Scenario;
+pub use crate::ctx::{Ctx, Entry, Transcript};
+pub use crate::target::{Target, DEFAULT_MAX_CONNECTIONS};
 
 /// How binding a case is: a MUST failure fails the run, a SHOULD failure is reported only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -33,13 +32,29 @@ impl fmt::Display for Level {
 /// A Rust-coded case body.
 pub type CaseFn = fn(&mut Ctx) -> Result<(), Failure>;
 
+/// A case written as data (a TOML scenario) that knows how to run itself.
+pub trait Script: Send + Sync {
+    /// Runs it.
+    fn run(&self, ctx: &mut Ctx) -> Result<(), Failure>;
+}
+
 /// What a case runs.
 #[derive(Clone)]
 pub enum Body {
-    /// A TOML scenario.
-    Script(Scenario),
+    /// A script, such as a TOML scenario.
+    Script(Arc<dyn Script>),
     /// Code, for what a script cannot say (concurrency, raw bytes, drops).
     Code(CaseFn),
+}
+
+impl Body {
+    /// Runs it.
+    pub fn run(&self, ctx: &mut Ctx) -> Result<(), Failure> {
+        match self {
+            Body::Script(s) => s.run(ctx),
+            Body::Code(f) => f(ctx),
+        }
+    }
 }
 
 /// One conformance case.
@@ -63,37 +78,37 @@ pub struct Case {
     pub body: Body,
 }
 
-/// Where and how to run the cases.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The server under test.
-    pub addr: std::net::SocketAddr,
-    /// The chat-client binary for client-side cases; those are skipped without it.
-    pub client_bin: Option<PathBuf>,
-    /// Multiplies every timeout, for slow servers or machines.
-    pub timeout_scale: f64,
-    /// The server's registration timeout; the timeout case waits this long, plus margin.
-    pub name_timeout: Duration,
-    /// The server's line limit in bytes.
-    pub max_line: usize,
-    /// The server's stall deadline: a client that takes no bytes for this long while lines
-    /// wait for it is cut off.
-    pub stall_timeout: Duration,
-    /// How many connections the server-full case opens at most before giving up.
-    pub max_connections: usize,
-    /// For `--protocol plain`: how the server frames input, and how a user leaves.
-    pub plain: crate::plain::Settings,
+/// The clause of case `id` in the table of [`crate::clauses`], or its requirement's name.
+pub fn default_clause(id: &str, rf: &str) -> String {
+    crate::clauses::for_case(id).map_or_else(|| format!("requirement {rf}"), str::to_string)
 }
 
-impl Target {
-    /// The time allowed for one expected line.
-    pub fn read_timeout(&self) -> Duration {
-        Duration::from_secs_f64(5.0 * self.timeout_scale)
+impl Case {
+    /// A case with the clause the table in [`crate::clauses`] gives its id (or its
+    /// requirement's name), run with the others and without the client binary.
+    pub fn new(id: &str, rf: &str, level: Level, title: &str, body: Body) -> Case {
+        Case {
+            id: id.to_string(),
+            rf: rf.to_string(),
+            level,
+            title: title.to_string(),
+            clause: default_clause(id, rf),
+            exclusive: false,
+            needs_client: false,
+            body,
+        }
     }
 
-    /// Scales a duration by the timeout scale.
-    pub fn scaled(&self, d: Duration) -> Duration {
-        d.mul_f64(self.timeout_scale)
+    /// The same case with another clause.
+    pub fn with_clause(mut self, clause: impl Into<String>) -> Case {
+        self.clause = clause.into();
+        self
+    }
+
+    /// The same case, run alone.
+    pub fn alone(mut self) -> Case {
+        self.exclusive = true;
+        self
     }
 }
 
@@ -134,131 +149,5 @@ impl fmt::Display for Failure {
             write!(f, "[{c}] ")?;
         }
         write!(f, "expected {}; got {}", self.expected, self.actual)
-    }
-}
-
-/// One line of a transcript.
-#[derive(Debug, Clone, Serialize)]
-pub struct Entry {
-    /// Seconds since the case started.
-    pub at: f64,
-    /// Which client.
-    pub client: String,
-    /// `>>` sent, `<<` received, `--` an event.
-    pub dir: &'static str,
-    /// The line, with escapes for anything unprintable.
-    pub text: String,
-}
-
-/// Everything every client of a case sent and received, in time order.
-#[derive(Clone)]
-pub struct Transcript {
-    started: Instant,
-    entries: Arc<Mutex<Vec<Entry>>>,
-}
-
-impl Default for Transcript {
-    fn default() -> Self {
-        Transcript::new()
-    }
-}
-
-impl Transcript {
-    /// An empty transcript whose clock starts now.
-    pub fn new() -> Transcript {
-        Transcript {
-            started: Instant::now(),
-            entries: Arc::default(),
-        }
-    }
-
-    /// Records one entry.
-    pub fn record(&self, client: &str, dir: &'static str, text: &str) {
-        let entry = Entry {
-            at: self.started.elapsed().as_secs_f64(),
-            client: client.to_string(),
-            dir,
-            text: text.escape_debug().to_string(),
-        };
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(entry);
-    }
-
-    /// How many entries there are.
-    pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// A copy of the entries so far.
-    pub fn entries(&self) -> Vec<Entry> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-}
-
-static RUN_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// The state of one running case: its target, its unique names, its transcript.
-pub struct Ctx {
-    /// Where the server is.
-    pub target: Target,
-    /// The transcript of every client of this case.
-    pub transcript: Transcript,
-    suffix: String,
-    names: Arc<Mutex<Vec<String>>>,
-}
-
-impl Ctx {
-    /// A fresh context; names it makes are unique across cases and runs.
-    pub fn new(target: Target) -> Ctx {
-        let n = RUN_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let seed = std::process::id() as u64
-            ^ (std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_micros() as u64)
-                .unwrap_or(0)
-                & 0xffff_ffff);
-        Ctx {
-            target,
-            transcript: Transcript::new(),
-            suffix: format!("{:x}{n:x}", seed % 0xfffff),
-            names: Arc::default(),
-        }
-    }
-
-    /// The real name for a client label: unique, so cases can share one server. It is also
-    /// registered as relevant, so lines about it are never skipped as another case's noise.
-    pub fn name(&self, label: &str) -> String {
-        let name = format!("{label}_{}", self.suffix);
-        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        let key = name.to_lowercase();
-        if !names.contains(&key) {
-            names.push(key);
-        }
-        name
-    }
-
-    /// Another handle on this case's context, for a thread of the same case.
-    pub fn share(&self) -> Ctx {
-        Ctx {
-            target: self.target.clone(),
-            transcript: self.transcript.clone(),
-            suffix: self.suffix.clone(),
-            names: self.names.clone(),
-        }
-    }
-
-    /// The names (lowercased) that this case's clients use.
-    pub fn relevant_names(&self) -> Arc<Mutex<Vec<String>>> {
-        self.names.clone()
     }
 }

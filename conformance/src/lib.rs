@@ -2,8 +2,8 @@
 //!
 //! Parts and how data flows through them:
 //! - [`case`]: what a case is (permanent id, requirement, contract clause, MUST/SHOULD level,
-//!   body), the
-//!   [`case::Target`] it runs against, and the per-case context (unique names, transcript).
+//!   body); [`target`]: the server it runs against; [`ctx`]: the per-case context (unique
+//!   names, transcript).
 //! - [`scenario`]: cases as TOML files under `scenarios/` (built in) or any `--scenarios DIR`.
 //! - [`cases`](crate::cases): cases in Rust, for concurrency, raw bytes, drops and the client binary.
 //! - [`client_proc`]: a client binary run as a child process (client-side cases).
@@ -20,13 +20,14 @@
 //!   framing detected, judged by meaning (names, ports, tokens), never by wording.
 //! - [`requirements`]: RF1–RF12 and their text.
 //! - [`gradescope`]: a run as Gradescope's results.json, points from a rubric.
-//! - [`batch`] and [`scoreboard`]: many servers graded one at a time, and the table of them.
+//! - [`batch`]: many servers graded one at a time (the file, grading, the scoreboard, writing).
 
 pub mod batch;
 pub mod case;
 mod cases;
 pub mod clauses;
 pub mod client_proc;
+pub mod ctx;
 pub mod expect;
 pub mod glob;
 pub mod gradescope;
@@ -36,8 +37,9 @@ pub mod report;
 pub mod requirements;
 pub mod runner;
 pub mod scenario;
-pub mod scoreboard;
+
 pub mod spawn;
+pub mod target;
 pub mod wire;
 
 pub use case::{Case, Failure, Level, Target};

@@ -10,6 +10,21 @@ use batepapo_units::parse_duration;
 use clap::Parser;
 use conformance::{Format, Report, Target};
 
+/// Report formats: the report's own, and Gradescope's results.json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Output {
+    /// A table per requirement and the failures in detail, for people.
+    Text,
+    /// Everything, including transcripts of failures, for programs.
+    Json,
+    /// JUnit XML, for CI systems.
+    Junit,
+    /// A Markdown summary, for pull requests and issues.
+    Markdown,
+    /// Gradescope's results.json (points from --rubric, or one per case).
+    Gradescope,
+}
+
 /// Grades a chat server against protocol chat/1 and requirements RF1–RF12.
 ///
 /// Every case has a permanent id (RF2-03), a level (MUST or SHOULD) and the requirement it
@@ -81,7 +96,7 @@ struct Args {
     stall_timeout: Duration,
 
     /// Connections PROTO-09 may open while looking for ERR server-full.
-    #[arg(long, value_name = "N", default_value_t = 2000)]
+    #[arg(long, value_name = "N", default_value_t = conformance::case::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
 
     /// Extra scenario files (*.toml) to run, from this folder (repeatable).
@@ -121,7 +136,7 @@ struct Args {
 
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    format: Output,
 
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -151,7 +166,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let gradescope = (args.format == Format::Gradescope && args.command.is_none())
+    let gradescope = (args.format == Output::Gradescope && args.command.is_none())
         .then(|| args.output.clone())
         .flatten();
     match run(args) {
@@ -267,14 +282,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let client_bin = args.client_bin.clone().or_else(sibling_client);
     let target = Target {
-        addr,
         client_bin,
-        timeout_scale: args.timeout_scale,
-        name_timeout: args.name_timeout,
-        max_line: args.max_line,
-        stall_timeout: args.stall_timeout,
-        max_connections: args.max_connections,
         plain: settings,
+        ..base_target(&args, addr)
     };
     let started = Instant::now();
     let total = cases.len();
@@ -298,15 +308,18 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         results,
     };
     let rendered = match args.format {
-        Format::Gradescope => conformance::gradescope::render(&report, &rubric),
-        other => report.render(other),
+        Output::Gradescope => conformance::gradescope::render(&report, &rubric),
+        Output::Text => report.render(Format::Text),
+        Output::Json => report.render(Format::Json),
+        Output::Junit => report.render(Format::Junit),
+        Output::Markdown => report.render(Format::Markdown),
     };
     match &args.output {
         Some(path) => std::fs::write(path, &rendered)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{rendered}"),
     }
-    if args.output.is_some() || args.format != Format::Text {
+    if args.output.is_some() || args.format != Output::Text {
         let t = report.tally();
         eprintln!("{} passed, {} failed", t.passed, t.failed);
     }
@@ -329,8 +342,10 @@ fn batch(
     use conformance::batch::{self, Verdict};
     let plan = batch::load(file)?;
     let options = batch::Options {
-        client_bin: args.client_bin.clone().or_else(sibling_client),
-        timeout_scale: args.timeout_scale,
+        base: Target {
+            client_bin: args.client_bin.clone().or_else(sibling_client),
+            ..base_target(args, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        },
         jobs: args.jobs,
         only: args.only.clone(),
         rubric: match &args.rubric {
@@ -354,13 +369,25 @@ fn batch(
     });
     batch::write(out, &graded, &options.rubric)
         .with_context(|| format!("cannot write into {}", out.display()))?;
-    print!("{}", conformance::scoreboard::markdown(&graded));
+    print!("{}", conformance::batch::scoreboard::markdown(&graded));
     eprintln!("scoreboard and reports written to {}", out.display());
     Ok(if graded.iter().all(|g| g.verdict == Verdict::Pass) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The target the flags describe, at `addr` (a batch entry's settings replace the server's).
+fn base_target(args: &Args, addr: SocketAddr) -> Target {
+    Target {
+        timeout_scale: args.timeout_scale,
+        name_timeout: args.name_timeout,
+        max_line: args.max_line,
+        stall_timeout: args.stall_timeout,
+        max_connections: args.max_connections,
+        ..Target::new(addr)
+    }
 }
 
 /// A `chat-client` in the same folder as this program, as cargo builds them.

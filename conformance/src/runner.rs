@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::case::{Body, Case, Ctx, Entry, Failure, Level, Target};
+use crate::case::{Case, Ctx, Entry, Failure, Level, Target};
 use crate::requirements;
 use crate::scenario::{self, ScenarioError};
 
@@ -133,10 +133,7 @@ pub fn run_case(case: &Case, target: &Target) -> CaseResult {
         return result;
     }
     let mut ctx = Ctx::new(target.clone());
-    let outcome = catch_unwind(AssertUnwindSafe(|| match &case.body {
-        Body::Script(s) => s.run(&mut ctx),
-        Body::Code(f) => f(&mut ctx),
-    }));
+    let outcome = catch_unwind(AssertUnwindSafe(|| case.body.run(&mut ctx)));
     let failure = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(f)) => Some(f),

@@ -12,17 +12,7 @@ mod positions;
 use crate::case::{Body, Case, CaseFn, Level};
 
 fn case(id: &str, rf: &str, level: Level, title: &str, f: CaseFn) -> Case {
-    Case {
-        id: id.to_string(),
-        rf: rf.to_string(),
-        level,
-        title: title.to_string(),
-        clause: crate::clauses::for_case(id)
-            .map_or_else(|| format!("requirement {rf}"), str::to_string),
-        exclusive: false,
-        needs_client: false,
-        body: Body::Code(f),
-    }
+    Case::new(id, rf, level, title, Body::Code(f))
 }
 
 /// Every Rust-coded case.

@@ -11,7 +11,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use super::peer::find;
-use super::Framing;
+use super::settings::Framing;
 
 /// Why the framing could not be found.
 #[derive(Debug, thiserror::Error)]

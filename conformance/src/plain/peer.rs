@@ -12,7 +12,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::Framing;
+use super::settings::Framing;
 use crate::case::{Ctx, Failure, Transcript};
 
 /// Between two messages sent as writes, so that a server taking each `recv` as one message

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::batch::Graded;
+use super::grade::Graded;
 use crate::requirements::REQUIREMENTS;
 
 /// Requirement ids that some server has results for, in report order.
@@ -114,7 +114,7 @@ pub fn csv(graded: &[Graded]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::Verdict;
+    use crate::batch::grade::Verdict;
     use crate::report::Tally;
 
     fn graded(label: &str, verdict: Verdict, reqs: &[(&str, usize, usize)]) -> Graded {

@@ -8,6 +8,8 @@ use crate::case::Level;
 use crate::requirements::REQUIREMENTS;
 use crate::runner::{CaseResult, Outcome};
 
+mod junit;
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -19,8 +21,6 @@ pub enum Format {
     Junit,
     /// A Markdown summary, for pull requests and issues.
     Markdown,
-    /// Gradescope's results.json (points from `--rubric`, or one per case).
-    Gradescope,
 }
 
 /// A finished run.
@@ -104,11 +104,8 @@ impl Report {
         match format {
             Format::Text => self.text(),
             Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
-            Format::Junit => self.junit(),
+            Format::Junit => junit::render(self),
             Format::Markdown => self.markdown(),
-            Format::Gradescope => {
-                crate::gradescope::render(self, &crate::gradescope::Rubric::default())
-            }
         }
     }
 
@@ -232,73 +229,6 @@ impl Report {
         writeln!(out, "\n{}", self.closing_line()).unwrap();
         out
     }
-
-    fn junit(&self) -> String {
-        let t = self.tally();
-        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        writeln!(
-            out,
-            "<testsuites name=\"conformance\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-            self.results.len(), t.failed + t.stale, t.skipped + t.expected, self.seconds
-        )
-        .unwrap();
-        for (rf, _, rt) in self.by_requirement() {
-            writeln!(
-                out,
-                "  <testsuite name=\"{rf}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-                rt.passed + rt.failed + rt.skipped + rt.expected,
-                rt.failed + rt.stale,
-                rt.skipped + rt.expected
-            )
-            .unwrap();
-            for r in self.results.iter().filter(|r| r.rf == rf) {
-                write!(
-                    out,
-                    "    <testcase classname=\"{rf}\" name=\"{} [{}] {}\" time=\"{:.3}\"",
-                    xml(&r.id),
-                    r.level,
-                    xml(&r.title),
-                    r.seconds
-                )
-                .unwrap();
-                write!(
-                    out,
-                    ">\n      <properties><property name=\"clause\" value=\"{}\"/></properties>",
-                    xml(&r.clause)
-                )
-                .unwrap();
-                match (&r.outcome, &r.failure) {
-                    (Outcome::Fail, Some(f)) => writeln!(
-                        out,
-                        "\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                        xml(&f.to_string()),
-                        xml(&failure_text(r))
-                    )
-                    .unwrap(),
-                    (Outcome::ExpectedFail, _) => writeln!(
-                        out,
-                        "\n      <skipped message=\"expected failure (--expect-fail)\"/>\n    </testcase>"
-                    )
-                    .unwrap(),
-                    (Outcome::Stale, _) => writeln!(
-                        out,
-                        "\n      <failure message=\"listed in --expect-fail but passed: remove it from the list\"/>\n    </testcase>"
-                    )
-                    .unwrap(),
-                    (Outcome::Skip, f) => writeln!(
-                        out,
-                        "\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml(&f.as_ref().map(|f| f.actual.clone()).unwrap_or_default())
-                    )
-                    .unwrap(),
-                    _ => out.push_str("\n    </testcase>\n"),
-                }
-            }
-            out.push_str("  </testsuite>\n");
-        }
-        out.push_str("</testsuites>\n");
-        out
-    }
 }
 
 /// A failure in full: the case, its requirement, expected against actual, and each client's
@@ -344,24 +274,6 @@ pub fn failure_text(r: &CaseResult) -> String {
                 ""
             };
             writeln!(out, "    {:>8.3}s {} {text}{more}", e.at, e.dir).unwrap();
-        }
-    }
-    out
-}
-
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {
-                write!(out, "\\u{{{:x}}}", c as u32).unwrap()
-            }
-            c => out.push(c),
         }
     }
     out

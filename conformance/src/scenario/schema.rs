@@ -1,47 +1,8 @@
-//! Cases as data: a TOML file per case under `scenarios/`, so anyone can add one without Rust.
-//!
-//! ```toml
-//! id = "RF5-01"
-//! rf = "RF5"
-//! level = "MUST"
-//! title = "a public message reaches every other user"
-//! clause = "PROTOCOL.md §Chatting: MSG to every other user"   # optional
-//!
-//! [[step]]
-//! client = "alice"
-//! join = true          # connect, read HELLO, register, check WELCOME and USERS
-//!
-//! [[step]]
-//! client = "bob"
-//! join = true
-//!
-//! [[step]]
-//! client = "bob"
-//! send = "hello"
-//!
-//! [[step]]
-//! client = "alice"
-//! expect = "MSG {bob} hello"   # `*` matches any text
-//!
-//! [[step]]
-//! client = "bob"
-//! expect-none = true           # nothing else reached bob (a /users fence)
-//! ```
-//!
-//! Each step names exactly one action: `connect` (and read HELLO), `join`, `register` (after
-//! `connect`), `send`, `expect`, `expect-none` (`true` for a `/users` fence on the client itself,
-//! or the label of a sender whose private fence must be the next line from it), `expect-eof`,
-//! `close`. A flag action must be `true`: `close = false` is refused (naming the file, step and
-//! field) rather than read as a close, since the engine has no "do not close".
-//! Placeholders: `{alice}` is the unique name of client `alice`, `{alice.addr}` its ip:port,
-//! `{alice.upper}` and `{alice.lower}` the name in other cases.
-
-use std::collections::HashMap;
+//! The scenario file format: what a file may say, and its checks when it is read.
 
 use serde::Deserialize;
 
-use crate::case::{Body, Case, Ctx, Failure, Level};
-use crate::wire::Wire;
+use crate::case::{Body, Case, Level};
 
 /// A parsed and checked scenario file.
 #[derive(Debug, Clone)]
@@ -264,10 +225,9 @@ impl Scenario {
                 },
             })?);
         }
-        let clause = raw.clause.unwrap_or_else(|| {
-            crate::clauses::for_case(&raw.id)
-                .map_or_else(|| format!("requirement {}", raw.rf), str::to_string)
-        });
+        let clause = raw
+            .clause
+            .unwrap_or_else(|| crate::case::default_clause(&raw.id, &raw.rf));
         Ok(Scenario {
             clause,
             id: raw.id,
@@ -281,173 +241,32 @@ impl Scenario {
 
     /// The scenario as a case.
     pub fn into_case(self) -> Case {
-        Case {
-            id: self.id.clone(),
-            rf: self.rf.clone(),
-            level: self.level,
-            title: self.title.clone(),
-            clause: self.clause.clone(),
-            exclusive: self.exclusive,
-            needs_client: false,
-            body: Body::Script(self),
+        let (id, rf, level, title) = (
+            self.id.clone(),
+            self.rf.clone(),
+            self.level,
+            self.title.clone(),
+        );
+        let (clause, exclusive) = (self.clause.clone(), self.exclusive);
+        let case = Case::new(
+            &id,
+            &rf,
+            level,
+            &title,
+            Body::Script(std::sync::Arc::new(self)),
+        )
+        .with_clause(clause);
+        if exclusive {
+            case.alone()
+        } else {
+            case
         }
     }
-
-    /// Runs the steps in order; the first failed step ends the case.
-    pub fn run(&self, ctx: &mut Ctx) -> Result<(), Failure> {
-        let mut clients: HashMap<String, Wire> = HashMap::new();
-        // Every label is relevant from the start, so lines about clients yet to join are kept.
-        for step in &self.steps {
-            ctx.name(&step.client);
-        }
-        for (i, step) in self.steps.iter().enumerate() {
-            let label = step.client.as_str();
-            let at = |f: Failure| Failure {
-                expected: format!("step {}: {}", i + 1, f.expected),
-                ..f
-            };
-            match &step.action {
-                Action::Connect | Action::Join => {
-                    let wire = if step.action == Action::Join {
-                        Wire::join(ctx, label)
-                    } else {
-                        Wire::hello(ctx, label)
-                    };
-                    clients.insert(label.to_string(), wire.map_err(at)?);
-                }
-                Action::Close => {
-                    client(&mut clients, label, i)?;
-                    if let Some(w) = clients.remove(label) {
-                        w.close();
-                    }
-                }
-                Action::ExpectNoneBefore(sender) => {
-                    let mut observer = clients.remove(label).ok_or_else(|| unknown(label, i))?;
-                    let result = match clients.get_mut(sender.as_str()) {
-                        Some(s) => s.fence(&mut observer),
-                        None => Err(unknown(sender, i)),
-                    };
-                    clients.insert(label.to_string(), observer);
-                    result.map_err(at)?;
-                }
-                Action::Send(text) => {
-                    let line = expand(text, &clients, ctx).map_err(at)?;
-                    client(&mut clients, label, i)?.send(&line).map_err(at)?;
-                }
-                Action::Expect(pattern) => {
-                    let pattern = expand(pattern, &clients, ctx).map_err(at)?;
-                    client(&mut clients, label, i)?
-                        .expect(&pattern)
-                        .map(drop)
-                        .map_err(at)?;
-                }
-                Action::Register => client(&mut clients, label, i)?.register().map_err(at)?,
-                Action::ExpectEof => client(&mut clients, label, i)?.expect_eof().map_err(at)?,
-                Action::ExpectNone => client(&mut clients, label, i)?.expect_quiet().map_err(at)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-fn unknown(label: &str, i: usize) -> Failure {
-    Failure::new(
-        format!("step {}: client {label:?} to be connected", i + 1),
-        "a step for a client that is not connected (scenario error)",
-    )
-}
-
-fn client<'a>(
-    clients: &'a mut HashMap<String, Wire>,
-    label: &str,
-    i: usize,
-) -> Result<&'a mut Wire, Failure> {
-    clients.get_mut(label).ok_or_else(|| unknown(label, i))
-}
-
-/// Replaces `{label}`, `{label.addr}`, `{label.upper}` and `{label.lower}`.
-fn expand(text: &str, clients: &HashMap<String, Wire>, ctx: &Ctx) -> Result<String, Failure> {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
-            return Ok(out);
-        };
-        let key = &after[..end];
-        let (label, field) = key.split_once('.').unwrap_or((key, "name"));
-        let name = ctx.name(label);
-        let value = match field {
-            "name" => name,
-            "upper" => name.to_uppercase(),
-            "lower" => name.to_lowercase(),
-            "addr" => clients
-                .get(label)
-                .map(|w| w.local_addr().to_string())
-                .ok_or_else(|| {
-                    Failure::new(
-                        format!("{{{key}}} to name a connected client"),
-                        "no such client (scenario error)",
-                    )
-                })?,
-            other => {
-                return Err(Failure::new(
-                    format!("a known placeholder field, not {other:?}"),
-                    format!("{{{key}}} (scenario error)"),
-                ))
-            }
-        };
-        out.push_str(&value);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// The scenarios built into the binary (every file in `conformance/scenarios/`).
-pub fn builtin() -> Result<Vec<Scenario>, ScenarioError> {
-    include!(concat!(env!("OUT_DIR"), "/scenarios.rs"))
-        .iter()
-        .map(|(file, text)| Scenario::parse(file, text))
-        .collect()
-}
-
-/// Loads every `*.toml` file in a directory.
-pub fn load_dir(dir: &std::path::Path) -> Result<Vec<Scenario>, ScenarioError> {
-    let read_err = |source| ScenarioError::Read {
-        file: dir.display().to_string(),
-        source,
-    };
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(read_err)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|path| {
-            let file = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-                file: file.clone(),
-                source,
-            })?;
-            Scenario::parse(&file, &text)
-        })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn builtin_scenarios_parse() {
-        let all = builtin().unwrap();
-        assert!(all.len() >= 20, "only {} scenarios", all.len());
-    }
 
     const HEAD: &str = "id='X-01'\nrf='X'\nlevel='MUST'\ntitle='t'\n";
 

@@ -1,0 +1,42 @@
+//! `conformance batch FILE.toml`: grade many servers, one at a time, each isolated and bounded
+//! in time, and write a scoreboard plus every server's full report.
+//!
+//! ```toml
+//! [defaults]                 # optional; every key may also be set per server
+//! time-limit = "5m"          # for one server: start, preflight and every case
+//! name-timeout = "60s"
+//! stall-timeout = "10s"
+//! max-line = 4096
+//!
+//! [[server]]
+//! label = "ana"
+//! spawn = "python3 server.py"   # gets --listen 127.0.0.1:0, must print "listening on ADDR"
+//! dir = "submissions/ana"       # its working directory (relative to the batch file)
+//!
+//! [[server]]
+//! label = "bruno"
+//! address = "127.0.0.1:7001"    # or a server already running
+//!
+//! [[server]]
+//! label = "carla"
+//! spawn = "python3 server.py {port}"  # a free port in {port}; ready once it listens there
+//! protocol = "plain"            # free text, graded by meaning (framing detected, or framing = "writes")
+//! quit-line = "{name} saiu do chat."
+//! ```
+//!
+//! A server that does not start, does not speak chat/1, crashes during the run or passes its
+//! time limit gets that verdict, and the batch goes on with the next.
+//!
+//! Parts: [`file`] reads and checks the batch file (every entry's settings into values before
+//! any server is graded); [`grade`] grades one server at a time and gives its verdict;
+//! [`scoreboard`] renders the table of verdicts; [`write`] puts the scoreboard and every
+//! server's reports into the output folder.
+
+pub mod file;
+pub mod grade;
+pub mod scoreboard;
+pub mod write;
+
+pub use file::{load, BatchError, BatchFile, Entry, Limits, Settings};
+pub use grade::{run, Graded, Options, Verdict};
+pub use write::write;

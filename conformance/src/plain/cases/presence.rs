@@ -1,0 +1,141 @@
+//! Joining, names and leaving: join notices with IP and port (RF3, RF12), names refused
+//! (RF1, RF2), leave notices (RF8), and the chat after leaves (RF10).
+use std::time::Duration;
+
+use super::absent_before;
+use crate::case::{Ctx, Failure};
+use crate::plain::peer::Peer;
+use crate::plain::{group, join, token};
+
+pub(super) fn join_notice(ctx: &mut Ctx) -> Result<(), Failure> {
+    let p = group(ctx, &["alice", "bob"])?;
+    let marks: Vec<usize> = p.iter().map(Peer::mark).collect();
+    let present: Vec<&Peer> = p.iter().collect();
+    let carol = join(ctx, "carol", &present)?;
+    for (other, since) in p.iter().zip(marks) {
+        other.wait_for(
+            since,
+            &[&carol.name, &carol.port(), &carol.ip()],
+            &format!(
+                "a notice that {} joined, with its IP {} and port {}",
+                carol.name,
+                carol.ip(),
+                carol.port()
+            ),
+            Some(ctx.target.scaled(Duration::from_secs(1))),
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn own_address(ctx: &mut Ctx) -> Result<(), Failure> {
+    let mut p = Peer::connect(ctx, "alice", true)?;
+    let name = p.name.clone();
+    p.send(&name)?;
+    p.wait_for(
+        0,
+        &[&p.port(), &p.ip()],
+        &format!("to be told its own IP {} and port {}", p.ip(), p.port()),
+        None,
+    )?;
+    Ok(())
+}
+
+/// Tries a name that must not be admitted; then a newcomer's join notice is the fence: the
+/// refused one's notice, had there been one, came before it. Returns the newcomer, who stays
+/// (a leave here would be another requirement's business).
+fn refused_name(
+    ctx: &mut Ctx,
+    present: &[&Peer],
+    attempt: &str,
+    why: &str,
+    n: usize,
+) -> Result<Peer, Failure> {
+    let marks: Vec<usize> = present.iter().map(|p| p.mark()).collect();
+    let mut m = Peer::connect(ctx, &format!("mallory{n}"), true)?;
+    let own = m.mark();
+    m.send(attempt)?;
+    // Its answer (a refusal, a request for another name, or the connection closed), if any.
+    m.wait_any(own, ctx.target.scaled(Duration::from_secs(1)));
+    let dave = join(ctx, &format!("dave{n}"), present)?;
+    for (p, since) in present.iter().zip(marks) {
+        let fence = "a later newcomer's join notice (a fence)";
+        let at = p.wait_for(since, &[&dave.name], fence, None)?[0];
+        for needle in [attempt, &m.port()] {
+            let what = format!("no join notice for {attempt:?} ({why})");
+            absent_before(p, since, at, needle, &what)?;
+        }
+    }
+    Ok(dave)
+}
+
+pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
+    let p = group(ctx, &["alice", "bob"])?;
+    let taken = p[0].name.clone();
+    // Bob watches: he must not be told a second time that alice joined.
+    let present = [&p[1]];
+    refused_name(ctx, &present, &taken, "the name is in use", 0).map(drop)
+}
+
+pub(super) fn bad_names(ctx: &mut Ctx) -> Result<(), Failure> {
+    let p = group(ctx, &["alice"])?;
+    let spaced = format!("bad name{}", token(ctx, "space"));
+    let fence = refused_name(ctx, &[&p[0]], &spaced, "names may not contain spaces", 0)?;
+    let at = format!("bad@name{}", token(ctx, "at"));
+    let present = [&p[0], &fence];
+    refused_name(ctx, &present, &at, "names may not contain @", 1).map(drop)
+}
+
+pub(super) fn leave_by_closing(ctx: &mut Ctx) -> Result<(), Failure> {
+    let mut p = group(ctx, &["alice", "bob"])?;
+    let bob = p.pop().expect("two");
+    let name = bob.name.clone();
+    let since = p[0].mark();
+    bob.close();
+    p[0].wait_for(since, &[&name], &format!("a notice that {name} left"), None)?;
+    Ok(())
+}
+
+pub(super) fn leave_by_quit_line(ctx: &mut Ctx) -> Result<(), Failure> {
+    let mut p = group(ctx, &["alice", "bob"])?;
+    let name = p[1].name.clone();
+    let line = ctx
+        .target
+        .plain
+        .quit_line
+        .clone()
+        .unwrap_or_default()
+        .replace("{name}", &name);
+    let since = p[0].mark();
+    p[1].send(&line)?;
+    p[0].wait_for(since, &[&name], &format!("a notice that {name} left"), None)?;
+    Ok(())
+}
+
+pub(super) fn after_leaves(ctx: &mut Ctx) -> Result<(), Failure> {
+    let mut p = group(ctx, &["alice", "bob", "carol"])?;
+    for _ in 0..2 {
+        let gone = p.pop().expect("three");
+        let name = gone.name.clone();
+        let since = p[0].mark();
+        gone.close();
+        // Its leave notice, if the server sends one (RF8 grades that): only a wait.
+        let _ = p[0].wait_for(
+            since,
+            &[&name],
+            "a leave notice",
+            Some(ctx.target.scaled(Duration::from_secs(1))),
+        );
+    }
+    let present: Vec<&Peer> = p.iter().collect();
+    let dave = join(ctx, "dave", &present)?;
+    let mut present: Vec<&Peer> = p.iter().collect();
+    present.push(&dave);
+    let mut erin = join(ctx, "erin", &present)?;
+    let marks = [p[0].mark(), dave.mark()];
+    let tok = token(ctx, "after");
+    erin.send(&format!("hi {tok}"))?;
+    p[0].wait_for(marks[0], &[&tok], &format!("erin's message {tok}"), None)?;
+    dave.wait_for(marks[1], &[&tok], &format!("erin's message {tok}"), None)?;
+    Ok(())
+}
