@@ -200,7 +200,7 @@ async fn send_loop(index: u32, w: &Worker, mut writer: OwnedWriteHalf) -> Option
             break;
         }
         tokio::select! {
-            _ = sleep_until(Instant::from_std(plan.clock.base + at)) => {}
+            _ = w.timer.sleep_until(plan.clock.base + at) => {}
             _ = phase.wait_for(Phase::sending_over) => break,
         }
         // Offsets from the start of sending, which every shard shares.

@@ -7,6 +7,8 @@
 //!   given `--server` (then [`reach`] checks the server greets as chat/1), starts the [`worker`]s, moves
 //!   them through the phases (connect ramp, barrier, warm-up, measurement, drain), passes on each
 //!   second as it completes, and merges the workers' stats at the end.
+//! - [`timer`]: each worker's high-resolution timer (one timerfd), on which its bots sleep until
+//!   their planned sends, so a send leaves within microseconds of its plan.
 //! - [`worker`]: one OS thread with its own single-threaded runtime, a share of the bots, one
 //!   read buffer and one [`stats::WorkerStats`]; nothing crosses threads per delivery.
 //! - [`bot`]: one bot. It registers, sends on the plan from [`schedule`] (latency is measured
@@ -52,6 +54,7 @@ pub mod source;
 pub mod stats;
 pub mod svg;
 pub mod table;
+pub mod timer;
 pub mod token;
 pub mod verdict;
 pub mod worker;

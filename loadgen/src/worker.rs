@@ -18,6 +18,7 @@ use tokio::time::{sleep_until, Instant};
 use crate::bot::{self, Phase};
 use crate::config::Config;
 use crate::stats::{self, Clock, Live, Tally, WorkerStats};
+use crate::timer::Timer;
 
 /// What every worker shares, read-only.
 pub struct Plan {
@@ -61,6 +62,8 @@ pub struct Worker {
     pub phase: watch::Receiver<Phase>,
     /// One message per bot: registered or not.
     pub ready: mpsc::Sender<bool>,
+    /// The high-resolution timer every bot sleeps on until its planned sends.
+    pub timer: Timer,
 }
 
 impl Worker {
@@ -99,6 +102,10 @@ pub fn spawn(
                 .build()
                 .expect("a current-thread runtime starts");
             let local = tokio::task::LocalSet::new();
+            // The timer's fd registers with this runtime's reactor.
+            let entered = runtime.enter();
+            let timer = Timer::new().expect("a timerfd (Linux)");
+            drop(entered);
             let w = Rc::new(Worker {
                 stats: RefCell::new(WorkerStats::new(plan.names.len(), plan.per_sender)),
                 // The longest unfinished line a bot may keep, then room for one read.
@@ -106,9 +113,12 @@ pub fn spawn(
                 live: links.live,
                 phase: links.phase,
                 ready: links.ready,
+                timer,
                 plan,
             });
             local.block_on(&runtime, async {
+                let timer = w.timer.clone();
+                let driving = tokio::task::spawn_local(async move { timer.drive().await });
                 let ticking = tokio::task::spawn_local(tick(w.clone(), links.seconds));
                 let sampling = tokio::task::spawn_local(sample_loop_lag(w.clone()));
                 let bots: Vec<_> = (id..w.plan.own.len())
@@ -123,6 +133,7 @@ pub fn spawn(
                 }
                 let _ = sampling.await;
                 let _ = ticking.await;
+                driving.abort();
             });
             drop(local);
             w.stats.replace(WorkerStats::new(0, 0))
@@ -182,14 +193,14 @@ async fn sample_loop_lag(w: Rc<Worker>) {
     let from = clock.base + start + w.plan.config.warmup;
     let to = clock.base + end;
     sleep_until(Instant::from_std(from)).await;
-    // tokio's timers tick in whole milliseconds: a 2 ms step wakes between 0 and 1 ms late on
-    // an idle loop, which is the floor of the figure.
+    // On the same timer as the bots' sends, so the figure is the loop's own lag, not the
+    // timer's granularity.
     let step = Duration::from_millis(2);
     let mut due = std::time::Instant::now() + step;
     let mut phase = w.phase.clone();
     while due < to {
         tokio::select! {
-            _ = sleep_until(Instant::from_std(due)) => {}
+            _ = w.timer.sleep_until(due) => {}
             _ = phase.wait_for(Phase::sending_over) => return,
         }
         let now = std::time::Instant::now();
