@@ -209,14 +209,9 @@ fn start(style: Style) -> SocketAddr {
 
 fn target(addr: SocketAddr, settings: Settings) -> Target {
     Target {
-        addr,
-        client_bin: None,
-        timeout_scale: 1.0,
-        name_timeout: Duration::from_secs(60),
-        max_line: 4096,
-        stall_timeout: Duration::from_secs(10),
         max_connections: 64,
         plain: settings,
+        ..Target::new(addr)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Who gets a message: everyone else (RF5), only the named user (RF6), nobody for oneself (RF7).
-use super::absent_before;
+
+use super::fenced_absence;
 use crate::case::{Ctx, Failure};
 use crate::plain::peer::Peer;
 use crate::plain::{group, token};
@@ -12,17 +13,8 @@ pub(super) fn public(ctx: &mut Ctx) -> Result<(), Failure> {
     for i in 1..3 {
         p[i].wait_for(marks[i], &[&tok], &format!("alice's message {tok}"), None)?;
     }
-    // A later message of bob's reaches alice: anything of her own sent back came before it.
-    let fence = token(ctx, "fence");
-    p[1].send(&fence)?;
-    let at = p[0].wait_for(marks[0], &[&fence], "bob's later message (a fence)", None)?[0];
-    absent_before(
-        &p[0],
-        marks[0],
-        at,
-        &tok,
-        "nothing of her own message back (everyone else sees it)",
-    )
+    let what = "nothing of her own message back (everyone else sees it)";
+    fenced_absence(ctx, &mut p, (1, 0), marks[0], &tok, what)
 }
 
 pub(super) fn private(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -37,33 +29,11 @@ pub(super) fn private(ctx: &mut Ctx) -> Result<(), Failure> {
         &format!("alice's private message {tok}"),
         None,
     )?;
-    // Then alice speaks to everyone: carol gets that first-sent-last, so the private one, had
-    // it reached her, came before.
-    let fence = token(ctx, "fence");
-    p[0].send(&fence)?;
-    let at = p[2].wait_for(
-        marks[2],
-        &[&fence],
-        "alice's later public message (a fence)",
-        None,
-    )?[0];
-    absent_before(
-        &p[2],
-        marks[2],
-        at,
-        &tok,
-        "nothing of alice's private message to bob",
-    )?;
-    let fence2 = token(ctx, "fence2");
-    p[1].send(&fence2)?;
-    let at = p[0].wait_for(marks[0], &[&fence2], "bob's later message (a fence)", None)?[0];
-    absent_before(
-        &p[0],
-        marks[0],
-        at,
-        &tok,
-        "nothing of her own private message back",
-    )
+    // Alice then speaks to everyone: had carol got the private one, it came before that.
+    let what = "nothing of alice's private message to bob";
+    fenced_absence(ctx, &mut p, (0, 2), marks[2], &tok, what)?;
+    let what = "nothing of her own private message back";
+    fenced_absence(ctx, &mut p, (1, 0), marks[0], &tok, what)
 }
 
 pub(super) fn self_private(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -72,29 +42,8 @@ pub(super) fn self_private(ctx: &mut Ctx) -> Result<(), Failure> {
     let tok = token(ctx, "self");
     let me = p[0].name.clone();
     p[0].send(&format!("@{me} {tok}"))?;
-    let fence = token(ctx, "fence");
-    p[0].send(&fence)?;
-    let at = p[1].wait_for(
-        marks[1],
-        &[&fence],
-        "alice's later public message (a fence)",
-        None,
-    )?[0];
-    absent_before(
-        &p[1],
-        marks[1],
-        at,
-        &tok,
-        "nothing of alice's private message to herself",
-    )?;
-    let fence2 = token(ctx, "fence2");
-    p[1].send(&fence2)?;
-    let at = p[0].wait_for(marks[0], &[&fence2], "bob's later message (a fence)", None)?[0];
-    absent_before(
-        &p[0],
-        marks[0],
-        at,
-        &tok,
-        "her private message to herself not delivered",
-    )
+    let what = "nothing of alice's private message to herself";
+    fenced_absence(ctx, &mut p, (0, 1), marks[1], &tok, what)?;
+    let what = "her private message to herself not delivered";
+    fenced_absence(ctx, &mut p, (1, 0), marks[0], &tok, what)
 }

@@ -7,8 +7,8 @@
 //! reader.
 
 use super::peer::Peer;
-use super::Settings;
-use crate::case::{Body, Case, CaseFn, Failure, Level, Level::*};
+use super::{token, Settings};
+use crate::case::{Body, Case, CaseFn, Ctx, Failure, Level, Level::*};
 use load::{concurrent, stopped_reader};
 use messages::{private, public, self_private};
 use presence::{
@@ -138,4 +138,22 @@ pub(super) fn absent_before(
         ));
     }
     Ok(())
+}
+
+/// Proves `tok` never reached peer `observer` after `since`: peer `sender` sends a fresh
+/// message (to everyone), which must arrive; per-sender order means that anything `sender` sent
+/// earlier would have come first, and the token must not be among it.
+pub(super) fn fenced_absence(
+    ctx: &Ctx,
+    p: &mut [Peer],
+    (sender, observer): (usize, usize),
+    since: usize,
+    tok: &str,
+    what: &str,
+) -> Result<(), Failure> {
+    let fence = token(ctx, &format!("fence{sender}x{observer}"));
+    p[sender].send(&fence)?;
+    let about = format!("{}'s later message (a fence)", p[sender].label);
+    let at = p[observer].wait_for(since, &[&fence], &about, None)?[0];
+    absent_before(&p[observer], since, at, tok, what)
 }
