@@ -183,6 +183,20 @@ fn figures(out: &mut String, s: &Summary) {
     out.push_str("</table>");
 }
 
+/// Deliveries per second, each second's count over the time it covered: the run stops partway
+/// through its last second, which drawn as a whole one would read as a collapse at the end.
+/// A last sliver under a tenth of a second is left out (too short to be a rate).
+fn per_second_rates(s: &Summary) -> Vec<(f64, f64)> {
+    let end = s.phases.measure_s + s.phases.drain_s;
+    s.seconds
+        .iter()
+        .filter_map(|x| {
+            let covered = (end - x.second as f64).clamp(0.0, 1.0);
+            (covered >= 0.1).then(|| (x.second as f64, x.delivered as f64 / covered))
+        })
+        .collect()
+}
+
 /// The four charts; those whose data is missing are left out.
 pub fn charts(s: &Summary) -> Vec<Chart> {
     let mut charts = Vec::new();
@@ -214,11 +228,7 @@ pub fn charts(s: &Summary) -> Vec<Chart> {
         series: vec![Series {
             name: "delivered".into(),
             color: RATE,
-            points: s
-                .seconds
-                .iter()
-                .map(|x| (x.second as f64, x.delivered as f64))
-                .collect(),
+            points: per_second_rates(s),
             style: Style::Line,
         }],
     });
@@ -367,6 +377,33 @@ mod tests {
         }
         assert!(open.is_empty(), "unclosed: {open:?}");
         elements
+    }
+
+    #[test]
+    fn a_partial_last_second_is_drawn_at_its_rate_and_a_sliver_is_left_out() {
+        let mut s = summary();
+        // Seconds -1..=3; the run ends 0.5 s into second 3.
+        s.phases.measure_s = 3.0;
+        s.phases.drain_s = 0.5;
+        let rates = per_second_rates(&s);
+        assert_eq!(rates.len(), 5);
+        assert_eq!(rates[3], (2.0, 9_902.0));
+        assert_eq!(rates[4], (3.0, 9_903.0 / 0.5));
+        // Ending 0.05 s into second 3: that sliver is no rate at all.
+        s.phases.drain_s = 0.05;
+        assert_eq!(per_second_rates(&s).len(), 4);
+    }
+
+    #[test]
+    fn a_legend_has_its_own_row_under_the_title() {
+        let page = render(&summary(), &[], "PASS");
+        let latency = page.split("Latency over time").nth(2).expect("the chart");
+        // The title's baseline is y=22; the legend keys sit on the row below it.
+        assert!(
+            latency.contains(r#"y="32" width="12" height="12""#),
+            "{latency:.400}"
+        );
+        assert!(!latency.contains(r#"y="12" width="12""#));
     }
 
     #[test]

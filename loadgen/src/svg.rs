@@ -46,7 +46,9 @@ const W: f64 = 720.0;
 const H: f64 = 300.0;
 const LEFT: f64 = 70.0;
 const RIGHT: f64 = 20.0;
-const TOP: f64 = 40.0;
+/// Room above the plot for the title (first row) and the legend (second row), so that a long
+/// title and a wide legend never overlap.
+const TOP: f64 = 62.0;
 const BOTTOM: f64 = 50.0;
 
 /// Escapes text for XML and HTML.
@@ -235,12 +237,12 @@ impl Chart {
                 }
             }
         }
-        // Legend, top right.
+        // Legend: its own row under the title, from the left of the plot.
         for (i, s) in self.series.iter().enumerate() {
-            let x = W - RIGHT - 130.0 * (self.series.len() - i) as f64;
+            let x = LEFT + 130.0 * i as f64;
             write!(
                 svg,
-                r#"<rect x="{x}" y="12" width="12" height="12" fill="{}"/><text x="{tx}" y="22" class="tick">{}</text>"#,
+                r#"<rect x="{x}" y="32" width="12" height="12" fill="{}"/><text x="{tx}" y="42" class="tick">{}</text>"#,
                 s.color,
                 escape(&s.name),
                 tx = x + 16.0

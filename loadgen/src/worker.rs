@@ -164,7 +164,9 @@ async fn tick(w: Rc<Worker>, seconds: mpsc::Sender<Interval>) {
         let end_us = measure_from.as_micros() as i64 + (second + 1) * 1_000_000;
         let boundary = w.plan.clock.base + Duration::from_micros(end_us.max(0) as u64);
         let stopped = tokio::select! {
-            _ = sleep_until(Instant::from_std(boundary)) => false,
+            // On the sends' timer: a tick a millisecond late would count the first measured
+            // deliveries in the last warm-up second.
+            _ = w.timer.sleep_until(boundary) => false,
             _ = phase.wait_for(|p| *p == Phase::Stop) => true,
         };
         let (latency, tally) = w.stats.borrow_mut().take_interval();
