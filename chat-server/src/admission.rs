@@ -13,7 +13,7 @@
 //!   evicts its own, and a user from elsewhere who sends its name is never reached. A server is
 //!   only "full" for a newcomer when registered users fill it (`ERR server-full`);
 //! - while more than half that share is taken, the monitor drops those that have waited longer
-//!   than a shortened registration deadline ([`Limits::pressured_name_timeout`]).
+//!   than a shortened registration deadline ([`Config::pressured_name_timeout`]).
 //!
 //! Refusals are answered on the accept thread, never with a thread of their own, counted by
 //! reason, and logged at most once per address per minute ([`RefusalLog`]).
@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 
 /// One open connection, registered or not.
@@ -38,45 +39,13 @@ pub(crate) struct Open {
 }
 
 impl Open {
-    /// Tells the session it was dropped and wakes it from reading its name.
-    pub fn drop_unregistered(&self) {
+    /// Counts it dropped and closed (it has left the table), tells its session, and wakes
+    /// that session from reading its name. Call it with the table's lock released.
+    pub fn drop_unregistered(&self, metrics: &Metrics) {
+        metrics.unregistered_dropped();
+        metrics.connection_closed();
         self.dropped.store(true, SeqCst);
         let _ = self.stream.shutdown(std::net::Shutdown::Read);
-    }
-}
-
-/// The admission limits, from the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Limits {
-    pub max_clients: usize,
-    pub max_unregistered: usize,
-    pub max_per_address: usize,
-    pub limit_loopback: bool,
-    pub name_timeout: Duration,
-}
-
-impl Limits {
-    pub fn of(config: &Config) -> Limits {
-        Limits {
-            max_clients: config.max_clients,
-            max_unregistered: config.max_unregistered(),
-            max_per_address: config.max_per_address,
-            limit_loopback: config.limit_loopback,
-            name_timeout: config.name_timeout,
-        }
-    }
-
-    /// Whether the per-address limit applies to connections from `ip`.
-    pub fn limits(&self, ip: IpAddr) -> bool {
-        self.limit_loopback || !ip.to_canonical().is_loopback()
-    }
-
-    /// The registration deadline while connections waiting for a name take more than half
-    /// their share: a sixth of the usual one, at least 2 s (10 s for the default 60 s).
-    pub fn pressured_name_timeout(&self) -> Duration {
-        (self.name_timeout / 6)
-            .max(Duration::from_secs(2))
-            .min(self.name_timeout)
     }
 }
 
@@ -130,13 +99,13 @@ impl Table {
     }
 
     /// What to do with a new connection from `ip`.
-    pub fn decide(&self, ip: IpAddr, limits: &Limits) -> Decision {
+    pub fn decide(&self, ip: IpAddr, config: &Config) -> Decision {
         let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
-        if limits.limits(ip) && from_ip >= limits.max_per_address {
+        if config.limits_address(ip) && from_ip >= config.max_per_address {
             return Decision::Refuse(Refusal::PerAddress);
         }
-        if self.unregistered.len() >= limits.max_unregistered
-            || self.open.len() >= limits.max_clients
+        if self.unregistered.len() >= config.max_unregistered()
+            || self.open.len() >= config.max_clients
         {
             // The address with the most waiting (the oldest such on a tie, so a lone attacker
             // and a lone user never tie in the user's disfavour), then its oldest.
@@ -211,8 +180,8 @@ impl Table {
     }
 
     /// Whether connections waiting for a name take more than half their share.
-    pub fn pressured(&self, limits: &Limits) -> bool {
-        self.unregistered.len() * 2 > limits.max_unregistered
+    pub fn pressured(&self, config: &Config) -> bool {
+        self.unregistered.len() * 2 > config.max_unregistered()
     }
 
     /// Connections that have waited for a name since before `cutoff`, oldest first.
@@ -272,13 +241,13 @@ mod tests {
     use std::net::TcpListener;
     use std::sync::OnceLock;
 
-    fn limits() -> Limits {
-        Limits {
+    fn limits() -> Config {
+        Config {
             max_clients: 4,
-            max_unregistered: 2,
+            max_unregistered: Some(2),
             max_per_address: 2,
             limit_loopback: true,
-            name_timeout: Duration::from_secs(60),
+            ..Config::default()
         }
     }
 
@@ -330,7 +299,7 @@ mod tests {
             t.insert(id, open("127.0.0.1"), Instant::now());
             t.registering(id);
         }
-        let exempt = Limits {
+        let exempt = Config {
             limit_loopback: false,
             ..limits()
         };
@@ -365,9 +334,9 @@ mod tests {
     fn the_address_with_the_most_waiting_gives_up_its_oldest() {
         let mut t = Table::default();
         let now = Instant::now();
-        let l = Limits {
+        let l = Config {
             max_clients: 10,
-            max_unregistered: 3,
+            max_unregistered: Some(3),
             ..limits()
         };
         t.insert(1, open("10.0.0.9"), now);
@@ -426,8 +395,8 @@ mod tests {
     #[test]
     fn pressure_starts_past_half_the_share() {
         let mut t = Table::default();
-        let l = Limits {
-            max_unregistered: 4,
+        let l = Config {
+            max_unregistered: Some(4),
             ..limits()
         };
         for id in 1..=2 {

@@ -210,6 +210,20 @@ impl Config {
             .unwrap_or_else(|| (self.max_clients / 2).max(1))
     }
 
+    /// Whether `max_per_address` applies to connections from `ip` (loopback only with
+    /// `limit_loopback`).
+    pub fn limits_address(&self, ip: std::net::IpAddr) -> bool {
+        self.limit_loopback || !ip.to_canonical().is_loopback()
+    }
+
+    /// The registration deadline while connections waiting for a name take more than half
+    /// their share: a sixth of the usual one, at least 2 s (10 s for the default 60 s).
+    pub fn pressured_name_timeout(&self) -> Duration {
+        (self.name_timeout / 6)
+            .max(Duration::from_secs(2))
+            .min(self.name_timeout)
+    }
+
     /// The flood watermark: the configured one, or a quarter of the budget.
     pub fn flood_watermark(&self) -> usize {
         self.flood_watermark

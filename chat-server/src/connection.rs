@@ -36,7 +36,7 @@ pub(crate) fn admit(
     let dropped = Arc::new(AtomicBool::new(false));
     let (outbox, made_room) = {
         let mut open = shared.open();
-        let made_room = match open.decide(addr.ip(), &shared.limits) {
+        let made_room = match open.decide(addr.ip(), &shared.config) {
             Decision::Refuse(why) => {
                 let waiting = open.unregistered();
                 drop(open);
@@ -62,10 +62,8 @@ pub(crate) fn admit(
         (outbox, made_room)
     };
     if let Some(gone) = made_room {
-        shared.metrics.unregistered_dropped();
-        shared.metrics.connection_closed();
         debug!("dropped {} to make room: it had not sent a name", gone.addr);
-        gone.drop_unregistered();
+        gone.drop_unregistered(&shared.metrics);
     }
     let conn = Conn {
         id,
@@ -106,24 +104,22 @@ pub(crate) fn admit(
 pub(crate) fn expire_unregistered(shared: &Shared, now: Instant) {
     let gone: Vec<Open> = {
         let mut open = shared.open();
-        if !open.pressured(&shared.limits) {
+        if !open.pressured(&shared.config) {
             return;
         }
-        let cutoff = now.checked_sub(shared.limits.pressured_name_timeout());
+        let cutoff = now.checked_sub(shared.config.pressured_name_timeout());
         let Some(cutoff) = cutoff else { return };
         let late = open.waiting_since_before(cutoff);
         late.into_iter().filter_map(|id| open.remove(id)).collect()
     };
     for g in &gone {
-        shared.metrics.unregistered_dropped();
-        shared.metrics.connection_closed();
-        g.drop_unregistered();
+        g.drop_unregistered(&shared.metrics);
     }
     if !gone.is_empty() {
         debug!(
             "dropped {} connections that sent no name within {:.0} s (many are waiting for one)",
             gone.len(),
-            shared.limits.pressured_name_timeout().as_secs_f64()
+            shared.config.pressured_name_timeout().as_secs_f64()
         );
     }
 }
@@ -179,7 +175,7 @@ fn finish(conn: &Conn, ending: Ending, shared: &Shared) {
                 text: format!(
                     "no name received in time: the server needed room for newer connections \
                      (at most {} may wait for a name at once)",
-                    shared.limits.max_unregistered
+                    shared.config.max_unregistered()
                 ),
             }));
             // Its reading side was shut to wake it, so there is nothing to linger over: wait

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::admission::{Limits, Table};
+use crate::admission::Table;
 use crate::config::Config;
 use crate::delivery::Delivery;
 use crate::metrics::Metrics;
@@ -21,15 +21,12 @@ pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     pub registry: Registry,
     pub shutdown: Shutdown,
-    /// Admission limits, from the config.
-    pub limits: Limits,
     open: Mutex<Table>,
 }
 
 impl Shared {
     pub fn new(config: Config, delivery: Arc<Delivery>, shutdown: Shutdown) -> Shared {
         Shared {
-            limits: Limits::of(&config),
             config,
             metrics: delivery.metrics.clone(),
             delivery,

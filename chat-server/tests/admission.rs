@@ -195,26 +195,15 @@ fn while_many_wait_for_a_name_the_registration_deadline_shortens() {
 
 #[test]
 fn refusals_are_logged_once_per_address_not_once_per_connection() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("chat-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--max-per-address",
-            "1",
-            "--limit-loopback",
-            "true",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn chat-server");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr: std::net::SocketAddr = first.trim_end()["listening on ".len()..].parse().unwrap();
+    let mut server = common::ServerProcess::spawn(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--max-per-address",
+        "1",
+        "--limit-loopback",
+        "true",
+    ]);
+    let addr = server.addr;
     let mut held = Client::connect(addr, "held");
     held.expect_prefix("HELLO ");
     for i in 0..5 {
@@ -224,17 +213,8 @@ fn refusals_are_logged_once_per_address_not_once_per_connection() {
     }
     let mut other = Client::connect_from(addr, "127.0.0.2", "other");
     other.expect_prefix("HELLO ");
-    // SAFETY: kill(2) with the pid of our own child and a valid signal number.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let mut log = String::new();
-    let mut stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        let _ = stderr.read_to_string(&mut log);
-        let _ = tx.send(log);
-    });
-    let log = rx.recv_timeout(TIMEOUT).expect("the server exits");
-    let _ = child.wait();
+    server.signal(libc::SIGTERM);
+    let (_, log) = server.wait_exit(TIMEOUT).expect("the server exits");
     let refusals: Vec<&str> = log.lines().filter(|l| l.contains("refused ")).collect();
     assert_eq!(refusals.len(), 1, "{log}");
     assert!(

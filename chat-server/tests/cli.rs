@@ -1,62 +1,19 @@
 //! The real `chat-server` binary: flags, its first stdout line, signals and exit codes.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::net::TcpStream;
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command as AssertCommand;
 use predicates::prelude::*;
 
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-fn spawn(args: &[&str]) -> (Child, SocketAddr) {
-    let mut child = Command::new(cargo_bin("chat-server"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn chat-server");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .expect("read first line");
-    let addr = first
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line was {first:?}"))
-        .parse()
-        .expect("an address");
-    (child, addr)
-}
-
-/// Waits for the server to exit: its stderr reaches end of stream when the process ends.
-/// Returns the exit status and everything it logged.
-fn wait_with_timeout(child: &mut Child) -> (std::process::ExitStatus, String) {
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut log = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut log);
-        let _ = tx.send(log);
-    });
-    let log = rx.recv_timeout(TIMEOUT).unwrap_or_else(|_| {
-        let _ = child.kill();
-        panic!("server did not exit in time");
-    });
-    (child.wait().unwrap(), log)
-}
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: kill(2) with a pid we own and a valid signal number.
-    let rc = unsafe { libc::kill(child.id() as i32, sig) };
-    assert_eq!(rc, 0);
-}
+mod common;
+use common::{ServerProcess, TIMEOUT};
 
 #[test]
 fn first_line_is_the_real_address_when_started_on_port_zero() {
-    let (mut child, addr) = spawn(&["--listen", "127.0.0.1:0"]);
+    let server = ServerProcess::spawn(&["--listen", "127.0.0.1:0"]);
+    let addr = server.addr;
     assert_ne!(addr.port(), 0);
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(TIMEOUT)).unwrap();
@@ -64,14 +21,12 @@ fn first_line_is_the_real_address_when_started_on_port_zero() {
     BufReader::new(&s).read_line(&mut hello).unwrap();
     assert!(hello.starts_with("HELLO chat/1 "), "{hello:?}");
     s.write_all(b"/quit\n").unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 #[test]
 fn sigterm_says_bye_and_exits_zero() {
-    let (mut child, addr) = spawn(&["--listen", "127.0.0.1:0"]);
-    let mut s = TcpStream::connect(addr).unwrap();
+    let mut server = ServerProcess::spawn(&["--listen", "127.0.0.1:0"]);
+    let mut s = TcpStream::connect(server.addr).unwrap();
     s.set_read_timeout(Some(TIMEOUT)).unwrap();
     let mut reader = BufReader::new(s.try_clone().unwrap());
     let mut line = String::new();
@@ -82,11 +37,11 @@ fn sigterm_says_bye_and_exits_zero() {
         reader.read_line(&mut line).unwrap();
         assert!(line.starts_with(expected), "{line:?}");
     }
-    signal(&child, libc::SIGTERM);
+    server.signal(libc::SIGTERM);
     line.clear();
     reader.read_line(&mut line).unwrap();
     assert!(line.starts_with("BYE "), "{line:?}");
-    let (status, log) = wait_with_timeout(&mut child);
+    let (status, log) = server.wait_exit(TIMEOUT).unwrap();
     assert_eq!(status.code(), Some(0));
     assert!(log.contains("alice joined from"), "{log}");
     assert!(log.contains("shutdown complete"), "{log}");
@@ -94,9 +49,9 @@ fn sigterm_says_bye_and_exits_zero() {
 
 #[test]
 fn ctrl_c_exits_zero() {
-    let (mut child, _addr) = spawn(&["--listen", "127.0.0.1:0"]);
-    signal(&child, libc::SIGINT);
-    assert_eq!(wait_with_timeout(&mut child).0.code(), Some(0));
+    let mut server = ServerProcess::spawn(&["--listen", "127.0.0.1:0"]);
+    server.signal(libc::SIGINT);
+    assert_eq!(server.wait_exit(TIMEOUT).unwrap().0.code(), Some(0));
 }
 
 #[test]
@@ -105,12 +60,13 @@ fn config_file_is_read_and_flags_win() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("server.toml");
     std::fs::write(&file, "listen = \"127.0.0.1:1\"\nmax-clients = 1\n").unwrap();
-    let (mut child, addr) = spawn(&[
+    let server = ServerProcess::spawn(&[
         "--config",
         file.to_str().unwrap(),
         "--listen",
         "127.0.0.1:0",
     ]);
+    let addr = server.addr;
     // A registered user takes the one slot (one that had not registered would make room).
     let first = TcpStream::connect(addr).unwrap();
     first.set_read_timeout(Some(TIMEOUT)).unwrap();
@@ -129,8 +85,7 @@ fn config_file_is_read_and_flags_win() {
         saw_full |= l.starts_with("ERR server-full ");
     }
     assert!(saw_full);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -200,24 +155,9 @@ fn address_in_use_is_a_clear_error() {
 
 #[test]
 fn metrics_flag_prints_where_the_figures_are_and_serves_them() {
-    let mut child = Command::new(cargo_bin("chat-server"))
-        .args(["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn chat-server");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let (mut first, mut second) = (String::new(), String::new());
-    out.read_line(&mut first).unwrap();
-    out.read_line(&mut second).unwrap();
-    assert!(first.starts_with("listening on 127.0.0.1:"), "{first:?}");
-    let at: SocketAddr = second
-        .trim_end()
-        .strip_prefix("metrics on http://")
-        .and_then(|s| s.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("second line was {second:?}"))
-        .parse()
-        .unwrap();
+    let mut server = ServerProcess::spawn(&["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"]);
+    assert!(server.addr.ip().is_loopback(), "{}", server.addr);
+    let at = server.metrics_addr();
     let mut s = TcpStream::connect(at).unwrap();
     s.set_read_timeout(Some(TIMEOUT)).unwrap();
     s.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
@@ -226,7 +166,7 @@ fn metrics_flag_prints_where_the_figures_are_and_serves_them() {
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     assert!(answer.contains("\nbatepapo_connections 0\n"), "{answer}");
     assert!(answer.contains("\nprocess_cpu_seconds_total "), "{answer}");
-    signal(&child, libc::SIGTERM);
-    let (status, log) = wait_with_timeout(&mut child);
+    server.signal(libc::SIGTERM);
+    let (status, log) = server.wait_exit(TIMEOUT).unwrap();
     assert!(status.success(), "{status:?}\n{log}");
 }

@@ -12,13 +12,13 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::cargo_bin;
+mod common;
+use common::ServerProcess;
 
 const FLOODERS: usize = 24;
 const LINE_BYTES: usize = 1500;
@@ -30,53 +30,17 @@ const CHECKS: usize = 8;
 const CHECK_DEADLINE: Duration = Duration::from_secs(5);
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The server process, killed if the test ends before it exits.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    metrics: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_server() -> Server {
-    let mut child = Command::new(cargo_bin("chat-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics",
-            "127.0.0.1:0",
-            "--flood-watermark",
-            "16KiB",
-        ])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn chat-server");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut field = |prefix: &str, suffix: &str| {
-        let mut line = String::new();
-        out.read_line(&mut line).expect("read a line of stdout");
-        line.trim_end()
-            .strip_prefix(prefix)
-            .and_then(|l| l.strip_suffix(suffix))
-            .unwrap_or_else(|| panic!("expected {prefix}ADDR{suffix}, got {line:?}"))
-            .parse::<SocketAddr>()
-            .expect("an address")
-    };
-    let addr = field("listening on ", "");
-    let metrics = field("metrics on http://", "/metrics");
-    Server {
-        child,
-        addr,
-        metrics,
-    }
+fn spawn_server() -> (ServerProcess, SocketAddr) {
+    let mut server = ServerProcess::spawn(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics",
+        "127.0.0.1:0",
+        "--flood-watermark",
+        "16KiB",
+    ]);
+    let metrics = server.metrics_addr();
+    (server, metrics)
 }
 
 /// Connects and registers `name`; returns the stream, a reader over it, and how long it took.
@@ -228,24 +192,9 @@ fn scrape(metrics: SocketAddr, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {name} in the scrape:\n{body}"))
 }
 
-/// Waits for the process to end (its stderr closes), at most `IO_TIMEOUT`.
-fn wait_for_exit(server: &mut Server) -> Result<(std::process::ExitStatus, String), String> {
-    let mut stderr = server.child.stderr.take().expect("piped stderr");
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut log = String::new();
-        let _ = stderr.read_to_string(&mut log);
-        let _ = tx.send(log);
-    });
-    let log = rx
-        .recv_timeout(IO_TIMEOUT)
-        .map_err(|_| format!("the server did not exit within {IO_TIMEOUT:?} of SIGTERM"))?;
-    Ok((server.child.wait().unwrap(), log))
-}
-
 #[test]
 fn newcomers_register_and_chat_during_a_flood_and_sigterm_ends_it_cleanly() {
-    let mut server = spawn_server();
+    let (mut server, metrics) = spawn_server();
     let stop = Arc::new(AtomicBool::new(false));
     let mut flooders = Vec::new();
     let mut sockets = Vec::new();
@@ -274,19 +223,15 @@ fn newcomers_register_and_chat_during_a_flood_and_sigterm_ends_it_cleanly() {
         }
     }
     let flood_waits = if failures.is_empty() {
-        scrape(server.metrics, "batepapo_flood_waits_total")
+        scrape(metrics, "batepapo_flood_waits_total")
     } else {
         -1.0
     };
-    // SAFETY: kill(2) with the pid of our own child and a valid signal number.
-    assert_eq!(
-        unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) },
-        0
-    );
-    let exit = wait_for_exit(&mut server);
+    server.signal(libc::SIGTERM);
+    let exit = server.wait_exit(IO_TIMEOUT);
     stop.store(true, Ordering::Relaxed);
     if exit.is_err() {
-        let _ = server.child.kill();
+        server.kill();
     }
     // A writer may sit in a zero-window send to the closed server until its timeout: end it.
     for s in &sockets {

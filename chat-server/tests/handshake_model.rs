@@ -118,15 +118,18 @@ impl Outbox {
     }
 }
 
+/// A session waiting for room, whose stop condition is its own outbox closing.
+fn waiting_session(budget: &Arc<Budget>, own: &Arc<Outbox>) -> thread::JoinHandle<bool> {
+    let (budget, own) = (budget.clone(), own.clone());
+    thread::spawn(move || budget.wait_for_room(|| own.closed()))
+}
+
 #[test]
 fn a_session_waiting_for_room_is_woken_when_a_flusher_drains() {
     model(|| {
         let budget = Arc::new(Budget::new(LIMIT, WATERMARK));
         let own = Outbox::with_backlog(&budget, 20);
-        let session = {
-            let (budget, own) = (budget.clone(), own.clone());
-            thread::spawn(move || budget.wait_for_room(|| own.closed()))
-        };
+        let session = waiting_session(&budget, &own);
         own.flush(20);
         session.join().unwrap();
         assert!(!budget.pressured());
@@ -140,10 +143,7 @@ fn a_session_whose_outbox_is_cut_stops_waiting_while_others_keep_the_pressure() 
         let own = Outbox::with_backlog(&budget, 20);
         // Someone else's backlog keeps the server over the watermark throughout.
         let _other = Outbox::with_backlog(&budget, 20);
-        let session = {
-            let (budget, own) = (budget.clone(), own.clone());
-            thread::spawn(move || budget.wait_for_room(|| own.closed()))
-        };
+        let session = waiting_session(&budget, &own);
         let flusher = {
             let own = own.clone();
             thread::spawn(move || own.flush(5))
@@ -161,10 +161,7 @@ fn a_session_is_woken_when_the_reader_it_waits_for_is_marked_stuck() {
         let budget = Arc::new(Budget::new(LIMIT, WATERMARK));
         let own = Outbox::with_backlog(&budget, 5);
         let slow = Outbox::with_backlog(&budget, 20);
-        let session = {
-            let (budget, own) = (budget.clone(), own.clone());
-            thread::spawn(move || budget.wait_for_room(|| own.closed()))
-        };
+        let session = waiting_session(&budget, &own);
         // Meanwhile the session's own backlog drains a little (it is not what relieves the
         // pressure), so the wake-up may come from either side in any order.
         let flusher = {
@@ -206,13 +203,7 @@ fn two_sessions_waiting_are_both_woken_by_one_drain() {
         let budget = Arc::new(Budget::new(LIMIT, WATERMARK));
         let a = Outbox::with_backlog(&budget, 8);
         let b = Outbox::with_backlog(&budget, 8);
-        let sessions: Vec<_> = [a.clone(), b.clone()]
-            .into_iter()
-            .map(|own| {
-                let budget = budget.clone();
-                thread::spawn(move || budget.wait_for_room(|| own.closed()))
-            })
-            .collect();
+        let sessions = [waiting_session(&budget, &a), waiting_session(&budget, &b)];
         a.flush(8);
         for s in sessions {
             s.join().unwrap();

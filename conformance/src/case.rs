@@ -79,7 +79,7 @@ pub struct Case {
 }
 
 /// The clause of case `id` in the table of [`crate::clauses`], or its requirement's name.
-pub fn default_clause(id: &str, rf: &str) -> String {
+fn default_clause(id: &str, rf: &str) -> String {
     crate::clauses::for_case(id).map_or_else(|| format!("requirement {rf}"), str::to_string)
 }
 

@@ -55,16 +55,9 @@ pub struct CaseResult {
 
 /// Every built-in case plus the scenarios in `extra_dirs`, sorted by requirement and id.
 pub fn all_cases(extra_dirs: &[std::path::PathBuf]) -> Result<Vec<Case>, ScenarioError> {
-    let mut cases: Vec<Case> = scenario::builtin()?
-        .into_iter()
-        .map(scenario::Scenario::into_case)
-        .collect();
+    let mut cases: Vec<Case> = scenario::builtin()?;
     for dir in extra_dirs {
-        cases.extend(
-            scenario::load_dir(dir)?
-                .into_iter()
-                .map(scenario::Scenario::into_case),
-        );
+        cases.extend(scenario::load_dir(dir)?);
     }
     cases.extend(crate::cases::builtin());
     cases.sort_by_key(|c| sort_key(&c.rf, &c.id));

@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
@@ -55,6 +56,33 @@ fn hanging_server() -> SocketAddr {
     addr
 }
 
+/// Writes `batch` into `dir` and grades it (exit code 1: some server fails); returns stdout,
+/// the CSV scoreboard, and the output folder.
+fn run_batch(dir: &Path, batch: &str, args: &[&str]) -> (String, String, PathBuf) {
+    let file = dir.join("class.toml");
+    std::fs::write(&file, batch).unwrap();
+    let out = dir.join("out");
+    let assert = Command::new(cargo_bin("conformance"))
+        .arg("batch")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    let csv = std::fs::read_to_string(out.join("scoreboard.csv")).unwrap();
+    (stdout, csv, out)
+}
+
+/// The scoreboard row of `label`.
+fn row<'a>(csv: &'a str, label: &str) -> &'a str {
+    csv.lines()
+        .find(|l| l.starts_with(&format!("{label},")))
+        .unwrap_or_else(|| panic!("no row for {label}:\n{csv}"))
+}
+
 #[test]
 fn a_batch_grades_each_server_and_writes_the_scoreboard_and_reports() {
     let plain = reference(4096);
@@ -104,31 +132,11 @@ time-limit = "3s"
         other = other_protocol(),
         hang = hanging_server(),
     );
-    let file = dir.join("class.toml");
-    std::fs::write(&file, batch).unwrap();
-    let out = dir.join("out");
-    let assert = Command::new(cargo_bin("conformance"))
-        .arg("batch")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .args([
-            "--only", "RF3", "--only", "RF5", "--only", "PROTO-01", "--only", "PROTO-13",
-        ])
-        .timeout(Duration::from_secs(120))
-        .assert()
-        .code(1);
-    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
-    let csv = std::fs::read_to_string(out.join("scoreboard.csv")).unwrap();
-    let verdict = |label: &str| {
-        csv.lines()
-            .find(|l| l.starts_with(&format!("{label},")))
-            .unwrap_or_else(|| panic!("no row for {label}:\n{csv}"))
-            .split(',')
-            .nth(1)
-            .unwrap()
-            .to_string()
-    };
+    let only = [
+        "--only", "RF3", "--only", "RF5", "--only", "PROTO-01", "--only", "PROTO-13",
+    ];
+    let (stdout, csv, out) = run_batch(&dir, &batch, &only);
+    let verdict = |label: &str| row(&csv, label).split(',').nth(1).unwrap().to_string();
     let expected = [
         ("reference", "PASS"),
         ("reference-1k-lines", "PASS"),
@@ -213,25 +221,8 @@ address = "{other}"
         addr = server.addr(),
         other = other_protocol(),
     );
-    let file = dir.join("class.toml");
-    std::fs::write(&file, batch).unwrap();
-    let out = dir.join("out");
-    let assert = Command::new(cargo_bin("conformance"))
-        .arg("batch")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .timeout(Duration::from_secs(120))
-        .assert()
-        .code(1);
-    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
-    let csv = std::fs::read_to_string(out.join("scoreboard.csv")).unwrap();
-    let row = |label: &str| {
-        csv.lines()
-            .find(|l| l.starts_with(&format!("{label},")))
-            .unwrap_or_else(|| panic!("no row for {label}:\n{csv}\n{stdout}"))
-            .to_string()
-    };
+    let (_, csv, _) = run_batch(&dir, &batch, &[]);
+    let row = |label: &str| row(&csv, label);
     assert!(
         row("reference-as-plain").starts_with("reference-as-plain,PASS,0,12,0,0,"),
         "{csv}"

@@ -140,26 +140,32 @@ pub struct Sleep {
 impl Future for Sleep {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if Instant::now() + SLACK >= self.at {
-            if let Some(id) = self.id.take() {
-                self.timer.state.borrow_mut().wakers.remove(&id);
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Sleep { timer, at, id } = self.get_mut();
+        let at = *at;
+        let mut st = timer.state.borrow_mut();
+        if Instant::now() + SLACK >= at {
+            if let Some(id) = id.take() {
+                st.wakers.remove(&id);
             }
             return Poll::Ready(());
         }
-        let at = self.at;
-        let timer = self.timer.clone();
-        let mut st = timer.state.borrow_mut();
-        match self.id {
-            Some(id) => {
-                st.wakers.insert(id, cx.waker().clone());
-            }
+        match *id {
+            Some(id) => match st.wakers.get_mut(&id) {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                Some(w) => *w = cx.waker().clone(),
+                // Fired already, yet not due (a clock step): back in the heap.
+                None => {
+                    st.heap.push(Reverse((at, id)));
+                    st.wakers.insert(id, cx.waker().clone());
+                }
+            },
             None => {
-                let id = st.next_id;
+                let new = st.next_id;
                 st.next_id += 1;
-                st.heap.push(Reverse((at, id)));
-                st.wakers.insert(id, cx.waker().clone());
-                self.id = Some(id);
+                st.heap.push(Reverse((at, new)));
+                st.wakers.insert(new, cx.waker().clone());
+                *id = Some(new);
             }
         }
         if st.armed.is_none_or(|armed| at < armed) {

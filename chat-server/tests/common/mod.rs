@@ -1,4 +1,5 @@
-//! Test clients for the in-process server: raw sockets, reads with timeouts, transcripts.
+//! Test clients for the in-process server: raw sockets, reads with timeouts, transcripts; and
+//! [`ServerProcess`], the real binary as a child process.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -7,6 +8,10 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use chat_server::{Config, RunningServer};
+
+pub mod process;
+#[allow(unused_imports)] // each test binary uses part of this module
+pub use process::ServerProcess;
 
 /// Generous: CI machines are slow, and a passing test never waits this long.
 pub const TIMEOUT: Duration = Duration::from_secs(10);

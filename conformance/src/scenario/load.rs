@@ -1,17 +1,18 @@
 //! Where scenarios come from: the files built into the binary, and `--scenarios DIR`.
 
 use super::schema::{Scenario, ScenarioError};
+use crate::case::Case;
 
-/// The scenarios built into the binary (every file in `conformance/scenarios/`).
-pub fn builtin() -> Result<Vec<Scenario>, ScenarioError> {
+/// The cases built into the binary (every file in `conformance/scenarios/`).
+pub fn builtin() -> Result<Vec<Case>, ScenarioError> {
     include!(concat!(env!("OUT_DIR"), "/scenarios.rs"))
         .iter()
         .map(|(file, text)| Scenario::parse(file, text))
         .collect()
 }
 
-/// Loads every `*.toml` file in a directory.
-pub fn load_dir(dir: &std::path::Path) -> Result<Vec<Scenario>, ScenarioError> {
+/// Loads every `*.toml` file in a directory as a case.
+pub fn load_dir(dir: &std::path::Path) -> Result<Vec<Case>, ScenarioError> {
     let read_err = |source| ScenarioError::Read {
         file: dir.display().to_string(),
         source,

@@ -4,22 +4,10 @@ use serde::Deserialize;
 
 use crate::case::{Body, Case, Level};
 
-/// A parsed and checked scenario file.
+/// A scenario's steps: the script of a case read from a file (its id, requirement, level,
+/// title and clause go into the [`Case`] itself, see [`Scenario::parse`]).
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    /// The case id, e.g. `RF5-01`.
-    pub id: String,
-    /// The requirement, e.g. `RF5`.
-    pub rf: String,
-    /// MUST or SHOULD.
-    pub level: Level,
-    /// One line saying what is checked.
-    pub title: String,
-    /// The contract clause or requirement it enforces (`clause = "..."`; by default the one
-    /// the built-in table gives its id, or its requirement).
-    pub clause: String,
-    /// Whether the case needs the server to itself.
-    pub exclusive: bool,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }
@@ -204,14 +192,31 @@ pub const ACTIONS: [&str; 8] = [
 ];
 
 impl Scenario {
-    /// Parses and checks one scenario.
-    pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
-        let raw: RawScenario = toml::from_str(text).map_err(|source| ScenarioError::Parse {
+    /// Parses and checks one scenario file into its case.
+    pub fn parse(file: &str, text: &str) -> Result<Case, ScenarioError> {
+        let (raw, scenario) = Scenario::read(file, text)?;
+        let case = Case::new(
+            &raw.id,
+            &raw.rf,
+            raw.level,
+            &raw.title,
+            Body::Script(std::sync::Arc::new(scenario)),
+        );
+        let case = match raw.clause {
+            Some(clause) => case.with_clause(clause),
+            None => case,
+        };
+        Ok(if raw.exclusive { case.alone() } else { case })
+    }
+
+    /// The file's fields and its checked steps.
+    fn read(file: &str, text: &str) -> Result<(RawScenario, Scenario), ScenarioError> {
+        let mut raw: RawScenario = toml::from_str(text).map_err(|source| ScenarioError::Parse {
             file: file.to_string(),
             source,
         })?;
         let mut steps = Vec::with_capacity(raw.steps.len());
-        for (i, step) in raw.steps.into_iter().enumerate() {
+        for (i, step) in std::mem::take(&mut raw.steps).into_iter().enumerate() {
             steps.push(step.action().map_err(|p| match p {
                 StepProblem::False(field) => ScenarioError::False {
                     file: file.to_string(),
@@ -225,42 +230,7 @@ impl Scenario {
                 },
             })?);
         }
-        let clause = raw
-            .clause
-            .unwrap_or_else(|| crate::case::default_clause(&raw.id, &raw.rf));
-        Ok(Scenario {
-            clause,
-            id: raw.id,
-            rf: raw.rf,
-            level: raw.level,
-            title: raw.title,
-            exclusive: raw.exclusive,
-            steps,
-        })
-    }
-
-    /// The scenario as a case.
-    pub fn into_case(self) -> Case {
-        let (id, rf, level, title) = (
-            self.id.clone(),
-            self.rf.clone(),
-            self.level,
-            self.title.clone(),
-        );
-        let (clause, exclusive) = (self.clause.clone(), self.exclusive);
-        let case = Case::new(
-            &id,
-            &rf,
-            level,
-            &title,
-            Body::Script(std::sync::Arc::new(self)),
-        )
-        .with_clause(clause);
-        if exclusive {
-            case.alone()
-        } else {
-            case
-        }
+        Ok((raw, Scenario { steps }))
     }
 }
 
@@ -275,7 +245,7 @@ mod tests {
         let text = format!(
             "{HEAD}[[step]]\nclient='a'\njoin=true\n[[step]]\nclient='a'\nsend='x'\nexpect='y'\n"
         );
-        let err = Scenario::parse("x.toml", &text).unwrap_err();
+        let err = Scenario::read("x.toml", &text).unwrap_err();
         assert!(
             matches!(err, ScenarioError::Actions { step: 2, .. }),
             "{err}"
@@ -287,7 +257,7 @@ mod tests {
         );
         assert!(err.to_string().ends_with("it has send and expect"), "{err}");
         let none = format!("{HEAD}[[step]]\nclient='a'\n");
-        let err = Scenario::parse("x.toml", &none).unwrap_err();
+        let err = Scenario::read("x.toml", &none).unwrap_err();
         assert!(err.to_string().ends_with("it has none"), "{err}");
     }
 
@@ -304,7 +274,7 @@ mod tests {
             let text = format!(
                 "{HEAD}[[step]]\nclient='a'\njoin=true\n[[step]]\nclient='a'\n{field}=false\n"
             );
-            let err = Scenario::parse("mine.toml", &text).unwrap_err();
+            let err = Scenario::read("mine.toml", &text).unwrap_err();
             assert_eq!(
                 err.to_string(),
                 format!("mine.toml: step 2: `{field} = false` asks for nothing the engine can do; write `{field} = true` or remove the step")
@@ -315,7 +285,7 @@ mod tests {
     #[test]
     fn each_field_becomes_its_action() {
         let text = format!("{HEAD}[[step]]\nclient='a'\nconnect=true\n[[step]]\nclient='a'\nregister=true\n[[step]]\nclient='b'\njoin=true\n[[step]]\nclient='a'\nsend='hi'\n[[step]]\nclient='b'\nexpect='MSG {{a}} hi'\n[[step]]\nclient='b'\nexpect-none=true\n[[step]]\nclient='b'\nexpect-none='a'\n[[step]]\nclient='a'\nclose=true\n[[step]]\nclient='b'\nexpect-eof=true\n");
-        let s = Scenario::parse("x.toml", &text).unwrap();
+        let (_, s) = Scenario::read("x.toml", &text).unwrap();
         let actions: Vec<Action> = s.steps.into_iter().map(|s| s.action).collect();
         assert_eq!(
             actions,
