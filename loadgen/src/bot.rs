@@ -15,36 +15,10 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::config::Protocol;
+use crate::crew::{Phase, Worker};
 use crate::recv::{Receiver, MAX_TAIL};
 use crate::schedule::Schedule;
 use crate::token::Token;
-use crate::worker::Worker;
-
-/// Where the run is; bots wait for the controller to move it on.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Phase {
-    /// Connecting and registering.
-    Connecting,
-    /// Everyone is registered: send from `start` (an offset from the run's time zero) until
-    /// `end`.
-    Sending {
-        /// First planned send.
-        start: Duration,
-        /// No send is planned at or after this.
-        end: Duration,
-    },
-    /// Sending is over (the measurement ended, or Ctrl-C): no new sends, keep reading.
-    Draining,
-    /// Stop reading and leave.
-    Stop,
-}
-
-impl Phase {
-    /// Whether sends are over.
-    pub fn sending_over(&self) -> bool {
-        matches!(self, Phase::Draining | Phase::Stop)
-    }
-}
 
 /// Runs bot `index` (among all the run's bots), this shard's `nth`, to the end of the run.
 pub async fn run(index: u32, nth: usize, w: Rc<Worker>) {

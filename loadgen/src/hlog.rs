@@ -53,9 +53,9 @@ pub fn render(seconds: &[Second], measure_start: SystemTime) -> std::io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crew::Interval;
     use crate::series::Series;
     use crate::stats::{histogram, Tally};
-    use crate::worker::Interval;
     use base64::prelude::*;
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
     use hdrhistogram::serialization::Deserializer;

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use hdrhistogram::Histogram;
 
 use crate::gate::Check;
-use crate::report::{Latency, Summary};
+use crate::report::Summary;
 use crate::svg::{escape, Chart, Series, Style};
 
 const P50: &str = "#1f77b4";
@@ -123,15 +123,7 @@ fn settings(out: &mut String, s: &Summary) {
 
 fn figures(out: &mut String, s: &Summary) {
     out.push_str("<h2>Figures</h2><table><tr><th>latency (ms)</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr>");
-    let rows: [(&str, &Latency); 6] = [
-        ("per delivery, from planned send", &s.latency),
-        ("per delivery, from actual send", &s.latency_from_sent),
-        ("broadcast completion", &s.completion),
-        ("connect and register", &s.connect),
-        ("generator send lag", &s.self_check.send_lag),
-        ("generator event-loop lag", &s.self_check.loop_lag),
-    ];
-    for (name, l) in rows {
+    for (name, l) in crate::table::latency_rows(s) {
         write!(
             out,
             "<tr><th>{name}</th><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
@@ -140,30 +132,9 @@ fn figures(out: &mut String, s: &Summary) {
         .unwrap();
     }
     out.push_str("</table><table>");
-    let c = &s.counts;
-    row(
-        out,
-        "messages sent",
-        &format!(
-            "{} ({:.1}/s, {:.1}% of the planned {:.1}/s)",
-            c.sent, s.rates.achieved_msgs_per_s, s.rates.achieved_pct, s.rates.target_msgs_per_s
-        ),
-    );
-    row(
-        out,
-        "deliveries",
-        &format!(
-            "expected {}, delivered {} ({:.0}/s), lost {}, duplicated {}, out of order {}, incomplete broadcasts {}",
-            c.expected, c.delivered, s.rates.deliveries_per_s, c.lost, c.duplicated, c.out_of_order, c.incomplete
-        ),
-    );
-    let errors = if s.errors.is_empty() {
-        "none".to_string()
-    } else {
-        let list: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        list.join(", ")
-    };
-    row(out, "errors", &errors);
+    row(out, "messages", &crate::table::messages(s));
+    row(out, "deliveries", &crate::table::deliveries(s));
+    row(out, "errors", &crate::table::errors(s));
     let sc = &s.self_check;
     let cpu = |pct: Option<f64>, us: Option<f64>| match (pct, us) {
         (Some(p), Some(u)) => format!("{p:.0}% of one core, {u:.3} µs per delivery"),

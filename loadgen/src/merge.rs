@@ -13,11 +13,12 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::config::Shard;
-use crate::report::{serialize, Counts, Latency, Rates, Serialized, Summary};
+use crate::histograms::Histograms;
+use crate::report::{Counts, CpuFigures, Latency, Parts, Summary};
+use crate::run::Phases;
 use crate::series::Second;
 use crate::server_cost::ServerCost;
 use crate::stats::{histogram, SenderCount};
-use crate::verdict::generator_bound;
 
 /// Reports that do not make one run.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -107,34 +108,16 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
         });
     }
 
-    let add = |which: &str| {
-        let mut h = histogram();
-        for p in parts {
-            if let Some(part) = p.histogram(which) {
-                h.add(&part).expect("histograms share their bounds");
-            }
-        }
-        h
-    };
-    let hist: BTreeMap<&str, Histogram<u64>> = [
-        "from_planned",
-        "from_sent",
-        "completion",
-        "connect",
-        "send_lag",
-        "loop_lag",
-    ]
-    .into_iter()
-    .map(|w| (w, add(w)))
-    .collect();
-
+    let mut hist = Histograms::new();
+    for p in parts {
+        hist.add(&p.histograms.decode());
+    }
     let sum = |f: fn(&Counts) -> u64| parts.iter().map(|p| f(&p.counts)).sum::<u64>();
-    let (expected, delivered) = (sum(|c| c.expected), sum(|c| c.delivered));
-    let counts = Counts {
+    let tally = Counts {
         sent: sum(|c| c.sent),
-        expected,
-        delivered,
-        lost: expected.saturating_sub(delivered),
+        expected: sum(|c| c.expected),
+        delivered: sum(|c| c.delivered),
+        lost: 0,
         duplicated: sum(|c| c.duplicated),
         out_of_order: sum(|c| c.out_of_order),
         incomplete: sum(|c| c.incomplete),
@@ -153,32 +136,15 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
     }
 
     let max = |f: fn(&Summary) -> f64| parts.iter().map(f).fold(0.0, f64::max);
-    let mut phases = first.phases.clone();
-    phases.connect_s = max(|p| p.phases.connect_s);
-    phases.start_wait_s = max(|p| p.phases.start_wait_s);
-    phases.warmup_s = max(|p| p.phases.warmup_s);
-    phases.measure_s = max(|p| p.phases.measure_s);
-    phases.drain_s = max(|p| p.phases.drain_s);
-    phases.interrupted = parts.iter().any(|p| p.phases.interrupted);
-    phases.drained = counts.lost == 0;
-    let measure = phases.measure_s.max(1e-9);
-    let target = base.total_rate();
-    let rates = Rates {
-        target_msgs_per_s: target,
-        achieved_msgs_per_s: counts.sent as f64 / measure,
-        achieved_pct: 100.0 * counts.sent as f64 / (target * base.duration.as_secs_f64()).max(1e-9),
-        deliveries_per_s: counts.delivered as f64 / measure,
+    let phases = Phases {
+        connect_s: max(|p| p.phases.connect_s),
+        start_wait_s: max(|p| p.phases.start_wait_s),
+        warmup_s: max(|p| p.phases.warmup_s),
+        measure_s: max(|p| p.phases.measure_s),
+        drain_s: max(|p| p.phases.drain_s),
+        drained: tally.expected <= tally.delivered,
+        interrupted: parts.iter().any(|p| p.phases.interrupted),
     };
-
-    let latency = Latency::of(&hist["from_planned"]);
-    let mut self_check = first.self_check.clone();
-    self_check.send_lag = Latency::of(&hist["send_lag"]);
-    self_check.loop_lag = Latency::of(&hist["loop_lag"]);
-    self_check.workers = parts.iter().map(|p| p.self_check.workers).sum();
-    // Shares of different machines' cores do not add up to anything.
-    self_check.loadgen_cpu_pct = None;
-    self_check.server_cpu_pct = None;
-    self_check.server_us_per_delivery = None;
     let weighted: Vec<(f64, f64)> = parts
         .iter()
         .filter_map(|p| {
@@ -188,80 +154,54 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
         })
         .collect();
     let weight: f64 = weighted.iter().map(|w| w.1).sum();
-    self_check.loadgen_us_per_delivery =
-        (weight > 0.0).then(|| weighted.iter().map(|(us, n)| us * n).sum::<f64>() / weight);
-    // A shard whose generator was the bottleneck spoils its own samples, which the merged
-    // percentiles could dilute: the merge is generator-bound when any shard was.
-    let bound: Vec<String> = parts
+    let cpu = CpuFigures {
+        workers: parts.iter().map(|p| p.self_check.workers).sum(),
+        // Shares of different machines' cores do not add up to anything.
+        loadgen_cpu_pct: None,
+        server_cpu_pct: None,
+        loadgen_us_per_delivery: (weight > 0.0)
+            .then(|| weighted.iter().map(|(us, n)| us * n).sum::<f64>() / weight),
+        server_us_per_delivery: None,
+    };
+    let shard_of = |p: &Summary| p.config.as_ref().map(|c| c.shard).unwrap_or_default();
+    let inherited_generator_notes = parts
         .iter()
         .filter_map(|p| {
-            let c = p.config.as_ref()?;
-            p.self_check
-                .generator_note
-                .as_ref()
-                .map(|n| format!("shard {}: {n}", c.shard))
+            let n = p.self_check.generator_note.as_ref()?;
+            Some(format!("shard {}: {n}", shard_of(p)))
         })
         .collect();
-    self_check.generator_note = if bound.is_empty() {
-        generator_bound(
-            latency.p99,
-            self_check.send_lag.p99,
-            self_check.loop_lag.p99,
-        )
-    } else {
-        Some(bound.join("; "))
-    };
-    self_check.generator_bound = self_check.generator_note.is_some();
-
-    let mut invalid: Vec<String> = parts
+    let inherited_invalid = parts
         .iter()
         .flat_map(|p| {
-            let shard = p.config.as_ref().map(|c| c.shard).unwrap_or_default();
+            let shard = shard_of(p);
             p.invalid_reasons
                 .iter()
                 .map(move |r| format!("shard {shard}: {r}"))
         })
         .collect();
-    if !phases.interrupted && rates.achieved_pct < 95.0 {
-        invalid.push(format!(
-            "sent only {:.1}% of the planned messages",
-            rates.achieved_pct
-        ));
-    }
 
     let mut config = base.clone();
     config.shard = Shard::default();
     config.workers = None;
-    Ok(Summary {
+    Ok(Summary::build(Parts {
         server: first.server.clone(),
         addr: first.addr.clone(),
         embedded: false,
         registered: parts.iter().map(|p| p.registered).sum(),
-        config: Some(config),
+        config,
         phases,
-        connect: Latency::of(&hist["connect"]),
-        latency,
-        latency_from_sent: Latency::of(&hist["from_sent"]),
-        completion: Latency::of(&hist["completion"]),
-        counts,
+        hist,
+        tally,
         errors,
-        rates,
-        self_check,
-        valid: invalid.is_empty(),
-        invalid_reasons: invalid,
+        cpu,
+        inherited_generator_notes,
+        inherited_invalid,
         seconds: merge_seconds(parts),
         measure_start_unix: parts
             .iter()
             .map(|p| p.measure_start_unix)
             .fold(f64::INFINITY, f64::min),
-        histograms: Serialized {
-            from_planned: serialize(&hist["from_planned"]),
-            from_sent: serialize(&hist["from_sent"]),
-            completion: serialize(&hist["completion"]),
-            connect: serialize(&hist["connect"]),
-            send_lag: serialize(&hist["send_lag"]),
-            loop_lag: serialize(&hist["loop_lag"]),
-        },
         server_cost: ServerCost::merged(
             &parts
                 .iter()
@@ -270,7 +210,7 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
         ),
         per_sender,
         shards: count,
-    })
+    }))
 }
 
 /// Adds the shards' seconds by their number; each second's latency from its merged histogram.

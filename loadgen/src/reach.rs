@@ -7,14 +7,35 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use crate::config::{Config, Protocol};
-use crate::run::RunError;
+
+/// Why the server cannot be driven.
+#[derive(Debug, thiserror::Error)]
+pub enum ReachError {
+    /// The server's name does not resolve.
+    #[error("cannot resolve --server {0:?} (expected HOST:PORT)")]
+    Resolve(String, #[source] std::io::Error),
+    /// No address of the server accepts connections.
+    #[error("cannot connect to {0}")]
+    Connect(String, #[source] std::io::Error),
+    /// The server does not greet as a chat/1 server does.
+    #[error(
+        "{server} does not speak chat/1: it should greet with a line starting \"HELLO \", but \
+         {got}. Use --protocol plain for a server with another line protocol."
+    )]
+    NotChat1 {
+        /// The server.
+        server: String,
+        /// What came instead.
+        got: String,
+    },
+}
 
 /// Resolves `--server` and checks, on the first address that accepts a connection, that the
 /// server greets as chat/1 does (for `--protocol chat1`).
-pub fn find_server(text: &str, config: &Config) -> Result<SocketAddr, RunError> {
+pub fn find_server(text: &str, config: &Config) -> Result<SocketAddr, ReachError> {
     let addrs: Vec<SocketAddr> = text
         .to_socket_addrs()
-        .map_err(|e| RunError::Resolve(text.to_string(), e))?
+        .map_err(|e| ReachError::Resolve(text.to_string(), e))?
         .collect();
     let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
     for addr in addrs {
@@ -28,10 +49,10 @@ pub fn find_server(text: &str, config: &Config) -> Result<SocketAddr, RunError> 
             Err(e) => last = e,
         }
     }
-    Err(RunError::Connect(text.to_string(), last))
+    Err(ReachError::Connect(text.to_string(), last))
 }
 
-fn check_greeting(server: &str, mut stream: TcpStream, wait: Duration) -> Result<(), RunError> {
+fn check_greeting(server: &str, mut stream: TcpStream, wait: Duration) -> Result<(), ReachError> {
     let _ = stream.set_read_timeout(Some(wait));
     let mut got = Vec::new();
     let mut buf = [0u8; 256];
@@ -50,7 +71,7 @@ fn check_greeting(server: &str, mut stream: TcpStream, wait: Duration) -> Result
     } else {
         format!("it sent {:?}", String::from_utf8_lossy(line))
     };
-    Err(RunError::NotChat1 {
+    Err(ReachError::NotChat1 {
         server: server.to_string(),
         got,
     })

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
-use crate::bot::Phase;
 use crate::config::Config;
 use crate::cpu::{CpuShare, CpuWindow};
+use crate::crew::{Interval, Links, Phase, Plan};
 use crate::series::{Second, Series};
 use crate::server_cost::{self, Probe, Sample, ServerCost};
 use crate::stats::{Clock, Live, Totals, WorkerStats};
-use crate::worker::{self, Links, Plan};
+use crate::worker;
 
 /// Why a run could not happen at all.
 #[derive(Debug, thiserror::Error)]
@@ -27,23 +27,9 @@ pub enum RunError {
     /// The embedded server did not start.
     #[error("cannot start the embedded server")]
     Embed(#[source] std::io::Error),
-    /// The server's name does not resolve.
-    #[error("cannot resolve --server {0:?} (expected HOST:PORT)")]
-    Resolve(String, #[source] std::io::Error),
-    /// No address of the server accepts connections.
-    #[error("cannot connect to {0}")]
-    Connect(String, #[source] std::io::Error),
-    /// The server does not greet as a chat/1 server does.
-    #[error(
-        "{server} does not speak chat/1: it should greet with a line starting \"HELLO \", but \
-         {got}. Use --protocol plain for a server with another line protocol."
-    )]
-    NotChat1 {
-        /// The server.
-        server: String,
-        /// What came instead.
-        got: String,
-    },
+    /// The server cannot be reached, or does not speak chat/1.
+    #[error(transparent)]
+    Reach(#[from] crate::reach::ReachError),
     /// A source of the server's figures (`--server-pid`, `--server-metrics`) is unusable.
     #[error(transparent)]
     Probe(#[from] crate::server_cost::ProbeError),
@@ -146,7 +132,7 @@ impl Progress {
 
 /// What the controller hears from the workers.
 struct Listen<'a> {
-    seconds: mpsc::Receiver<worker::Interval>,
+    seconds: mpsc::Receiver<Interval>,
     series: Series,
     on_second: &'a mut dyn FnMut(&Second),
     live: Vec<Arc<Live>>,
@@ -182,135 +168,198 @@ impl Listen<'_> {
     }
 }
 
-/// Runs the whole load test on worker threads, calling `on_second` as each second completes.
-pub fn run(
-    config: Config,
-    progress: &Progress,
-    on_second: &mut dyn FnMut(&Second),
-) -> Result<Outcome, RunError> {
-    config.validate()?;
-    let (addr, server, label) = match &config.server {
-        Some(text) => (
-            crate::reach::find_server(text, &config)?,
-            None,
-            text.clone(),
-        ),
-        None => {
-            let server = chat_server::RunningServer::start(config.embedded_server())
-                .map_err(RunError::Embed)?;
-            let addr = server.addr();
-            (addr, Some(server), addr.to_string())
-        }
-    };
-    crate::source::check(&config.source_addresses, addr)?;
-    let probe = probe_for(&config, addr);
-    probe.check()?;
-    let sample = |server: &Option<chat_server::RunningServer>| -> Sample {
-        let embedded = server.as_ref().map(|s| {
+/// The server a run drives: the embedded reference server or `--server`, and where its figures
+/// come from.
+pub struct Server {
+    /// The address connected to.
+    pub addr: SocketAddr,
+    /// The server as given (or the embedded server's address).
+    pub label: String,
+    embedded: Option<chat_server::RunningServer>,
+    probe: Probe,
+}
+
+impl Server {
+    /// Embeds the reference server, or finds `--server` and checks it answers; then checks the
+    /// bots' source addresses and the sources of the server's figures.
+    pub fn open(config: &Config) -> Result<Server, RunError> {
+        let (addr, embedded, label) = match &config.server {
+            Some(text) => (crate::reach::find_server(text, config)?, None, text.clone()),
+            None => {
+                let server = chat_server::RunningServer::start(config.embedded_server())
+                    .map_err(RunError::Embed)?;
+                let addr = server.addr();
+                (addr, Some(server), addr.to_string())
+            }
+        };
+        crate::source::check(&config.source_addresses, addr)?;
+        let probe = probe_for(config, addr);
+        probe.check()?;
+        Ok(Server {
+            addr,
+            label,
+            embedded,
+            probe,
+        })
+    }
+
+    /// The server's counters now.
+    fn sample(&self) -> Sample {
+        let embedded = self.embedded.as_ref().map(|s| {
             let cpu = crate::cpu::sample().map_or(0.0, |c| c.other);
             (s.metrics(), cpu)
         });
-        probe.sample(embedded.as_ref().map(|(m, cpu)| (m, *cpu)))
-    };
-    let idle = server_cost::settled(|| sample(&server));
-    let workers = config.workers_for(server.is_some() || addr.ip().is_loopback());
-    let per_sender =
-        (config.rate * (config.warmup + config.duration).as_secs_f64() * 1.5).ceil() as usize + 16;
-    let shard = config.shard;
-    let own = shard.bots(config.clients);
-    let own_count = own.len();
-    let clock = Clock::new(shard.index, shard.count);
-    // A per-run tag keeps names unique when several runs share a server; the shards of one run
-    // derive the same one from their common start, so that each knows the others' names.
-    let tag = match config.start_at {
-        Some(at) => ((at * 1000.0) as u64 ^ config.seed.rotate_left(17)) % 0xffff,
-        None => {
-            (clock.base.elapsed().as_nanos() as u64 ^ std::process::id() as u64 ^ config.seed)
-                % 0xffff
-        }
-    };
-    let names = (0..config.clients)
-        .map(|i| format!("lg{tag:x}_{i}"))
-        .collect();
-    let plan = Arc::new(Plan {
-        config: config.clone(),
-        addr,
-        names,
-        clock,
-        per_sender,
-        own_bots: own_count as u32,
-        own,
-    });
-    let (phase_tx, phase_rx) = watch::channel(Phase::Connecting);
-    let (ready_tx, ready_rx) = mpsc::channel();
-    let (seconds_tx, seconds_rx) = mpsc::channel();
-    let mut live = Vec::new();
-    let mut handles = Vec::new();
-    for id in 0..workers {
-        let l = Arc::new(Live::default());
-        live.push(l.clone());
-        let links = Links {
-            phase: phase_rx.clone(),
-            ready: ready_tx.clone(),
-            seconds: seconds_tx.clone(),
-            live: l,
-        };
-        match worker::spawn(id, workers, plan.clone(), links) {
-            Ok(h) => handles.push(h),
-            Err(e) => {
-                let _ = phase_tx.send(Phase::Stop);
-                return Err(RunError::Worker(e));
-            }
-        }
+        self.probe
+            .sample(embedded.as_ref().map(|(m, cpu)| (m, *cpu)))
     }
-    drop((ready_tx, seconds_tx));
-    let mut listen = Listen {
-        seconds: seconds_rx,
-        series: Series::new(workers),
-        on_second,
-        live,
-        progress,
-    };
+}
 
-    let connect_started = Instant::now();
-    let mut registered = 0;
-    let mut answered = 0;
-    while answered < own_count && !progress.interrupted() {
-        match ready_rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(ok) => {
-                answered += 1;
-                registered += ok as usize;
+/// A run under way: its workers started, the controller listening to them.
+struct Crew<'a> {
+    config: Config,
+    plan: Arc<Plan>,
+    phase: watch::Sender<Phase>,
+    ready: mpsc::Receiver<bool>,
+    handles: Vec<std::thread::JoinHandle<WorkerStats>>,
+    listen: Listen<'a>,
+    workers: usize,
+}
+
+/// What the measurement found besides the workers' recordings.
+struct Measured {
+    cpu: Option<CpuUse>,
+    server_cost: ServerCost,
+    measure_start: SystemTime,
+}
+
+impl<'a> Crew<'a> {
+    /// Plans the run and starts its workers, each with its share of the bots connecting.
+    fn start(
+        config: Config,
+        server: &Server,
+        progress: &'a Progress,
+        on_second: &'a mut dyn FnMut(&Second),
+    ) -> Result<Crew<'a>, RunError> {
+        let addr = server.addr;
+        let workers = config.workers_for(server.embedded.is_some() || addr.ip().is_loopback());
+        let per_sender = (config.rate * (config.warmup + config.duration).as_secs_f64() * 1.5)
+            .ceil() as usize
+            + 16;
+        let shard = config.shard;
+        let own = shard.bots(config.clients);
+        let clock = Clock::new(shard.index, shard.count);
+        // A per-run tag keeps names unique when several runs share a server; the shards of one
+        // run derive the same one from their common start, so that each knows the others' names.
+        let tag = match config.start_at {
+            Some(at) => ((at * 1000.0) as u64 ^ config.seed.rotate_left(17)) % 0xffff,
+            None => {
+                (clock.base.elapsed().as_nanos() as u64 ^ std::process::id() as u64 ^ config.seed)
+                    % 0xffff
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    let mut phases = Phases {
-        connect_s: connect_started.elapsed().as_secs_f64(),
-        ..Phases::default()
-    };
-    let mut cpu = None;
-    let mut server_cost = ServerCost::default();
-    let mut measure_start = SystemTime::now();
-    if registered == own_count && !progress.interrupted() {
-        // Barrier passed: everyone is registered, so everyone receives every broadcast. Shards
-        // start at the common time instead, which must still be ahead.
-        let clock = &plan.clock;
-        let start = match config.start_at {
-            Some(at) => {
-                let at = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(at);
-                let from_zero = at.duration_since(clock.wall).unwrap_or_default();
-                if from_zero <= clock.base.elapsed() {
-                    let _ = phase_tx.send(Phase::Stop);
-                    return Err(RunError::StartMissed {
-                        registered,
-                        late_s: clock.base.elapsed().as_secs_f64() - from_zero.as_secs_f64(),
-                    });
-                }
-                from_zero
-            }
-            None => clock.base.elapsed() + Duration::from_millis(50),
         };
+        let names = (0..config.clients)
+            .map(|i| format!("lg{tag:x}_{i}"))
+            .collect();
+        let plan = Arc::new(Plan {
+            config: config.clone(),
+            addr,
+            names,
+            clock,
+            per_sender,
+            own_bots: own.len() as u32,
+            own,
+        });
+        let (phase_tx, phase_rx) = watch::channel(Phase::Connecting);
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (seconds_tx, seconds_rx) = mpsc::channel();
+        let mut live = Vec::new();
+        let mut handles = Vec::new();
+        for id in 0..workers {
+            let l = Arc::new(Live::default());
+            live.push(l.clone());
+            let links = Links {
+                phase: phase_rx.clone(),
+                ready: ready_tx.clone(),
+                seconds: seconds_tx.clone(),
+                live: l,
+            };
+            match worker::spawn(id, workers, plan.clone(), links) {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    let _ = phase_tx.send(Phase::Stop);
+                    return Err(RunError::Worker(e));
+                }
+            }
+        }
+        Ok(Crew {
+            config,
+            plan,
+            phase: phase_tx,
+            ready: ready_rx,
+            handles,
+            listen: Listen {
+                seconds: seconds_rx,
+                series: Series::new(workers),
+                on_second,
+                live,
+                progress,
+            },
+            workers,
+        })
+    }
+
+    /// This process's bots.
+    fn own_count(&self) -> usize {
+        self.plan.own.len()
+    }
+
+    /// The connect ramp: waits until every bot has registered or given up (or Ctrl-C); the
+    /// number registered.
+    fn connect(&mut self) -> usize {
+        let (mut registered, mut answered) = (0, 0);
+        while answered < self.own_count() && !self.listen.progress.interrupted() {
+            match self.ready.recv_timeout(Duration::from_millis(50)) {
+                Ok(ok) => {
+                    answered += 1;
+                    registered += ok as usize;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        registered
+    }
+
+    /// When sending starts, from time zero: shortly after the barrier, or at `--start-at`,
+    /// which must still be ahead.
+    fn start_time(&self, registered: usize) -> Result<Duration, RunError> {
+        let clock = &self.plan.clock;
+        let Some(at) = self.config.start_at else {
+            return Ok(clock.base.elapsed() + Duration::from_millis(50));
+        };
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(at);
+        let from_zero = at.duration_since(clock.wall).unwrap_or_default();
+        if from_zero <= clock.base.elapsed() {
+            return Err(RunError::StartMissed {
+                registered,
+                late_s: clock.base.elapsed().as_secs_f64() - from_zero.as_secs_f64(),
+            });
+        }
+        Ok(from_zero)
+    }
+
+    /// Warm-up and measurement: sends from `start`, samples the server's counters and the CPU
+    /// over the measured window.
+    fn measure(
+        &mut self,
+        start: Duration,
+        server: &Server,
+        idle: &Sample,
+        registered: usize,
+        phases: &mut Phases,
+    ) -> Measured {
+        let config = &self.config;
+        let clock = &self.plan.clock;
         let measure_from = start + config.warmup;
         let end = measure_from + config.duration;
         clock.set_window(
@@ -318,67 +367,120 @@ pub fn run(
             config.warmup.as_micros() as u64,
             (config.warmup + config.duration).as_micros() as u64,
         );
-        measure_start = clock.wall + measure_from;
-        let _ = phase_tx.send(Phase::Sending { start, end });
+        let _ = self.phase.send(Phase::Sending { start, end });
         phases.start_wait_s = start.saturating_sub(clock.base.elapsed()).as_secs_f64();
+        let listen = &mut self.listen;
         let t = Instant::now();
         listen.wait(clock.base + measure_from, true, |_| false);
         phases.warmup_s = (t.elapsed().as_secs_f64() - phases.start_wait_s).max(0.0);
         let t = Instant::now();
         let window = CpuWindow::start();
         let received_before = listen.sum(|l| &l.received);
-        let (cost_from, cost_to) = cost_window(&config, measure_from, end);
+        let (cost_from, cost_to) = cost_window(config, measure_from, end);
         listen.wait(clock.base + cost_from, true, |_| false);
-        let first = sample(&server);
+        let first = server.sample();
         let first_received = listen.sum(|l| &l.received);
         listen.wait(clock.base + cost_to, true, |_| false);
-        let last = sample(&server);
+        let last = server.sample();
         let cost_deliveries = listen.sum(|l| &l.received) - first_received;
         listen.wait(clock.base + end, true, |_| false);
         let deliveries = listen.sum(|l| &l.received) - received_before;
-        cpu = window.finish().map(|share| CpuUse { share, deliveries });
-        server_cost = server_cost::cost(&idle, &first, &last, cost_deliveries, registered);
-        if shard.is_sharded() {
+        let mut server_cost = server_cost::cost(idle, &first, &last, cost_deliveries, registered);
+        if config.shard.is_sharded() {
             // The server served every shard's bots, this shard saw only its own deliveries:
             // per-delivery figures come from `loadgen merge`; per-client ones are not taken.
             server_cost = server_cost.for_merge();
         }
-        server_cost.sources = probe.sources(server.is_some());
+        server_cost.sources = server.probe.sources(server.embedded.is_some());
         phases.measure_s = t.elapsed().as_secs_f64();
+        Measured {
+            cpu: window.finish().map(|share| CpuUse { share, deliveries }),
+            server_cost,
+            measure_start: clock.wall + measure_from,
+        }
+    }
+
+    /// Ends the sends and waits for what they are owed, up to `--drain`.
+    fn drain(&mut self, phases: &mut Phases) {
         // Ends the senders now if Ctrl-C cut the measurement short; a no-op otherwise.
-        let _ = phase_tx.send(Phase::Draining);
+        let _ = self.phase.send(Phase::Draining);
         let t = Instant::now();
-        let clients = own_count as u64;
+        let clients = self.own_count() as u64;
         // After Ctrl-C the drain is short but still happens, so that what was in flight is
         // counted as delivered rather than lost.
-        let drain = if progress.interrupted() {
-            config.drain.min(Duration::from_secs(1))
+        let drain = if self.listen.progress.interrupted() {
+            self.config.drain.min(Duration::from_secs(1))
         } else {
-            config.drain
+            self.config.drain
         };
         // A shard cannot tell when everything owed to its bots has come (other shards' senders'
         // counts are theirs), so it waits the whole drain.
-        let sharded = shard.is_sharded();
-        listen.wait(Instant::now() + drain, false, |l| {
+        let sharded = self.config.shard.is_sharded();
+        self.listen.wait(Instant::now() + drain, false, |l| {
             !sharded && l.drained(clients)
         });
         phases.drain_s = t.elapsed().as_secs_f64();
-        phases.drained = sharded || listen.drained(clients);
+        phases.drained = sharded || self.listen.drained(clients);
+    }
+
+    /// Stops the workers and merges what they recorded; the run second by second.
+    fn finish(mut self) -> (Totals, Vec<Second>) {
+        let _ = self.phase.send(Phase::Stop);
+        let mut totals = WorkerStats::new(0, 0);
+        for h in self.handles.drain(..) {
+            if let Ok(stats) = h.join() {
+                totals.merge(&stats);
+            }
+        }
+        // The workers' last partial seconds.
+        while let Ok(i) = self.listen.seconds.try_recv() {
+            if let Some(s) = self.listen.series.add(i) {
+                (self.listen.on_second)(s);
+            }
+        }
+        (totals, self.listen.series.finish())
+    }
+}
+
+/// Runs the whole load test on worker threads, calling `on_second` as each second completes:
+/// the server found or embedded, the workers started, then the phases in turn.
+pub fn run(
+    config: Config,
+    progress: &Progress,
+    on_second: &mut dyn FnMut(&Second),
+) -> Result<Outcome, RunError> {
+    config.validate()?;
+    let server = Server::open(&config)?;
+    let idle = server_cost::settled(|| server.sample());
+    let mut crew = Crew::start(config.clone(), &server, progress, on_second)?;
+    let own_count = crew.own_count();
+    let workers = crew.workers;
+
+    let connect_started = Instant::now();
+    let registered = crew.connect();
+    let mut phases = Phases {
+        connect_s: connect_started.elapsed().as_secs_f64(),
+        ..Phases::default()
+    };
+    let mut measured = Measured {
+        cpu: None,
+        server_cost: ServerCost::default(),
+        measure_start: SystemTime::now(),
+    };
+    if registered == own_count && !progress.interrupted() {
+        // Barrier passed: everyone is registered, so everyone receives every broadcast.
+        let start = match crew.start_time(registered) {
+            Ok(start) => start,
+            Err(e) => {
+                let _ = crew.phase.send(Phase::Stop);
+                return Err(e);
+            }
+        };
+        measured = crew.measure(start, &server, &idle, registered, &mut phases);
+        crew.drain(&mut phases);
     }
     phases.interrupted = progress.interrupted();
-    let _ = phase_tx.send(Phase::Stop);
-    let mut totals = WorkerStats::new(0, 0);
-    for h in handles {
-        if let Ok(stats) = h.join() {
-            totals.merge(&stats);
-        }
-    }
-    // The workers' last partial seconds.
-    while let Ok(i) = listen.seconds.try_recv() {
-        if let Some(s) = listen.series.add(i) {
-            (listen.on_second)(s);
-        }
-    }
+    let (totals, seconds) = crew.finish();
     if registered < own_count && !phases.interrupted {
         return Err(RunError::Registration {
             registered,
@@ -386,19 +488,19 @@ pub fn run(
             errors: format!("{:?}", totals.errors),
         });
     }
-    drop(server);
+    let embedded = server.embedded.is_some();
     Ok(Outcome {
-        server: label,
-        addr,
-        embedded: config.server.is_none(),
+        server: server.label.clone(),
+        addr: server.addr,
+        embedded,
         workers,
         registered,
         totals,
-        seconds: listen.series.finish(),
+        seconds,
         phases,
-        cpu,
-        measure_start,
-        server_cost,
+        cpu: measured.cpu,
+        measure_start: measured.measure_start,
+        server_cost: measured.server_cost,
     })
 }
 
@@ -432,5 +534,46 @@ fn probe_for(config: &Config, addr: SocketAddr) -> Probe {
         pid,
         pid_from,
         metrics: config.server_metrics.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::Arrival;
+
+    fn config(arrival: Arrival, rate: f64) -> Config {
+        Config {
+            arrival,
+            rate,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn bursts_are_sampled_in_the_quiet_gaps() {
+        let (from, to) = (Duration::from_secs(2), Duration::from_secs(7));
+        let (a, b) = cost_window(&config(Arrival::Burst, 5.0), from, to);
+        assert_eq!(
+            (a, b),
+            (
+                from + Duration::from_millis(100),
+                to - Duration::from_millis(100)
+            )
+        );
+    }
+
+    #[test]
+    fn steady_loads_are_sampled_at_the_measurement_edges() {
+        let (from, to) = (Duration::from_secs(2), Duration::from_secs(7));
+        assert_eq!(
+            cost_window(&config(Arrival::Fixed, 5.0), from, to),
+            (from, to)
+        );
+        // A burst interval longer than the measurement leaves no gap to aim for.
+        assert_eq!(
+            cost_window(&config(Arrival::Burst, 0.1), from, to),
+            (from, to)
+        );
     }
 }

@@ -7,8 +7,8 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::crew::Interval;
 use crate::stats::{histogram, Tally};
-use crate::worker::Interval;
 
 /// One second of the whole run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

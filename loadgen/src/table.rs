@@ -40,14 +40,7 @@ pub fn render(s: &Summary) -> String {
         "latency (ms)", "p50", "p90", "p99", "p99.9", "max", "mean"
     )
     .unwrap();
-    let rows: [(&str, &Latency); 5] = [
-        ("per delivery, planned", &s.latency),
-        ("per delivery, sent", &s.latency_from_sent),
-        ("broadcast completion", &s.completion),
-        ("generator send lag", &s.self_check.send_lag),
-        ("generator loop lag", &s.self_check.loop_lag),
-    ];
-    for (name, l) in rows {
+    for (name, l) in latency_rows(s) {
         writeln!(
             out,
             "{name:<24} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
@@ -55,8 +48,6 @@ pub fn render(s: &Summary) -> String {
         )
         .unwrap();
     }
-    let c = &s.counts;
-    let r = &s.rates;
     if let Some(cfg) = s.config.as_ref().filter(|c| c.shard.is_sharded()) {
         writeln!(
             out,
@@ -69,19 +60,9 @@ pub fn render(s: &Summary) -> String {
     if s.shards > 1 {
         writeln!(out, "\nmerged from {} shards", s.shards).unwrap();
     }
-    writeln!(
-        out,
-        "\nmessages: sent {} ({:.1}/s, {:.1}% of target {:.1}/s)\ndeliveries: expected {}, delivered {} ({:.0}/s), lost {}, duplicated {}, out of order {}, incomplete broadcasts {}",
-        c.sent, r.achieved_msgs_per_s, r.achieved_pct, r.target_msgs_per_s,
-        c.expected, c.delivered, r.deliveries_per_s, c.lost, c.duplicated, c.out_of_order, c.incomplete
-    )
-    .unwrap();
-    if s.errors.is_empty() {
-        writeln!(out, "errors: none").unwrap();
-    } else {
-        let list: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(out, "errors: {}", list.join(", ")).unwrap();
-    }
+    writeln!(out, "\nmessages: {}", messages(s)).unwrap();
+    writeln!(out, "deliveries: {}", deliveries(s)).unwrap();
+    writeln!(out, "errors: {}", errors(s)).unwrap();
     let sc = &s.self_check;
     let pct = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}%"));
     let us = |v: Option<f64>| v.map_or(String::new(), |v| format!(", {v:.3} us/delivery"));
@@ -105,6 +86,52 @@ pub fn render(s: &Summary) -> String {
         writeln!(out, "run: INVALID: {}", s.invalid_reasons.join("; ")).unwrap();
     }
     out
+}
+
+/// The latency rows of every view of a report (this table, the HTML page), in order.
+pub fn latency_rows(s: &Summary) -> [(&'static str, &Latency); 6] {
+    [
+        ("per delivery, planned", &s.latency),
+        ("per delivery, sent", &s.latency_from_sent),
+        ("broadcast completion", &s.completion),
+        ("connect and register", &s.connect),
+        ("generator send lag", &s.self_check.send_lag),
+        ("generator loop lag", &s.self_check.loop_lag),
+    ]
+}
+
+/// Messages sent against the plan, in one line.
+pub fn messages(s: &Summary) -> String {
+    let (c, r) = (&s.counts, &s.rates);
+    format!(
+        "sent {} ({:.1}/s, {:.1}% of the planned {:.1}/s)",
+        c.sent, r.achieved_msgs_per_s, r.achieved_pct, r.target_msgs_per_s
+    )
+}
+
+/// Deliveries owed, arrived, lost and wrong, in one line.
+pub fn deliveries(s: &Summary) -> String {
+    let c = &s.counts;
+    format!(
+        "expected {}, delivered {} ({:.0}/s), lost {}, duplicated {}, out of order {}, \
+         incomplete broadcasts {}",
+        c.expected,
+        c.delivered,
+        s.rates.deliveries_per_s,
+        c.lost,
+        c.duplicated,
+        c.out_of_order,
+        c.incomplete
+    )
+}
+
+/// Errors by kind, or "none".
+pub fn errors(s: &Summary) -> String {
+    if s.errors.is_empty() {
+        return "none".to_string();
+    }
+    let list: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    list.join(", ")
 }
 
 /// The server's costs in one line, with what could not be measured said as such.

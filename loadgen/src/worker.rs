@@ -5,87 +5,17 @@
 //! controller each second's figures, and a sampler of the event loop's own lateness.
 
 use std::cell::RefCell;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 
-use crate::bot::{self, Phase};
-use crate::config::Config;
-use crate::stats::{self, Clock, Live, Tally, WorkerStats};
+use crate::bot;
+use crate::crew::{Interval, Links, Phase, Plan, Worker};
+use crate::stats::{self, WorkerStats};
 use crate::timer::Timer;
-
-/// What every worker shares, read-only.
-pub struct Plan {
-    /// The run's settings.
-    pub config: Config,
-    /// The server's address.
-    pub addr: SocketAddr,
-    /// Every bot's name, by index.
-    pub names: Vec<String>,
-    /// Time zero and the measured window.
-    pub clock: Clock,
-    /// Room per sender in the completion table.
-    pub per_sender: usize,
-    /// This shard's bots, as indices among all of them.
-    pub own: Vec<u32>,
-    /// How many bots this shard runs.
-    pub own_bots: u32,
-}
-
-/// One second of one worker.
-pub struct Interval {
-    /// Seconds from the start of the measurement (negative during warm-up).
-    pub second: i64,
-    /// Measured deliveries received in that second, latency from planned, µs.
-    pub latency: Histogram<u64>,
-    /// Counts of that second.
-    pub tally: Tally,
-}
-
-/// A worker's state, shared by its tasks on its one thread.
-pub struct Worker {
-    /// The run.
-    pub plan: Arc<Plan>,
-    /// Everything recorded.
-    pub stats: RefCell<WorkerStats>,
-    /// The one read buffer all of this worker's bots read into.
-    pub buf: RefCell<Vec<u8>>,
-    /// Counters for the controller.
-    pub live: Arc<Live>,
-    /// Phase changes from the controller.
-    pub phase: watch::Receiver<Phase>,
-    /// One message per bot: registered or not.
-    pub ready: mpsc::Sender<bool>,
-    /// The high-resolution timer every bot sleeps on until its planned sends.
-    pub timer: Timer,
-}
-
-impl Worker {
-    /// A bot's sending is over.
-    pub fn sender_done(&self) {
-        self.live
-            .senders_done
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-/// Channels between a worker and the controller.
-pub struct Links {
-    /// Phase changes.
-    pub phase: watch::Receiver<Phase>,
-    /// Registered or not, per bot.
-    pub ready: mpsc::Sender<bool>,
-    /// Each second's figures.
-    pub seconds: mpsc::Sender<Interval>,
-    /// Counters.
-    pub live: Arc<Live>,
-}
 
 /// Starts worker `id` of `workers` on its own thread; joining it gives its stats.
 pub fn spawn(
