@@ -52,6 +52,19 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    #[command(flatten)]
+    pub run: RunFlags,
+
+    #[command(flatten)]
+    pub gates: Gates,
+
+    #[command(flatten)]
+    pub outputs: Outputs,
+}
+
+/// The flags of one run, shared by a plain run and `loadgen search` (whose steps are runs).
+#[derive(Debug, clap::Args)]
+pub struct RunFlags {
     /// Server to drive, HOST:PORT (a name or an address); default: an embedded reference
     /// server.
     #[arg(long, value_name = "HOST:PORT")]
@@ -155,14 +168,9 @@ pub struct Args {
     #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
     pub start_at: Option<f64>,
 
-    #[command(flatten)]
-    pub gates: Gates,
-
-    #[command(flatten)]
-    pub outputs: Outputs,
 }
 
-impl Args {
+impl RunFlags {
     /// The run these flags ask for (not yet validated).
     pub fn config(&self) -> Config {
         let rate = match self.total_rate {
@@ -200,6 +208,10 @@ impl Args {
 /// Subcommands; without one, loadgen runs the load.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// Find the highest load that holds an SLO: steps up by doubling, then bisects, each step a
+    /// full run (connect, warm-up, measure, drain); the best passing step is run again to
+    /// confirm it.
+    Search(crate::search::SearchArgs),
     /// Merge the --json reports of a run's shards (--shard I/N) into the report of the whole
     /// run: histograms added exactly, loss from the merged counts, the same table, files,
     /// gates and exit codes as a single run.

@@ -182,6 +182,16 @@ pub enum GateError {
 }
 
 impl Threshold {
+    /// Whether `v` (in the metric's unit) meets the threshold.
+    pub fn holds(&self, v: f64) -> bool {
+        self.op.holds(v, self.value)
+    }
+
+    /// The threshold as given.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The metric's name.
     pub fn metric_name(&self) -> &'static str {
         METRICS[self.metric].0
@@ -320,7 +330,7 @@ pub fn check_thresholds(s: &Summary, thresholds: &[Threshold]) -> Vec<Check> {
                     show(t.metric, t.value)
                 ),
                 actual: actual.map_or(NOT_MEASURED.to_string(), |v| show(t.metric, v)),
-                pass: actual.is_some_and(|v| t.op.holds(v, t.value)),
+                pass: actual.is_some_and(|v| t.holds(v)),
                 counted: is_counted(METRICS[t.metric].0),
             }
         })

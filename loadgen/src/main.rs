@@ -83,7 +83,7 @@ fn read_report(path: &Path) -> anyhow::Result<Summary> {
 
 fn run_main(args: &Args) -> anyhow::Result<ExitCode> {
     let judge = Judge::from(&args.gates)?;
-    let config = args.config();
+    let config = args.run.config();
     config.validate()?;
     judge.check_load(&config)?;
     if config.shard.is_sharded() {

@@ -1,0 +1,504 @@
+//! `loadgen search`: the highest load a server takes while holding an SLO.
+//!
+//! The driver varies one thing (the rate per bot at fixed `--clients`, or the number of bots at
+//! a fixed `--rate`). It steps up by doubling from `--from` until a step fails (or `--to`), then
+//! bisects between the best passing load and the lowest failing one until they are within
+//! `--precision` of each other, then runs the best passing load again to confirm it; a failed
+//! confirmation makes it the failing end and the search goes on below it.
+//!
+//! Each step is a whole [`crate::run::run`] (connect, warm-up, measure, drain) judged by
+//! [`judge`]. On a `--server`, the next step starts only once the server has caught up
+//! ([`crate::settle`]); the embedded server is a fresh one per step. A generator-bound step ends
+//! the search: past it, what would be measured is loadgen.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cli::RunFlags;
+use crate::config::Config;
+use crate::gate::{self, GateError, Threshold};
+use crate::report::Summary;
+
+/// What a search varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vary {
+    /// Messages per second per bot, at a fixed number of bots.
+    Rate,
+    /// The number of bots, at a fixed rate per bot.
+    Clients,
+}
+
+/// `loadgen search`.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub run: RunFlags,
+
+    /// The objective every step must hold, as a threshold: 'p99<50ms' (repeatable: all must
+    /// hold). A step passes only when, besides, nothing is lost, duplicated, out of order or
+    /// in error, the run is valid and it is not generator-bound.
+    #[arg(long, value_name = "EXPR", required = true)]
+    pub slo: Vec<String>,
+
+    /// What varies: rate (messages per second per bot, at --clients) or clients (bots, at
+    /// --rate).
+    #[arg(long, value_enum, default_value = "rate")]
+    pub vary: Vary,
+
+    /// The first load tried [default: --rate, or --clients].
+    #[arg(long, value_name = "LOAD")]
+    pub from: Option<f64>,
+
+    /// The highest load tried [default: 1024 times --from].
+    #[arg(long, value_name = "LOAD")]
+    pub to: Option<f64>,
+
+    /// Stop bisecting once the failing load is within this much of the best passing one.
+    #[arg(long, value_name = "PCT", default_value = "5%")]
+    pub precision: String,
+
+    /// The most steps to run, confirmations included.
+    #[arg(long, value_name = "N", default_value_t = 24)]
+    pub max_steps: usize,
+
+    /// Gate on the answer: 'capacity>=N', the highest sustainable deliveries per second
+    /// (repeatable). Exit 1 when one fails.
+    #[arg(long, value_name = "EXPR")]
+    pub threshold: Vec<String>,
+
+    /// Write the answer and every step (each with its whole report) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write a page with the latency-versus-throughput curve and every step.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// Settings that cannot make a search.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// A threshold or SLO that does not parse.
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    /// A `--threshold` on something else than the capacity.
+    #[error("search thresholds gate the answer: use 'capacity>=N' (deliveries/s), not {0:?}")]
+    NotCapacity(String),
+    /// Bad `--from`, `--to` or `--precision`.
+    #[error("{0}")]
+    Range(String),
+}
+
+/// The search's settings, checked.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// What varies.
+    pub vary: Vary,
+    /// First load.
+    pub from: f64,
+    /// Highest load.
+    pub to: f64,
+    /// Relative width at which bisection stops.
+    pub precision: f64,
+    /// The SLO.
+    pub slo: Vec<Threshold>,
+    /// Step budget.
+    pub max_steps: usize,
+}
+
+impl Plan {
+    /// Checks the flags against the run they vary.
+    pub fn from_args(a: &SearchArgs, base: &Config) -> Result<Plan, SearchError> {
+        let here = match a.vary {
+            Vary::Rate => base.rate,
+            Vary::Clients => base.clients as f64,
+        };
+        let from = a.from.unwrap_or(here);
+        let to = a.to.unwrap_or(from * 1024.0);
+        let min = match a.vary {
+            Vary::Rate => f64::MIN_POSITIVE,
+            Vary::Clients => 2.0,
+        };
+        if !(from.is_finite() && from >= min) {
+            return Err(SearchError::Range(format!(
+                "--from {from} is not a load (at least {})",
+                if a.vary == Vary::Clients { "2 bots" } else { "more than 0 msg/s" }
+            )));
+        }
+        if !(to.is_finite() && to >= from) {
+            return Err(SearchError::Range(format!(
+                "--to {to} is below --from {from}"
+            )));
+        }
+        let precision = gate::parse_regress(&a.precision)
+            .map_err(|_| SearchError::Range(format!("bad --precision {:?}", a.precision)))?;
+        if !(precision > 0.0 && precision < 1.0) {
+            return Err(SearchError::Range(
+                "--precision must be between 0% and 100% (e.g. 5%)".into(),
+            ));
+        }
+        Ok(Plan {
+            vary: a.vary,
+            from,
+            to,
+            precision,
+            slo: a
+                .slo
+                .iter()
+                .map(|t| Threshold::parse(t))
+                .collect::<Result<_, _>>()?,
+            max_steps: a.max_steps.max(1),
+        })
+    }
+
+    /// The run of one step: the base run at this load.
+    pub fn step_config(&self, base: &Config, load: f64) -> Config {
+        let mut c = base.clone();
+        match self.vary {
+            Vary::Rate => c.rate = load,
+            Vary::Clients => c.clients = load.round() as usize,
+        }
+        c
+    }
+
+    /// A load as the user reads it.
+    pub fn show(&self, load: f64) -> String {
+        match self.vary {
+            Vary::Rate => format!("{load:.3} msg/s per bot"),
+            Vary::Clients => format!("{load:.0} bots"),
+        }
+    }
+}
+
+/// Parses `capacity>=N` gates on the answer.
+pub fn capacity_gates(texts: &[String]) -> Result<Vec<Threshold>, SearchError> {
+    texts
+        .iter()
+        .map(|t| {
+            let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+            let rest = compact
+                .strip_prefix("capacity")
+                .filter(|r| r.starts_with(['<', '>', '=', '!']))
+                .ok_or_else(|| SearchError::NotCapacity(t.clone()))?;
+            Ok(Threshold::parse(&format!("deliveries_per_s{rest}"))?)
+        })
+        .collect()
+}
+
+/// Why a step ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    /// Stepping up by doubling.
+    Double,
+    /// Between the best pass and the lowest failure.
+    Bisect,
+    /// The best pass, again.
+    Confirm,
+}
+
+/// A step's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", content = "why", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Everything held.
+    Pass,
+    /// The server did not hold the load.
+    Fail(String),
+    /// The generator was the limit: the step says nothing about the server.
+    GeneratorBound(String),
+}
+
+/// Judges a step: `Err` is a run that could not measure (too few bots registered).
+///
+/// The server's own faults (loss, duplicates, reordering, errors) fail a step whatever the
+/// generator did; past them, a generator-bound step is not the server's to pass or fail.
+pub fn judge(run: &Result<Summary, String>, slo: &[Threshold]) -> Verdict {
+    let s = match run {
+        Ok(s) => s,
+        Err(why) => return Verdict::Fail(why.clone()),
+    };
+    let c = &s.counts;
+    let mut faults = Vec::new();
+    for (n, what) in [
+        (c.lost, "lost"),
+        (c.duplicated, "duplicated"),
+        (c.out_of_order, "out of order"),
+        (s.server_errors(), "errors"),
+    ] {
+        if n > 0 {
+            faults.push(format!("{n} {what}"));
+        }
+    }
+    if !faults.is_empty() {
+        return Verdict::Fail(faults.join(", "));
+    }
+    if let Some(note) = &s.self_check.generator_note {
+        return Verdict::GeneratorBound(note.clone());
+    }
+    if !s.valid {
+        return Verdict::Fail(format!("invalid: {}", s.invalid_reasons.join("; ")));
+    }
+    let failed: Vec<String> = gate::check_thresholds(s, slo)
+        .into_iter()
+        .filter(|c| !c.pass)
+        .map(|c| format!("{} (actual {})", c.what, c.actual))
+        .collect();
+    if failed.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(failed.join("; "))
+    }
+}
+
+/// One step, as reported.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Step {
+    /// From 1.
+    pub number: usize,
+    /// Why it ran.
+    pub purpose: Purpose,
+    /// The load (msg/s per bot, or bots).
+    pub load: f64,
+    /// Its verdict.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// Deliveries per second measured.
+    pub deliveries_per_s: f64,
+    /// Latency from planned send, p50, ms.
+    pub p50_ms: f64,
+    /// Latency from planned send, p99, ms.
+    pub p99_ms: f64,
+    /// How long the server took to catch up before this step, seconds (`--server` only).
+    pub settle_s: Option<f64>,
+    /// The step's whole report, when it measured.
+    pub report: Option<Summary>,
+}
+
+impl Step {
+    /// A step from its run and verdict.
+    pub fn new(
+        number: usize,
+        purpose: Purpose,
+        load: f64,
+        run: Result<Summary, String>,
+        slo: &[Threshold],
+    ) -> Step {
+        let verdict = judge(&run, slo);
+        let report = run.ok();
+        let (deliveries_per_s, p50_ms, p99_ms) = report.as_ref().map_or((0.0, 0.0, 0.0), |s| {
+            (s.rates.deliveries_per_s, s.latency.p50, s.latency.p99)
+        });
+        Step {
+            number,
+            purpose,
+            load,
+            verdict,
+            deliveries_per_s,
+            p50_ms,
+            p99_ms,
+            settle_s: None,
+            report,
+        }
+    }
+}
+
+/// How the search ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "stop", content = "detail", rename_all = "kebab-case")]
+pub enum Stop {
+    /// Bisected to the precision and confirmed.
+    Precision,
+    /// The highest load allowed (`--to`) held, confirmed.
+    ReachedTo,
+    /// Not even the first load held.
+    NothingHeld,
+    /// A step was generator-bound (its number).
+    GeneratorBound(usize),
+    /// The step budget ran out.
+    MaxSteps,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+/// What to do next.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Next {
+    /// Run this load.
+    Run(f64, Purpose),
+    /// Stop.
+    Done,
+}
+
+/// The search's state: the loads that passed and failed so far.
+#[derive(Debug, Default)]
+pub struct Bracket {
+    passed: Vec<f64>,
+    failed: Vec<f64>,
+    confirmed: Option<f64>,
+}
+
+impl Bracket {
+    /// The best load that passed (and was not refuted by its confirmation).
+    pub fn lo(&self) -> Option<f64> {
+        let hi = self.hi();
+        self.passed
+            .iter()
+            .copied()
+            .filter(|p| hi.is_none_or(|h| *p < h))
+            .fold(None, |m, p| Some(m.map_or(p, |m: f64| m.max(p))))
+    }
+
+    /// The lowest load that failed.
+    pub fn hi(&self) -> Option<f64> {
+        self.failed
+            .iter()
+            .copied()
+            .fold(None, |m, p| Some(m.map_or(p, |m: f64| m.min(p))))
+    }
+
+    /// The confirmed answer, once there is one.
+    pub fn confirmed(&self) -> Option<f64> {
+        self.confirmed
+    }
+
+    /// Records a step's result.
+    pub fn record(&mut self, load: f64, purpose: Purpose, pass: bool) {
+        match (purpose, pass) {
+            (Purpose::Confirm, true) => self.confirmed = Some(load),
+            (_, true) => self.passed.push(load),
+            (_, false) => self.failed.push(load),
+        }
+    }
+
+    /// The next step of `plan`.
+    pub fn next(&self, plan: &Plan) -> Next {
+        if self.confirmed.is_some() {
+            return Next::Done;
+        }
+        let whole = |x: f64| match plan.vary {
+            Vary::Rate => x,
+            Vary::Clients => x.round(),
+        };
+        match (self.lo(), self.hi()) {
+            (None, None) => Next::Run(plan.from, Purpose::Double),
+            (None, Some(_)) => Next::Done,
+            (Some(lo), None) if lo >= plan.to => Next::Run(lo, Purpose::Confirm),
+            (Some(lo), None) => Next::Run(whole((lo * 2.0).min(plan.to)), Purpose::Double),
+            (Some(lo), Some(hi)) => {
+                let mid = whole((lo + hi) / 2.0);
+                if (hi - lo) / lo <= plan.precision || mid <= lo || mid >= hi {
+                    Next::Run(lo, Purpose::Confirm)
+                } else {
+                    Next::Run(mid, Purpose::Bisect)
+                }
+            }
+        }
+    }
+
+    /// Why the search ended, once [`Bracket::next`] says so.
+    pub fn stop(&self, plan: &Plan) -> Stop {
+        match self.confirmed {
+            Some(c) if c >= plan.to => Stop::ReachedTo,
+            Some(_) => Stop::Precision,
+            None => Stop::NothingHeld,
+        }
+    }
+}
+
+/// The whole search.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Search {
+    /// What varied.
+    pub vary: Vary,
+    /// The SLO, as given.
+    pub slo: Vec<String>,
+    /// The precision asked for, as a fraction.
+    pub precision: f64,
+    /// The run every step varies.
+    pub base: Config,
+    /// Every step, in order.
+    pub steps: Vec<Step>,
+    /// How it ended.
+    #[serde(flatten)]
+    pub stop: Stop,
+    /// The step that answers: the confirmation of the best load (or, when the search was cut
+    /// short, the best passing step so far).
+    pub answer: Option<usize>,
+}
+
+impl Search {
+    /// The answering step.
+    pub fn answer_step(&self) -> Option<&Step> {
+        self.answer.and_then(|n| self.steps.iter().find(|s| s.number == n))
+    }
+}
+
+/// Runs the search: `step` runs one load's config and gives its report, or why it could not
+/// measure (too few bots registered); it fails only for what stops the whole search. `on_step`
+/// hears each step as it ends.
+pub fn search<E>(
+    plan: &Plan,
+    base: &Config,
+    interrupted: &dyn Fn() -> bool,
+    step: &mut dyn FnMut(Config) -> Result<(Result<Summary, String>, Option<Duration>), E>,
+    on_step: &mut dyn FnMut(&Step),
+) -> Result<Search, E> {
+    let mut bracket = Bracket::default();
+    let mut steps: Vec<Step> = Vec::new();
+    let stop = loop {
+        if interrupted() {
+            break Stop::Interrupted;
+        }
+        let Next::Run(load, purpose) = bracket.next(plan) else {
+            break bracket.stop(plan);
+        };
+        if steps.len() >= plan.max_steps {
+            break Stop::MaxSteps;
+        }
+        let (run, settle) = step(plan.step_config(base, load))?;
+        let mut s = Step::new(steps.len() + 1, purpose, load, run, &plan.slo);
+        s.settle_s = settle.map(|d| d.as_secs_f64());
+        on_step(&s);
+        let verdict = s.verdict.clone();
+        let number = s.number;
+        steps.push(s);
+        if interrupted() {
+            break Stop::Interrupted;
+        }
+        match verdict {
+            Verdict::GeneratorBound(_) => break Stop::GeneratorBound(number),
+            v => bracket.record(load, purpose, v == Verdict::Pass),
+        }
+    };
+    let answer = match &stop {
+        Stop::Precision | Stop::ReachedTo => steps
+            .iter()
+            .rev()
+            .find(|s| s.purpose == Purpose::Confirm && s.verdict == Verdict::Pass),
+        // Cut short: the best load that passed so far, unconfirmed.
+        _ => bracket.lo().and_then(|lo| {
+            steps
+                .iter()
+                .rev()
+                .find(|s| s.load == lo && s.verdict == Verdict::Pass)
+        }),
+    }
+    .map(|s| s.number);
+    Ok(Search {
+        vary: plan.vary,
+        slo: plan.slo.iter().map(|t| t.text().to_string()).collect(),
+        precision: plan.precision,
+        base: base.clone(),
+        steps,
+        stop,
+        answer,
+    })
+}
+
+#[cfg(test)]
+#[path = "search_tests.rs"]
+mod tests;
