@@ -213,6 +213,10 @@ async fn send_loop(index: u32, w: &Worker, mut writer: OwnedWriteHalf) -> Option
             w.stats.borrow_mut().error("write");
             return None;
         }
+        if cfg.hold_back_us > 0 {
+            // On purpose, for tests of the generator-bound checks: the whole worker stalls.
+            std::thread::sleep(Duration::from_micros(cfg.hold_back_us));
+        }
     }
     Some(writer)
 }

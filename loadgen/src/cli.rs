@@ -168,6 +168,11 @@ pub struct RunFlags {
     #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
     pub start_at: Option<f64>,
 
+    /// For testing loadgen itself: block each worker's thread this long after every send, a
+    /// generator known to be the limit.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, hide = true)]
+    pub hold_back: Option<Duration>,
+
 }
 
 impl RunFlags {
@@ -200,6 +205,7 @@ impl RunFlags {
             server_metrics: self.server_metrics.clone(),
             shard: self.shard.unwrap_or_default(),
             start_at: self.start_at,
+            hold_back_us: self.hold_back.map_or(0, |d| d.as_micros() as u64),
             ..Config::default()
         }
     }

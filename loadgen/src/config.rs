@@ -85,6 +85,11 @@ pub struct Config {
     /// When sending starts, seconds since the Unix epoch (wall clock); `None` starts as soon as
     /// every bot has registered. Every shard of a run needs the same one.
     pub start_at: Option<f64>,
+    /// Holds the generator back on purpose: each worker's thread blocks this many µs after
+    /// every send, so that the generator-bound checks can be tested against a generator known
+    /// to be the limit. 0 (always, outside such tests).
+    #[serde(default)]
+    pub hold_back_us: u64,
 }
 
 impl Default for Config {
@@ -111,6 +116,7 @@ impl Default for Config {
             server_metrics: None,
             shard: Shard::default(),
             start_at: None,
+            hold_back_us: 0,
         }
     }
 }

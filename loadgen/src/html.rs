@@ -280,7 +280,8 @@ fn connect_times(h: &Histogram<u64>) -> Chart {
     }
 }
 
-const CSS: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}\
+/// The report pages' style sheet.
+pub const CSS: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}\
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.5em}\
 table{border-collapse:collapse;margin:.5em 0}th,td{padding:.2em .7em;text-align:left;border-bottom:1px solid #ddd}\
 td{font-variant-numeric:tabular-nums}.verdict{font-weight:bold;font-size:1.1em}\

@@ -51,6 +51,8 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod search;
+pub mod search_report;
+pub mod search_run;
 pub mod series;
 pub mod settle;
 pub mod server_cost;

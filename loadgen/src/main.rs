@@ -14,6 +14,7 @@ use loadgen::cli::{Args, Command, Gates, MergeArgs, Outputs};
 use loadgen::config::Config;
 use loadgen::gate::{self, Threshold};
 use loadgen::run::{self, Progress};
+use loadgen::search::SearchArgs;
 use loadgen::series::Second;
 use loadgen::Summary;
 
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
         Some(Command::Merge(ref m)) => merge_main(m),
+        Some(Command::Search(ref s)) => search_main(s),
         None => run_main(&args),
     };
     match result {
@@ -100,14 +102,7 @@ fn run_main(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let progress = Arc::new(Progress::default());
-    let on_ctrl_c = progress.clone();
-    ctrlc::set_handler(move || {
-        if !on_ctrl_c.interrupted.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted: finishing with a partial report");
-        }
-    })
-    .context("cannot handle Ctrl-C")?;
+    let progress = on_ctrl_c()?;
     let live = std::io::stderr().is_terminal();
     if live {
         eprintln!(
@@ -126,6 +121,73 @@ fn run_main(args: &Args) -> anyhow::Result<ExitCode> {
 
     let summary = Summary::from_outcome(&config, &outcome);
     finish(&summary, &args.outputs, &judge)
+}
+
+/// Ctrl-C ends the current phase (or step) and reports what was measured.
+fn on_ctrl_c() -> anyhow::Result<Arc<Progress>> {
+    let progress = Arc::new(Progress::default());
+    let flag = progress.clone();
+    ctrlc::set_handler(move || {
+        if !flag.interrupted.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted: finishing with a partial report");
+        }
+    })
+    .context("cannot handle Ctrl-C")?;
+    Ok(progress)
+}
+
+fn search_main(a: &SearchArgs) -> anyhow::Result<ExitCode> {
+    use loadgen::{search, search_report as sr, search_run};
+    let base = a.run.config();
+    base.validate()?;
+    let plan = search::Plan::from_args(a, &base)?;
+    let gates = search::capacity_gates(&a.threshold)?;
+    let progress = on_ctrl_c()?;
+    eprintln!(
+        "loadgen search: {} on {}, from {} to {}, within {:.0}%",
+        a.slo.join(" and "),
+        base.server.as_deref().unwrap_or("the embedded server"),
+        plan.show(plan.from),
+        plan.show(plan.to),
+        plan.precision * 100.0
+    );
+    let mut on_step = |s: &search::Step| {
+        eprintln!(
+            "step {} ({:?}): {}: {:.0} deliveries/s, p99 {:.2} ms: {}",
+            s.number,
+            s.purpose,
+            plan.show(s.load),
+            s.deliveries_per_s,
+            s.p99_ms,
+            match &s.verdict {
+                search::Verdict::Pass => "pass".to_string(),
+                search::Verdict::Fail(why) => format!("fail ({why})"),
+                search::Verdict::GeneratorBound(_) => "generator-bound".to_string(),
+            }
+        );
+    };
+    let found = search_run::drive(&plan, &base, &progress, &mut on_step)?;
+    print!("{}", sr::table(&found));
+    println!("{}", sr::stop_sentence(&found));
+    println!("{}", sr::answer(&found));
+    let (gate_lines, gates_hold) = sr::check_capacity(&found, &gates);
+    for g in &gate_lines {
+        println!("{g}");
+    }
+    let (verdict, code) = search_run::verdict(&found, !gates.is_empty(), gates_hold);
+    if let Some(path) = &a.json {
+        let text = serde_json::to_string_pretty(&found)? + "\n";
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &a.html {
+        std::fs::write(path, sr::html(&found, &gate_lines, &verdict))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if code == 2 {
+        eprintln!("loadgen: {verdict}");
+    }
+    println!("verdict: {verdict}");
+    Ok(ExitCode::from(code))
 }
 
 fn merge_main(m: &MergeArgs) -> anyhow::Result<ExitCode> {

@@ -10,6 +10,10 @@ pub enum Style {
     Line,
     /// One bar per point, from zero.
     Bars,
+    /// A dot per point, unjoined.
+    Marks,
+    /// A dashed polyline (a bound, not data).
+    Dashed,
 }
 
 /// One named set of points.
@@ -203,7 +207,12 @@ impl Chart {
         .unwrap();
         for s in &self.series {
             match s.style {
-                Style::Line => {
+                Style::Line | Style::Dashed => {
+                    let dash = if s.style == Style::Dashed {
+                        r#" stroke-dasharray="6 4""#
+                    } else {
+                        ""
+                    };
                     let path: Vec<String> = s
                         .points
                         .iter()
@@ -211,12 +220,27 @@ impl Chart {
                         .collect();
                     write!(
                         svg,
-                        r#"<polyline fill="none" stroke="{}" stroke-width="1.8" points="{}"><title>{}</title></polyline>"#,
+                        r#"<polyline fill="none" stroke="{}" stroke-width="1.8"{dash} points="{}"><title>{}</title></polyline>"#,
                         s.color,
                         path.join(" "),
                         escape(&s.name)
                     )
                     .unwrap();
+                }
+                Style::Marks => {
+                    for &(x, y) in &s.points {
+                        write!(
+                            svg,
+                            r#"<circle cx="{:.1}" cy="{:.1}" r="4.5" fill="{}" stroke="white"><title>{}: {}, {}</title></circle>"#,
+                            px(x),
+                            py(y),
+                            s.color,
+                            escape(&s.name),
+                            label(x),
+                            label(y)
+                        )
+                        .unwrap();
+                    }
                 }
                 Style::Bars => {
                     let n = s.points.len().max(1) as f64;
