@@ -172,7 +172,6 @@ pub struct RunFlags {
     /// generator known to be the limit.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, hide = true)]
     pub hold_back: Option<Duration>,
-
 }
 
 impl RunFlags {

@@ -125,7 +125,11 @@ impl Plan {
         if !(from.is_finite() && from >= min) {
             return Err(SearchError::Range(format!(
                 "--from {from} is not a load (at least {})",
-                if a.vary == Vary::Clients { "2 bots" } else { "more than 0 msg/s" }
+                if a.vary == Vary::Clients {
+                    "2 bots"
+                } else {
+                    "more than 0 msg/s"
+                }
             )));
         }
         if !(to.is_finite() && to >= from) {
@@ -409,6 +413,10 @@ impl Bracket {
     }
 }
 
+/// A step's run: its report, or why it could not measure; and how long the server took to
+/// catch up before it (`--server` only).
+pub type StepRun = (Result<Summary, String>, Option<Duration>);
+
 /// The whole search.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Search {
@@ -433,7 +441,8 @@ pub struct Search {
 impl Search {
     /// The answering step.
     pub fn answer_step(&self) -> Option<&Step> {
-        self.answer.and_then(|n| self.steps.iter().find(|s| s.number == n))
+        self.answer
+            .and_then(|n| self.steps.iter().find(|s| s.number == n))
     }
 }
 
@@ -444,7 +453,7 @@ pub fn search<E>(
     plan: &Plan,
     base: &Config,
     interrupted: &dyn Fn() -> bool,
-    step: &mut dyn FnMut(Config) -> Result<(Result<Summary, String>, Option<Duration>), E>,
+    step: &mut dyn FnMut(Config) -> Result<StepRun, E>,
     on_step: &mut dyn FnMut(&Step),
 ) -> Result<Search, E> {
     let mut bracket = Bracket::default();

@@ -11,10 +11,7 @@ use crate::svg::{escape, Chart, Series, Style};
 pub fn answer(s: &Search) -> String {
     let slo = s.slo.join(" and ");
     let load = |l: f64| match s.vary {
-        Vary::Rate => format!(
-            "{} bots x {l:.3} msg/s",
-            s.base.clients
-        ),
+        Vary::Rate => format!("{} bots x {l:.3} msg/s", s.base.clients),
         Vary::Clients => format!("{l:.0} bots x {:.3} msg/s", s.base.rate),
     };
     let Some(a) = s.answer_step() else {
@@ -149,7 +146,10 @@ pub fn curve(s: &Search) -> Chart {
     let mut measured: Vec<_> = s.steps.iter().filter(|x| x.report.is_some()).collect();
     measured.sort_by(|a, b| a.deliveries_per_s.total_cmp(&b.deliveries_per_s));
     let points = |f: fn(&crate::search::Step) -> f64| -> Vec<(f64, f64)> {
-        measured.iter().map(|x| (x.deliveries_per_s, f(x))).collect()
+        measured
+            .iter()
+            .map(|x| (x.deliveries_per_s, f(x)))
+            .collect()
     };
     let marks = |pass: bool| -> Vec<(f64, f64)> {
         measured
@@ -233,7 +233,11 @@ pub fn html(s: &Search, gate_lines: &[String], verdict: &str) -> String {
         crate::html::CSS
     )
     .unwrap();
-    let server = s.base.server.as_deref().unwrap_or("the embedded reference server");
+    let server = s
+        .base
+        .server
+        .as_deref()
+        .unwrap_or("the embedded reference server");
     write!(out, "<h1>loadgen search: {}</h1>", escape(server)).unwrap();
     let class = if verdict.starts_with("PASS") {
         "pass"
@@ -246,7 +250,11 @@ pub fn html(s: &Search, gate_lines: &[String], verdict: &str) -> String {
     if !gate_lines.is_empty() {
         out.push_str("<h2>Gates</h2><ul>");
         for g in gate_lines {
-            let class = if g.starts_with("PASS") { "pass" } else { "fail" };
+            let class = if g.starts_with("PASS") {
+                "pass"
+            } else {
+                "fail"
+            };
             write!(out, "<li class=\"{class}\">{}</li>", escape(g)).unwrap();
         }
         out.push_str("</ul>");
@@ -340,11 +348,15 @@ mod tests {
     #[test]
     fn capacity_gates_read_the_answer() {
         let s = search(Stop::Precision, Some(3));
-        let gates = crate::search::capacity_gates(&["capacity>=900".into(), "capacity>=1000".into()])
-            .unwrap();
+        let gates =
+            crate::search::capacity_gates(&["capacity>=900".into(), "capacity>=1000".into()])
+                .unwrap();
         let (lines, all) = check_capacity(&s, &gates);
         assert!(!all);
-        assert!(lines[0].starts_with("PASS capacity gate capacity>=900"), "{lines:?}");
+        assert!(
+            lines[0].starts_with("PASS capacity gate capacity>=900"),
+            "{lines:?}"
+        );
         assert!(lines[1].starts_with("FAIL"), "{lines:?}");
         let (_, none) = check_capacity(&search(Stop::NothingHeld, None), &gates[..1]);
         assert!(!none, "an unknown capacity fails");

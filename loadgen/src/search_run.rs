@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::report::Summary;
 use crate::run::{self, Progress, RunError};
-use crate::search::{self, Plan, Search, Step, Stop};
+use crate::search::{self, Plan, Search, Step, StepRun, Stop};
 
 /// What stops a whole search (a step that measures badly only fails).
 #[derive(Debug, thiserror::Error)]
@@ -33,14 +33,19 @@ pub fn drive(
         None => None,
     };
     let mut number = 0u32;
-    let mut step = |config: Config| -> Result<(Result<Summary, String>, Option<Duration>), DriveError> {
+    let mut step = |config: Config| -> Result<StepRun, DriveError> {
         number += 1;
         // The embedded server is a fresh one per step; a --server must first be idle again.
         let settle = match server {
             Some(addr) => {
                 let limit = config.drain.max(Duration::from_secs(10));
                 let tag = format!("{:x}{number}", std::process::id() % 0xfff);
-                Some(crate::settle::caught_up(addr, config.protocol, &tag, limit)?)
+                Some(crate::settle::caught_up(
+                    addr,
+                    config.protocol,
+                    &tag,
+                    limit,
+                )?)
             }
             None => None,
         };
@@ -51,7 +56,11 @@ pub fn drive(
             Err(e) => Err(e.into()),
         }
     };
-    let interrupted = || progress.interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    let interrupted = || {
+        progress
+            .interrupted
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
     search::search(plan, base, &interrupted, &mut step, on_step)
 }
 
@@ -61,9 +70,15 @@ pub fn drive(
 pub fn verdict(s: &Search, gated: bool, gates_hold: bool) -> (String, u8) {
     let cut_short = |why: &str| {
         if gated && gates_hold {
-            (format!("PASS: the capacity gates hold on what was found ({why})"), 0)
+            (
+                format!("PASS: the capacity gates hold on what was found ({why})"),
+                0,
+            )
         } else {
-            (format!("{}: the search could not finish", why.to_uppercase()), 2)
+            (
+                format!("{}: the search could not finish", why.to_uppercase()),
+                2,
+            )
         }
     };
     match s.stop {

@@ -36,7 +36,7 @@ fn load_of(c: &Config, vary: Vary) -> f64 {
 fn run_model(plan: &Plan, model: &mut dyn FnMut(f64, usize) -> Summary) -> Search {
     let mut seen: Vec<f64> = Vec::new();
     let vary = plan.vary;
-    let mut step = |c: Config| -> Result<(Result<Summary, String>, Option<Duration>), ()> {
+    let mut step = |c: Config| -> Result<StepRun, ()> {
         let load = load_of(&c, vary);
         let nth = seen.iter().filter(|l| **l == load).count();
         seen.push(load);
@@ -57,7 +57,11 @@ fn the_capacity_is_found_within_the_precision_and_confirmed() {
     assert_eq!(s.stop, Stop::Precision, "{:?}", loads(&s));
     let answer = s.answer_step().expect("an answer");
     assert_eq!(answer.purpose, Purpose::Confirm);
-    assert_eq!(answer.number, s.steps.len(), "the confirmation is the last step");
+    assert_eq!(
+        answer.number,
+        s.steps.len(),
+        "the confirmation is the last step"
+    );
     assert!(
         answer.load <= capacity && answer.load >= capacity * 0.95,
         "answer {} for capacity {capacity}: {:?}",
@@ -129,7 +133,11 @@ fn a_failed_confirmation_moves_the_search_below_it() {
 fn clients_are_searched_in_whole_bots() {
     let p = plan(Vary::Clients, 2.0, 1_000.0);
     let s = run_model(&p, &mut |load, _| report(load, 37.0));
-    assert!(loads(&s).iter().all(|l| l.fract() == 0.0), "{:?}", loads(&s));
+    assert!(
+        loads(&s).iter().all(|l| l.fract() == 0.0),
+        "{:?}",
+        loads(&s)
+    );
     let answer = s.answer_step().unwrap().load;
     assert!((35.0..=37.0).contains(&answer), "{answer}: {:?}", loads(&s));
 }
@@ -151,10 +159,7 @@ fn the_servers_faults_fail_a_step_even_when_the_generator_was_slow() {
     r.self_check.generator_note = Some("generator-bound".into());
     assert_eq!(judge(&Ok(r.clone()), &slo), Verdict::Fail("3 lost".into()));
     r.counts.lost = 0;
-    assert!(matches!(
-        judge(&Ok(r), &slo),
-        Verdict::GeneratorBound(_)
-    ));
+    assert!(matches!(judge(&Ok(r), &slo), Verdict::GeneratorBound(_)));
 }
 
 #[test]
@@ -163,7 +168,10 @@ fn a_step_over_the_slo_says_which_objective_failed() {
     let Verdict::Fail(why) = judge(&Ok(report(100.0, 10.0)), &slo) else {
         panic!("over the SLO");
     };
-    assert!(why.contains("p99<50ms") && why.contains("900.00 ms"), "{why}");
+    assert!(
+        why.contains("p99<50ms") && why.contains("900.00 ms"),
+        "{why}"
+    );
     assert_eq!(judge(&Ok(report(1.0, 10.0)), &slo), Verdict::Pass);
     assert_eq!(
         judge(&Err("only 3 of 9 bots registered".into()), &slo),

@@ -53,11 +53,7 @@ pub fn caught_up(
     let started = Instant::now();
     let io = |what: &str| {
         let what = what.to_string();
-        move |source| SettleError::Io {
-            addr,
-            what,
-            source,
-        }
+        move |source| SettleError::Io { addr, what, source }
     };
     let connect = |name: &str| -> Result<(TcpStream, BufReader<TcpStream>), SettleError> {
         let stream = TcpStream::connect_timeout(&addr, limit).map_err(io("connect"))?;
