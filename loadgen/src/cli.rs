@@ -35,6 +35,7 @@ use crate::schedule::Arrival;
 ///   loadgen --server 127.0.0.1:8080 --protocol plain      # e.g. tokio's chat example
 ///   loadgen --server HOST:7777 --clients 2000 --shard 0/4 --start-at 1795000000 --json s0.json
 ///   loadgen merge s0.json s1.json s2.json s3.json --html run.html
+///   loadgen search --slo 'p99<50ms' --clients 200 --html search.html
 ///
 /// Exit codes: 0 pass, 1 a gate failed (loss, errors, a threshold, a regression), 2 invalid or
 /// generator-bound run, usage or connection error.

@@ -30,9 +30,40 @@ pub fn generator_bound(latency_p99: f64, send_lag_p99: f64, loop_lag_p99: f64) -
     })
 }
 
+/// Says so when the generator's own delay is a material part of the p99 reported, at any
+/// scale, also under [`GENERATOR_FLOOR_MS`] (where the run is not judged generator-bound). The
+/// delay is measured where it lands in the headline: on the send side, how much later the p99
+/// from the planned time is than the p99 from the real send; on the receive side, the event
+/// loop's own lag p99 (how long a ready socket can wait to be read).
+pub fn own_delay_note(latency_p99: f64, sent_p99: f64, loop_lag_p99: f64) -> Option<String> {
+    let send_side = (latency_p99 - sent_p99).max(0.0);
+    let own = send_side.max(loop_lag_p99);
+    (latency_p99 > 0.0 && own > GENERATOR_SHARE * latency_p99).then(|| {
+        format!(
+            "note: loadgen's own delay is {:.0}% of the {latency_p99:.3} ms p99 it reports (send \
+             side {send_side:.3} ms, event loop {loop_lag_p99:.3} ms): at this scale part of the \
+             figure is loadgen's",
+            100.0 * own / latency_p99
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_small_own_delay_is_noted_at_any_scale() {
+        // A 0.3 ms p99 of which 0.12 ms is the send side: under the floor, still said.
+        let note = own_delay_note(0.30, 0.18, 0.02).expect("40% is material");
+        assert!(note.contains("40% of the 0.300 ms p99"), "{note}");
+        assert_eq!(own_delay_note(0.30, 0.27, 0.05), None, "17% is not");
+        assert!(
+            own_delay_note(0.30, 0.30, 0.1).is_some(),
+            "the receive side counts"
+        );
+        assert_eq!(own_delay_note(0.0, 0.0, 0.0), None);
+    }
 
     #[test]
     fn a_generator_delay_under_a_quarter_of_the_p99_is_not_material() {

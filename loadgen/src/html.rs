@@ -34,7 +34,8 @@ pub fn render(s: &Summary, checks: &[Check], verdict: &str) -> String {
         "fail"
     };
     write!(out, "<p class=\"verdict {class}\">{}</p>", escape(verdict)).unwrap();
-    if let Some(note) = &s.self_check.generator_note {
+    let sc = &s.self_check;
+    for note in sc.generator_note.iter().chain(&sc.own_delay_note) {
         write!(out, "<p class=\"warn\">{}</p>", escape(note)).unwrap();
     }
     if !s.invalid_reasons.is_empty() {

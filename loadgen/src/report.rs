@@ -108,6 +108,9 @@ pub struct SelfCheck {
     pub generator_bound: bool,
     /// Why, in one line, when it is.
     pub generator_note: Option<String>,
+    /// When the run is not generator-bound but loadgen's own delay is still a material part
+    /// of the p99 reported (small latencies, under the generator-bound floor), in one line.
+    pub own_delay_note: Option<String>,
 }
 
 /// Everything a run measured.
@@ -333,6 +336,12 @@ impl Summary {
         } else {
             Some(p.inherited_generator_notes.join("; "))
         };
+        let latency_from_sent = Latency::of(&p.hist.from_sent);
+        let own_delay_note = (measured && generator_note.is_none())
+            .then(|| {
+                crate::generator::own_delay_note(latency.p99, latency_from_sent.p99, loop_lag.p99)
+            })
+            .flatten();
         let mut invalid = p.inherited_invalid;
         if p.phases.interrupted && !invalid.iter().any(|r| r.ends_with(INTERRUPTED)) {
             invalid.push(INTERRUPTED.to_string());
@@ -352,7 +361,7 @@ impl Summary {
             phases: p.phases,
             connect: Latency::of(&p.hist.connect),
             latency,
-            latency_from_sent: Latency::of(&p.hist.from_sent),
+            latency_from_sent,
             completion: Latency::of(&p.hist.completion),
             counts,
             errors: p.errors,
@@ -365,6 +374,7 @@ impl Summary {
                 server_cpu_pct: p.cpu.server_cpu_pct,
                 loadgen_us_per_delivery: p.cpu.loadgen_us_per_delivery,
                 server_us_per_delivery: p.cpu.server_us_per_delivery,
+                own_delay_note,
                 generator_bound: generator_note.is_some(),
                 generator_note,
             },

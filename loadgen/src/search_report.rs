@@ -145,8 +145,18 @@ const SLO: &str = "#7f7f7f";
 pub fn curve(s: &Search) -> Chart {
     let mut measured: Vec<_> = s.steps.iter().filter(|x| x.report.is_some()).collect();
     measured.sort_by(|a, b| a.deliveries_per_s.total_cmp(&b.deliveries_per_s));
+    // The lines go through one point per load, its last run (a confirmation, when there is
+    // one): two runs of one load joined would draw a vertical stroke. Every run is a mark.
+    let last_per_load: Vec<_> = measured
+        .iter()
+        .filter(|x| {
+            !s.steps
+                .iter()
+                .any(|y| y.load == x.load && y.number > x.number && y.report.is_some())
+        })
+        .collect();
     let points = |f: fn(&crate::search::Step) -> f64| -> Vec<(f64, f64)> {
-        measured
+        last_per_load
             .iter()
             .map(|x| (x.deliveries_per_s, f(x)))
             .collect()
@@ -368,7 +378,12 @@ mod tests {
         let names: Vec<&str> = c.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["p50", "p99", "pass (at its p99)", "fail", "SLO"]);
         assert_eq!(c.series[4].points[0].1, 50.0);
-        assert_eq!(c.series[2].points.len(), 2);
+        assert_eq!(
+            c.series[2].points.len(),
+            2,
+            "both runs of the passing load are marked"
+        );
         assert_eq!(c.series[3].points.len(), 1);
+        assert_eq!(c.series[1].points.len(), 2, "the lines: one point per load");
     }
 }
