@@ -124,7 +124,7 @@ pub fn check(s: &Summary, baseline: &Summary, tol: Tolerances) -> Vec<Check> {
                 ),
                 actual: new.map_or(NOT_MEASURED.to_string(), |v| gate::show_value(name, v)),
                 pass: new.is_some_and(|v| v <= limit),
-                counted: gate::is_counted(name),
+                stands: new.is_none_or(|v| gate::stands_at_most(name, v <= limit)),
             });
         }
     }
@@ -136,7 +136,7 @@ pub fn check(s: &Summary, baseline: &Summary, tol: Tolerances) -> Vec<Check> {
         ),
         actual: format!("{new:.0}"),
         pass: new >= old * (1.0 - tol.latency),
-        counted: false,
+        stands: gate::stands_at_least("deliveries_per_s", new >= old * (1.0 - tol.latency)),
     });
     checks
 }

@@ -268,9 +268,8 @@ pub struct Check {
     pub actual: String,
     /// Whether it held.
     pub pass: bool,
-    /// Whether the figure is counted rather than timed (see [`is_counted`]): its verdict stands
-    /// even when the generator's own delay spoils the latency figures.
-    pub counted: bool,
+    /// Whether its verdict holds even when the generator was the limit (see [`stands`]).
+    pub stands: bool,
 }
 
 /// The server's counted costs: socket sends and bytes per delivery, threads and memory per
@@ -284,6 +283,62 @@ pub fn is_counted(metric: &str) -> bool {
             | "server_threads_per_client"
             | "server_rss_kib_per_client"
     )
+}
+
+/// Which way a generator that is the limit can move a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Push {
+    /// It cannot: the server's counted costs, duplicates, reordering, its errors.
+    Never,
+    /// Only up: latencies (it adds delay), loss (it may read too late for the drain).
+    Up,
+    /// Only down: what it sends and receives per second.
+    Down,
+    /// Either way, or it is loadgen's own figure.
+    Unknown,
+}
+
+fn push(metric: &str) -> Push {
+    // Errors are ERR lines the server sent and connections it closed: its decisions, even when
+    // it closed a reader the generator made slow (a real client would be cut off the same way).
+    if is_counted(metric) || matches!(metric, "duplicated" | "out_of_order" | "errors") {
+        return Push::Never;
+    }
+    match metric {
+        "deliveries_per_s" | "delivered" | "achieved_pct" => Push::Down,
+        "lost" | "lost_pct" => Push::Up,
+        m => match METRICS.iter().find(|x| x.0 == m).map(|x| x.1) {
+            Some(Unit::Millis) => Push::Up,
+            _ => Push::Unknown,
+        },
+    }
+}
+
+/// Whether a check's verdict holds even when the generator was the limit. Such a generator
+/// only adds delay, loss and errors and only takes throughput away, so a latency under its
+/// bound is the server's too (the server's own is lower still), as is a rate over its bound;
+/// the opposite verdicts cannot be told from the generator's part. The server's counted costs,
+/// duplicates, reordering and errors are the server's whatever the generator did.
+fn stands(metric: &str, op: Op, bound: f64, pass: bool) -> bool {
+    match (push(metric), op) {
+        (Push::Never, _) => true,
+        (Push::Unknown, _) | (_, Op::Ne) => false,
+        (Push::Up, Op::Lt | Op::Le) | (Push::Down, Op::Gt | Op::Ge) => pass,
+        (Push::Up, Op::Gt | Op::Ge) | (Push::Down, Op::Lt | Op::Le) => !pass,
+        // "lost==0" holding: nothing lost even so. No other equality can be told.
+        (Push::Up, Op::Eq) => pass && bound <= 0.0,
+        (Push::Down, Op::Eq) => false,
+    }
+}
+
+/// [`stands`] for a check that a metric is at most some value (a baseline's regression limit).
+pub fn stands_at_most(metric: &str, pass: bool) -> bool {
+    stands(metric, Op::Le, f64::NAN, pass)
+}
+
+/// [`stands`] for a check that a metric is at least some value.
+pub fn stands_at_least(metric: &str, pass: bool) -> bool {
+    stands(metric, Op::Ge, f64::NAN, pass)
 }
 
 impl fmt::Display for Check {
@@ -321,6 +376,7 @@ pub fn check_thresholds(s: &Summary, thresholds: &[Threshold]) -> Vec<Check> {
         .iter()
         .map(|t| {
             let actual = (METRICS[t.metric].2)(s);
+            let pass = actual.is_some_and(|v| t.holds(v));
             Check {
                 what: format!(
                     "{} ({} {} {})",
@@ -330,8 +386,9 @@ pub fn check_thresholds(s: &Summary, thresholds: &[Threshold]) -> Vec<Check> {
                     show(t.metric, t.value)
                 ),
                 actual: actual.map_or(NOT_MEASURED.to_string(), |v| show(t.metric, v)),
-                pass: actual.is_some_and(|v| t.holds(v)),
-                counted: is_counted(METRICS[t.metric].0),
+                pass,
+                // A figure the run could not measure fails whatever the generator did.
+                stands: actual.is_none_or(|_| stands(METRICS[t.metric].0, t.op, t.value, pass)),
             }
         })
         .collect()
@@ -426,5 +483,43 @@ mod tests {
     fn regress_parses_percentages() {
         assert_eq!(parse_regress("20%").unwrap(), 0.2);
         assert!(parse_regress("lots").is_err());
+    }
+
+    fn verdicts(text: &str, p99: f64) -> (bool, bool) {
+        let c = &check_thresholds(&summary(p99, 0, 100.0), &[Threshold::parse(text).unwrap()])[0];
+        (c.pass, c.stands)
+    }
+
+    #[test]
+    fn a_latency_under_its_bound_stands_whatever_the_generator_did() {
+        assert_eq!(verdicts("p99<50ms", 10.0), (true, true));
+        assert_eq!(
+            verdicts("p99<5ms", 10.0),
+            (false, false),
+            "the server's may be under 5 ms"
+        );
+        assert_eq!(verdicts("p99>5ms", 10.0), (true, false));
+        assert_eq!(verdicts("p99>50ms", 10.0), (false, true));
+    }
+
+    #[test]
+    fn throughput_over_its_bound_stands() {
+        assert_eq!(verdicts("deliveries_per_s>=50", 1.0), (true, true));
+        assert_eq!(verdicts("deliveries_per_s>=500", 1.0), (false, false));
+    }
+
+    #[test]
+    fn counted_costs_duplicates_and_no_loss_stand() {
+        assert_eq!(verdicts("lost==0", 1.0), (true, true));
+        assert_eq!(verdicts("duplicated>0", 1.0), (false, true));
+        assert!(stands_at_most("server_sends_per_delivery", false));
+        assert!(
+            !stands_at_most("server_cpu_us_per_delivery", true),
+            "either way"
+        );
+        assert!(
+            !stands_at_most("cpu_us_per_delivery", true),
+            "loadgen's own"
+        );
     }
 }

@@ -1,86 +1,139 @@
 //! Whether the generator held up: a run whose own delay (loadgen's send lag or event-loop lag)
 //! is a material part of the latency it reports measured loadgen as much as the server.
 
-/// The generator's own delay (send lag or event-loop lag, p99) may be at most this share of the
-/// latency p99 it reports...
+/// The generator's own delay may be at most this share of the latency p99 it reports: past
+/// it, the headline is more than 1/(1-0.25) = 1.33 times the server's, beyond the 1.3x
+/// agreement with a timer-free probe the tool is held to.
 pub const GENERATOR_SHARE: f64 = 0.25;
-/// ...unless it is under this many milliseconds. Sends now wake on a high-resolution timer
-/// ([`crate::timer`]): an idle release build sends within about 0.1 ms of its plan at p99. The
-/// floor has not come down with it yet: the test suite drives debug builds of loadgen on a
-/// loaded 2-core machine, where the send lag passes a millisecond, and a lower floor would make
-/// those gated runs unjudgeable. (It used to be timer granularity: tokio's timers wake on whole
-/// milliseconds, so a generator sent 0-2 ms late.)
-pub const GENERATOR_FLOOR_MS: f64 = 5.0;
+/// A send-side delay under this is not told apart from the timer's slack (20 µs) and the
+/// kernel's wake-up: the resolution of the rule, not a floor that hides anything above it.
+pub const RESOLUTION_MS: f64 = 0.05;
+/// The event loop's lag counts from here. Under it, it is mostly the time to read one
+/// broadcast's deliveries in turn, which any one-threaded client pays as well: at 100 bots × 1
+/// msg/s the loop's lag p99 is about 0.6 ms while the headline p99 is within 1.05x of the
+/// timer-free probe's (one `poll` over the same 100 sockets). The send side has no such floor.
+pub const LOOP_FLOOR_MS: f64 = 1.0;
 
-/// Decides whether the generator's own delay is a material part of what it reports.
-pub fn generator_bound(latency_p99: f64, send_lag_p99: f64, loop_lag_p99: f64) -> Option<String> {
-    let (what, own) = if send_lag_p99 >= loop_lag_p99 {
-        ("send lag", send_lag_p99)
-    } else {
-        ("event-loop lag", loop_lag_p99)
-    };
-    let allowed = (GENERATOR_SHARE * latency_p99).max(GENERATOR_FLOOR_MS);
-    (own > allowed).then(|| {
-        format!(
-            "generator-bound: loadgen's own {what} p99 is {own:.2} ms, more than {:.0}% of the \
-             {latency_p99:.2} ms p99 it reports; the figures measure loadgen as much as the server \
-             (give it more cores or --workers, or lower the load)",
-            GENERATOR_SHARE * 100.0
-        )
-    })
+/// What the generator-bound rule reads from a run, in milliseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OwnDelay {
+    /// Latency p99 from the planned send: the headline.
+    pub latency_p99: f64,
+    /// Latency p99 from the real send.
+    pub sent_p99: f64,
+    /// How late sends left against their plan, p99.
+    pub send_lag_p99: f64,
+    /// The event loop's lag p99.
+    pub loop_lag_p99: f64,
+    /// With `--arrival burst`, the time between bursts.
+    pub burst_gap: Option<f64>,
 }
 
-/// Says so when the generator's own delay is a material part of the p99 reported, at any
-/// scale, also under [`GENERATOR_FLOOR_MS`] (where the run is not judged generator-bound). The
-/// delay is measured where it lands in the headline: on the send side, how much later the p99
-/// from the planned time is than the p99 from the real send; on the receive side, the event
-/// loop's own lag p99 (how long a ready socket can wait to be read).
-pub fn own_delay_note(latency_p99: f64, sent_p99: f64, loop_lag_p99: f64) -> Option<String> {
-    let send_side = (latency_p99 - sent_p99).max(0.0);
-    let own = send_side.max(loop_lag_p99);
-    (latency_p99 > 0.0 && own > GENERATOR_SHARE * latency_p99).then(|| {
+/// Decides whether the generator's own delay is a material part of what it reports, at any
+/// scale. The send side is measured where it lands in the headline: how much later the p99
+/// from the planned send is than the p99 from the real send. The receive side is the event
+/// loop's lag p99: how long a ready socket can wait to be read.
+///
+/// A burst plans every bot's message at one instant, and a worker sends them one after
+/// another: that spread is what a burst is on fewer threads than bots, for any client. So a
+/// burst run is held to its rhythm instead: its send lag p99 may be at most a quarter of the
+/// time between bursts.
+pub fn generator_bound(d: OwnDelay) -> Option<String> {
+    let allowed = GENERATOR_SHARE * d.latency_p99;
+    let send_side = (d.latency_p99 - d.sent_p99).max(0.0);
+    let of_headline = |what: &str, own: f64| {
         format!(
-            "note: loadgen's own delay is {:.0}% of the {latency_p99:.3} ms p99 it reports (send \
-             side {send_side:.3} ms, event loop {loop_lag_p99:.3} ms): at this scale part of the \
-             figure is loadgen's",
-            100.0 * own / latency_p99
+            "generator-bound: loadgen's own delay ({what}) is {own:.3} ms at p99, {:.0}% of the \
+             {:.3} ms p99 it reports (more than {:.0}%)",
+            100.0 * own / d.latency_p99.max(1e-9),
+            d.latency_p99,
+            GENERATOR_SHARE * 100.0
         )
-    })
+    };
+    let why = match d.burst_gap {
+        Some(gap) if d.send_lag_p99 > GENERATOR_SHARE * gap => format!(
+            "generator-bound: loadgen's send lag is {:.3} ms at p99, more than {:.0}% of the \
+             {gap:.1} ms between bursts: it cannot send a burst in time for the next",
+            d.send_lag_p99,
+            GENERATOR_SHARE * 100.0
+        ),
+        Some(_) => String::new(),
+        None if send_side > allowed.max(RESOLUTION_MS) => of_headline("send side", send_side),
+        None => String::new(),
+    };
+    let why = if !why.is_empty() {
+        why
+    } else if d.loop_lag_p99 > allowed.max(LOOP_FLOOR_MS) {
+        of_headline("event-loop lag", d.loop_lag_p99)
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{why}; the figures measure loadgen as much as the server (give it more cores or \
+         --workers, or lower the load)"
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_small_own_delay_is_noted_at_any_scale() {
-        // A 0.3 ms p99 of which 0.12 ms is the send side: under the floor, still said.
-        let note = own_delay_note(0.30, 0.18, 0.02).expect("40% is material");
-        assert!(note.contains("40% of the 0.300 ms p99"), "{note}");
-        assert_eq!(own_delay_note(0.30, 0.27, 0.05), None, "17% is not");
-        assert!(
-            own_delay_note(0.30, 0.30, 0.1).is_some(),
-            "the receive side counts"
-        );
-        assert_eq!(own_delay_note(0.0, 0.0, 0.0), None);
+    fn bound(latency_p99: f64, sent_p99: f64, loop_lag_p99: f64) -> Option<String> {
+        generator_bound(OwnDelay {
+            latency_p99,
+            sent_p99,
+            send_lag_p99: latency_p99 - sent_p99,
+            loop_lag_p99,
+            burst_gap: None,
+        })
     }
 
     #[test]
-    fn a_generator_delay_under_a_quarter_of_the_p99_is_not_material() {
-        assert_eq!(generator_bound(20.0, 4.9, 1.0), None);
-        let note = generator_bound(20.0, 5.1, 1.0).expect("a quarter of 20 ms is 5 ms");
+    fn a_burst_is_held_to_its_rhythm() {
+        // 30 bots at 5 bursts/s: 0.75 ms to send a burst, 200 ms between bursts.
+        let burst = |send_lag_p99| OwnDelay {
+            latency_p99: 2.5,
+            sent_p99: 1.8,
+            send_lag_p99,
+            loop_lag_p99: 0.1,
+            burst_gap: Some(200.0),
+        };
+        assert_eq!(generator_bound(burst(0.75)), None);
+        let note = generator_bound(burst(60.0)).expect("60 ms of a 200 ms gap");
+        assert!(note.contains("between bursts"), "{note}");
+    }
+
+    #[test]
+    fn a_send_side_delay_under_a_quarter_of_the_p99_is_not_material() {
+        assert_eq!(bound(20.0, 15.1, 0.5), None);
+        let note = bound(20.0, 14.9, 0.5).expect("5.1 ms of 20 ms is over a quarter");
         assert!(
-            note.starts_with("generator-bound: loadgen's own send lag p99 is 5.10 ms"),
+            note.starts_with("generator-bound: loadgen's own delay (send side) is 5.100 ms"),
             "{note}"
         );
-        let note = generator_bound(20.0, 1.0, 8.0).expect("the receive side counts too");
-        assert!(note.contains("event-loop lag p99 is 8.00 ms"), "{note}");
     }
 
     #[test]
-    fn timer_granularity_alone_is_not_generator_bound() {
-        // A light run on a busy machine: 3 ms of timer lag in a 4.4 ms p99.
-        assert_eq!(generator_bound(4.4, 1.8, 3.1), None);
-        assert!(generator_bound(4.4, 5.5, 1.9).is_some());
+    fn the_send_side_counts_at_any_scale() {
+        // A 0.3 ms headline of which 0.12 ms is the generator's sending: said.
+        let note = bound(0.30, 0.18, 0.05).expect("40% is material");
+        assert!(note.contains("40% of the 0.300 ms p99"), "{note}");
+        assert_eq!(bound(0.30, 0.25, 0.05), None, "17% is not");
+        // Under the resolution nothing can be told.
+        assert_eq!(bound(0.08, 0.04, 0.0), None);
+    }
+
+    #[test]
+    fn the_event_loop_counts_from_a_millisecond() {
+        assert_eq!(bound(0.92, 0.88, 0.59), None, "100 x 1 on a quiet machine");
+        let note = bound(3.0, 2.9, 1.2).expect("1.2 ms of 3 ms");
+        assert!(note.contains("(event-loop lag) is 1.200 ms"), "{note}");
+        assert_eq!(bound(8.0, 7.9, 1.5), None, "under a quarter");
+    }
+
+    #[test]
+    fn a_generator_held_back_is_bound() {
+        // Sends 300 ms late: the headline is the generator's.
+        assert!(bound(310.0, 2.0, 250.0).is_some());
     }
 }

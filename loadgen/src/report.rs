@@ -6,7 +6,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::generator::generator_bound;
+use crate::generator::{generator_bound, OwnDelay};
 use crate::histograms::{Histograms, Serialized};
 use crate::run::{CpuUse, Outcome, Phases};
 use crate::series::Second;
@@ -108,9 +108,6 @@ pub struct SelfCheck {
     pub generator_bound: bool,
     /// Why, in one line, when it is.
     pub generator_note: Option<String>,
-    /// When the run is not generator-bound but loadgen's own delay is still a material part
-    /// of the p99 reported (small latencies, under the generator-bound floor), in one line.
-    pub own_delay_note: Option<String>,
 }
 
 /// Everything a run measured.
@@ -327,21 +324,25 @@ impl Summary {
         let latency = Latency::of(&p.hist.from_planned);
         let send_lag = Latency::of(&p.hist.send_lag);
         let loop_lag = Latency::of(&p.hist.loop_lag);
+        let latency_from_sent = Latency::of(&p.hist.from_sent);
         // A part whose generator was the bottleneck spoils its own samples, which merged
         // percentiles could dilute: the whole is generator-bound when any part was.
         let generator_note = if p.inherited_generator_notes.is_empty() {
             measured
-                .then(|| generator_bound(latency.p99, send_lag.p99, loop_lag.p99))
+                .then(|| {
+                    generator_bound(OwnDelay {
+                        latency_p99: latency.p99,
+                        sent_p99: latency_from_sent.p99,
+                        send_lag_p99: send_lag.p99,
+                        loop_lag_p99: loop_lag.p99,
+                        burst_gap: (p.config.arrival == crate::schedule::Arrival::Burst)
+                            .then(|| 1000.0 / p.config.rate),
+                    })
+                })
                 .flatten()
         } else {
             Some(p.inherited_generator_notes.join("; "))
         };
-        let latency_from_sent = Latency::of(&p.hist.from_sent);
-        let own_delay_note = (measured && generator_note.is_none())
-            .then(|| {
-                crate::generator::own_delay_note(latency.p99, latency_from_sent.p99, loop_lag.p99)
-            })
-            .flatten();
         let mut invalid = p.inherited_invalid;
         if p.phases.interrupted && !invalid.iter().any(|r| r.ends_with(INTERRUPTED)) {
             invalid.push(INTERRUPTED.to_string());
@@ -374,7 +375,6 @@ impl Summary {
                 server_cpu_pct: p.cpu.server_cpu_pct,
                 loadgen_us_per_delivery: p.cpu.loadgen_us_per_delivery,
                 server_us_per_delivery: p.cpu.server_us_per_delivery,
-                own_delay_note,
                 generator_bound: generator_note.is_some(),
                 generator_note,
             },

@@ -77,7 +77,7 @@ pub fn render(s: &Summary) -> String {
     .unwrap();
     out.push('\n');
     writeln!(out, "server cost per delivery: {}", server_cost(s)).unwrap();
-    for note in sc.generator_note.iter().chain(&sc.own_delay_note) {
+    if let Some(note) = &sc.generator_note {
         writeln!(out, "{note}").unwrap();
     }
     if s.valid {

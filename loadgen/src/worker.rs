@@ -35,6 +35,9 @@ pub fn spawn(
             // The timer's fd registers with this runtime's reactor.
             let entered = runtime.enter();
             let timer = Timer::new().expect("a timerfd (Linux)");
+            // This worker's share of the plan's sends (bot i goes to worker i % workers).
+            let bots = (id..plan.own.len()).step_by(workers).count();
+            timer.set_load(bots as f64 * plan.config.rate);
             drop(entered);
             let w = Rc::new(Worker {
                 stats: RefCell::new(WorkerStats::new(plan.names.len(), plan.per_sender)),
@@ -126,13 +129,14 @@ async fn sample_loop_lag(w: Rc<Worker>) {
     let to = clock.base + end;
     sleep_until(Instant::from_std(from)).await;
     // On the same timer as the bots' sends, so the figure is the loop's own lag, not the
-    // timer's granularity.
+    // timer's granularity; without the light workers' early firing and spin, so that it
+    // includes waking up, as a socket's readiness does.
     let step = Duration::from_millis(2);
     let mut due = std::time::Instant::now() + step;
     let mut phase = w.phase.clone();
     while due < to {
         tokio::select! {
-            _ = w.timer.sleep_until(due) => {}
+            _ = w.timer.wake_at(due) => {}
             _ = phase.wait_for(Phase::sending_over) => return,
         }
         let now = std::time::Instant::now();

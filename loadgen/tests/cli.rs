@@ -53,12 +53,64 @@ fn embedded_run_delivers_everything_and_passes_generous_gates() {
 }
 
 #[test]
-fn a_tiny_threshold_fails_the_gate_with_exit_1() {
-    short_run()
+fn a_tiny_threshold_fails_the_gate_with_exit_1_unless_the_generator_was_the_limit() {
+    let dir = std::env::temp_dir().join(format!("loadgen-tiny-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("run.json");
+    let out = short_run()
+        .args(["--threshold", "p99<1us", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.contains("FAIL p99<1us"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    // Over its bound, a latency that is partly loadgen's own delay cannot fail the server: the
+    // run says it cannot judge (2). Otherwise the gate fails (1).
+    if report["self"]["generator_bound"] == true {
+        assert_eq!(out.status.code(), Some(2), "{stdout}");
+        assert!(stdout.contains("verdict: GENERATOR-BOUND"), "{stdout}");
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(stdout.contains("verdict: FAIL: 1 of"), "{stdout}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_gate_that_stands_fails_with_exit_1_even_when_the_generator_is_the_limit() {
+    // Held back on purpose: every worker stalls 3 ms after each send (a third of its time).
+    let out = short_run()
+        .args(["--workers", "1", "--hold-back", "3ms"])
+        .args(["--threshold", "deliveries_per_s>=1000000000"])
         .args(["--threshold", "p99<1us"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("FAIL p99<1us"));
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("generator-bound: loadgen's own delay"),
+        "{stdout}"
+    );
+    // A rate under its bound could be the generator's doing, a latency over its bound too:
+    // neither can be told, so the run cannot be judged.
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("GENERATOR-BOUND: 2 gates cannot be judged"),
+        "{stdout}"
+    );
+    let out = short_run()
+        .args(["--workers", "1", "--hold-back", "3ms"])
+        .args(["--threshold", "p99<1000s", "--threshold", "duplicated>=1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // A latency under a generous bound and a count of duplicates hold whatever the generator
+    // did: the failed one fails the run.
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("1 gates failed that hold whatever"),
+        "{stdout}"
+    );
 }
 
 #[test]
