@@ -19,8 +19,14 @@ use crate::schedule::Arrival;
 /// deliveries still count; what is missing at the end is lost).
 ///
 /// Bots run on --workers threads, each with its own event loop and its own histograms. When
-/// loadgen's own delay (its send lag or event-loop lag) is a material part of the latency it
-/// reports, the run says "generator-bound"; with gates that is exit 2, never a pass.
+/// loadgen's own delay (its sending or its event loop) is more than a quarter of the latency it
+/// reports, at any scale, the run says "generator-bound". Its gates are then judged only where
+/// the verdict holds whatever the generator did (a latency under its bound, a rate over it,
+/// the server's counted costs, duplicates, errors, no loss); any other gate makes it exit 2,
+/// never a pass.
+///
+/// `loadgen search --slo 'p99<50ms'` finds the highest load that holds an SLO: doubling, then
+/// bisecting, each step a full run, the best one confirmed (see `loadgen search --help`).
 ///
 /// A run that loses deliveries or gets errors (ERR lines, closed connections) fails: the gates
 /// 'lost==0' and 'errors==0' apply unless a threshold on lost, lost_pct or errors replaces them
@@ -38,7 +44,7 @@ use crate::schedule::Arrival;
 ///   loadgen search --slo 'p99<50ms' --clients 200 --html search.html
 ///
 /// Exit codes: 0 pass, 1 a gate failed (loss, errors, a threshold, a regression), 2 invalid or
-/// generator-bound run, usage or connection error.
+/// generator-bound run that cannot be judged, usage or connection error.
 #[derive(Debug, Parser)]
 #[command(
     name = "loadgen",
@@ -217,6 +223,27 @@ pub enum Command {
     /// Find the highest load that holds an SLO: steps up by doubling, then bisects, each step a
     /// full run (connect, warm-up, measure, drain); the best passing step is run again to
     /// confirm it.
+    ///
+    /// It varies the rate per bot at a fixed --clients (--vary rate) or the number of bots at a
+    /// fixed --rate (--vary clients), from --from up to --to, until the lowest failing load is
+    /// within --precision of the best passing one. A step passes when every --slo holds and
+    /// nothing is lost, duplicated, out of order or in error, the run is valid and not
+    /// generator-bound. A generator-bound step ends the search: past it, loadgen would be
+    /// measuring itself. On a --server, each step starts once the server relays a fresh line
+    /// (the previous step's backlog is gone); the embedded server is a fresh one per step.
+    ///
+    /// Examples:
+    ///   loadgen search --slo 'p99<50ms'
+    ///   loadgen search --server HOST:7777 --clients 200 --slo 'p99<50ms' --html search.html
+    ///   loadgen search --vary clients --rate 2 --from 50 --to 5000 --slo 'p99<20ms'
+    ///   loadgen search --server HOST:7777 --slo 'p99<50ms' --threshold 'capacity>=20000'
+    ///
+    /// Prints the answer in one line, a table of every step and why the search stopped; --json
+    /// writes every step with its report, --html the latency-versus-throughput curve.
+    /// Exit codes: 0 an answer (and every capacity gate holds), 1 nothing held the SLO or a
+    /// capacity gate failed, 2 the search could not answer (generator-bound, out of steps,
+    /// Ctrl-C) or a usage or connection error.
+    #[command(verbatim_doc_comment)]
     Search(crate::search::SearchArgs),
     /// Merge the --json reports of a run's shards (--shard I/N) into the report of the whole
     /// run: histograms added exactly, loss from the merged counts, the same table, files,

@@ -61,7 +61,8 @@ pub fn stop_sentence(s: &Search) -> String {
                 .iter()
                 .find(|x| x.number == *n)
                 .and_then(|x| match &x.verdict {
-                    Verdict::GeneratorBound(why) => Some(why.as_str()),
+                    // The measurement only: the advice follows, for a search.
+                    Verdict::GeneratorBound(why) => why.split("; the figures measure").next(),
                     _ => None,
                 })
                 .unwrap_or("");
@@ -139,6 +140,7 @@ const FAIL: &str = "#d62728";
 const P50: &str = "#1f77b4";
 const P99: &str = "#ff7f0e";
 const SLO: &str = "#7f7f7f";
+const BOUND: &str = "#9467bd";
 
 /// The latency-versus-throughput curve: p50 and p99 of each step against its deliveries/s, the
 /// SLO's latency bound, and each step marked pass or fail.
@@ -161,10 +163,10 @@ pub fn curve(s: &Search) -> Chart {
             .map(|x| (x.deliveries_per_s, f(x)))
             .collect()
     };
-    let marks = |pass: bool| -> Vec<(f64, f64)> {
+    let marks = |which: fn(&Verdict) -> bool| -> Vec<(f64, f64)> {
         measured
             .iter()
-            .filter(|x| (x.verdict == Verdict::Pass) == pass)
+            .filter(|x| which(&x.verdict))
             .map(|x| (x.deliveries_per_s, x.p99_ms))
             .collect()
     };
@@ -184,16 +186,25 @@ pub fn curve(s: &Search) -> Chart {
         Series {
             name: "pass (at its p99)".into(),
             color: PASS,
-            points: marks(true),
+            points: marks(|v| *v == Verdict::Pass),
             style: Style::Marks,
         },
         Series {
             name: "fail".into(),
             color: FAIL,
-            points: marks(false),
+            points: marks(|v| matches!(v, Verdict::Fail(_))),
             style: Style::Marks,
         },
     ];
+    let bound = marks(|v| matches!(v, Verdict::GeneratorBound(_)));
+    if !bound.is_empty() {
+        series.push(Series {
+            name: "generator-bound".into(),
+            color: BOUND,
+            points: bound,
+            style: Style::Marks,
+        });
+    }
     if let Some(bound) = slo_latency_ms(s) {
         let (x0, x1) = (
             measured.first().map_or(0.0, |x| x.deliveries_per_s),
@@ -275,7 +286,7 @@ pub fn html(s: &Search, gate_lines: &[String], verdict: &str) -> String {
         let (class, verdict) = match &x.verdict {
             Verdict::Pass => ("pass", "pass".to_string()),
             Verdict::Fail(why) => ("fail", format!("fail: {why}")),
-            Verdict::GeneratorBound(why) => ("fail", format!("generator-bound: {why}")),
+            Verdict::GeneratorBound(why) => ("fail", why.clone()),
         };
         write!(
             out,

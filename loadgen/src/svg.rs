@@ -262,8 +262,13 @@ impl Chart {
             }
         }
         // Legend: its own row under the title, from the left of the plot.
-        for (i, s) in self.series.iter().enumerate() {
-            let x = LEFT + 130.0 * i as f64;
+        // Each entry as wide as its name (about 6.5 px a character at the tick size), so that
+        // long names do not run into the next.
+        let mut x = LEFT;
+        for s in &self.series {
+            let here = x;
+            x += 16.0 + 6.5 * s.name.chars().count() as f64 + 24.0;
+            let x = here;
             write!(
                 svg,
                 r#"<rect x="{x}" y="32" width="12" height="12" fill="{}"/><text x="{tx}" y="42" class="tick">{}</text>"#,

@@ -289,3 +289,24 @@ fn a_threshold_on_another_metric_is_refused_before_any_step() {
         show(&out)
     );
 }
+
+#[test]
+fn search_help_teaches_the_search_with_examples_and_exit_codes() {
+    let out = Command::new(cargo_bin("loadgen"))
+        .args(["search", "--help"])
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needed in [
+        "doubling",
+        "bisect",
+        "--slo",
+        "--vary",
+        "capacity>=",
+        "Exit codes",
+    ] {
+        assert!(help.contains(needed), "{needed:?} missing from:\n{help}");
+    }
+}
