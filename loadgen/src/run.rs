@@ -377,12 +377,18 @@ impl<'a> Crew<'a> {
         let window = CpuWindow::start();
         let received_before = listen.sum(|l| &l.received);
         let (cost_from, cost_to) = cost_window(config, measure_from, end);
+        // Sampling the server takes time (a scrape, /proc): the deliveries received meanwhile
+        // are split evenly between before and after, so a slow sample does not tilt the ratio.
+        let sample_at = |listen: &Listen<'_>| {
+            let before = listen.sum(|l| &l.received);
+            let sample = server.sample();
+            (sample, (before + listen.sum(|l| &l.received)) / 2)
+        };
         listen.wait(clock.base + cost_from, true, |_| false);
-        let first = server.sample();
-        let first_received = listen.sum(|l| &l.received);
+        let (first, first_received) = sample_at(listen);
         listen.wait(clock.base + cost_to, true, |_| false);
-        let last = server.sample();
-        let cost_deliveries = listen.sum(|l| &l.received) - first_received;
+        let (last, last_received) = sample_at(listen);
+        let cost_deliveries = last_received.saturating_sub(first_received);
         listen.wait(clock.base + end, true, |_| false);
         let deliveries = listen.sum(|l| &l.received) - received_before;
         let mut server_cost = server_cost::cost(idle, &first, &last, cost_deliveries, registered);
