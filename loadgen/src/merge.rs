@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
+use crate::build::{CpuFigures, Parts};
 use crate::config::Shard;
 use crate::histograms::Histograms;
-use crate::report::{Counts, CpuFigures, Latency, Parts, Summary};
-use crate::run::Phases;
+use crate::outcome::Phases;
+use crate::report::{Counts, Latency, Summary};
 use crate::series::Second;
 use crate::server_cost::ServerCost;
 use crate::stats::{histogram, SenderCount};
