@@ -90,8 +90,9 @@ pub enum Command {
     /// Prints the answer in one line, a table of every step and why the search stopped; --json
     /// writes every step with its report, --html the latency-versus-throughput curve.
     /// Exit codes: 0 an answer (and every capacity gate holds), 1 nothing held the SLO or a
-    /// capacity gate failed, 2 the search could not answer (generator-bound, out of steps,
-    /// Ctrl-C) or a usage or connection error.
+    /// capacity gate failed, 2 the search could not answer (generator-bound, out of steps, a
+    /// step that could not run, Ctrl-C; 0 instead when capacity gates were given and already
+    /// hold on what it found) or a usage or connection error.
     #[command(verbatim_doc_comment)]
     Search(crate::search::SearchArgs),
     /// Merge the --json reports of a run's shards (--shard I/N) into the report of the whole

@@ -139,8 +139,9 @@ fn on_ctrl_c() -> anyhow::Result<Arc<Progress>> {
 fn search_main(a: &SearchArgs) -> anyhow::Result<ExitCode> {
     use loadgen::{search, search_report as sr, search_run};
     let base = a.run.config();
-    base.validate()?;
+    // The search's own refusals first: they say what a search cannot do.
     let plan = search::Plan::from_args(a, &base)?;
+    base.validate()?;
     let gates = search::capacity_gates(&a.threshold)?;
     let progress = on_ctrl_c()?;
     eprintln!(

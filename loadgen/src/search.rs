@@ -47,30 +47,36 @@ pub enum Verdict {
 
 /// Judges a step: `Err` is a run that could not measure (too few bots registered).
 ///
-/// The server's own faults (loss, duplicates, reordering, errors) fail a step whatever the
-/// generator did; past them, a generator-bound step is not the server's to pass or fail.
+/// The server's own faults (duplicates, reordering, errors) fail a step whatever the generator
+/// did; past them, a generator-bound step is not the server's to pass or fail (a generator too
+/// slow to read in time loses deliveries too).
 pub fn judge(run: &Result<Summary, String>, slo: &[Threshold]) -> Verdict {
     let s = match run {
         Ok(s) => s,
         Err(why) => return Verdict::Fail(why.clone()),
     };
     let c = &s.counts;
-    let mut faults = Vec::new();
-    for (n, what) in [
-        (c.lost, "lost"),
+    let faults = |list: &[(u64, &str)]| -> Vec<String> {
+        list.iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect()
+    };
+    // The server's own: a slow generator duplicates, reorders and errs nothing.
+    let own = faults(&[
         (c.duplicated, "duplicated"),
         (c.out_of_order, "out of order"),
         (s.server_errors(), "errors"),
-    ] {
-        if n > 0 {
-            faults.push(format!("{n} {what}"));
-        }
-    }
-    if !faults.is_empty() {
-        return Verdict::Fail(faults.join(", "));
+    ]);
+    if !own.is_empty() {
+        return Verdict::Fail(own.join(", "));
     }
     if let Some(note) = &s.self_check.generator_note {
         return Verdict::GeneratorBound(note.clone());
+    }
+    // Loss, past a generator that kept up: the server's.
+    if c.lost > 0 {
+        return Verdict::Fail(faults(&[(c.lost, "lost")]).join(", "));
     }
     if !s.valid {
         return Verdict::Fail(format!("invalid: {}", s.invalid_reasons.join("; ")));
@@ -155,6 +161,8 @@ pub enum Stop {
     MaxSteps,
     /// Ctrl-C.
     Interrupted,
+    /// A step could not run at all (the server stopped answering, or never caught up).
+    Aborted(String),
 }
 
 /// What to do next.
@@ -220,7 +228,11 @@ impl Bracket {
             (None, None) => Next::Run(plan.from, Purpose::Double),
             (None, Some(_)) => Next::Done,
             (Some(lo), None) if lo >= plan.to => Next::Run(lo, Purpose::Confirm),
-            (Some(lo), None) => Next::Run(whole((lo * 2.0).min(plan.to)), Purpose::Double),
+            (Some(lo), None) => match whole((lo * 2.0).min(plan.to)) {
+                // Nothing higher is allowed (--to, in whole bots): the best is confirmed.
+                next if next <= lo => Next::Run(lo, Purpose::Confirm),
+                next => Next::Run(next, Purpose::Double),
+            },
             (Some(lo), Some(hi)) => {
                 let mid = whole((lo + hi) / 2.0);
                 if (hi - lo) / lo <= plan.precision || mid <= lo || mid >= hi {
@@ -276,15 +288,15 @@ impl Search {
 }
 
 /// Runs the search: `step` runs one load's config and gives its report, or why it could not
-/// measure (too few bots registered); it fails only for what stops the whole search. `on_step`
-/// hears each step as it ends.
-pub fn search<E>(
+/// measure (too few bots registered); an error from it ends the search ([`Stop::Aborted`]) with
+/// the steps so far. `on_step` hears each step as it ends.
+pub fn search<E: std::fmt::Display>(
     plan: &Plan,
     base: &Config,
     interrupted: &dyn Fn() -> bool,
     step: &mut dyn FnMut(Config) -> Result<StepRun, E>,
     on_step: &mut dyn FnMut(&Step),
-) -> Result<Search, E> {
+) -> Search {
     let mut bracket = Bracket::default();
     let mut steps: Vec<Step> = Vec::new();
     let stop = loop {
@@ -297,7 +309,11 @@ pub fn search<E>(
         if steps.len() >= plan.max_steps {
             break Stop::MaxSteps;
         }
-        let (run, settle) = step(plan.step_config(base, load))?;
+        let (run, settle) = match step(plan.step_config(base, load)) {
+            Ok(done) => done,
+            // The steps so far are kept: they are what the user came for.
+            Err(e) => break Stop::Aborted(e.to_string()),
+        };
         let mut s = Step::new(steps.len() + 1, purpose, load, run, &plan.slo);
         s.settle_s = settle.map(|d| d.as_secs_f64());
         on_step(&s);
@@ -326,7 +342,7 @@ pub fn search<E>(
         }),
     }
     .map(|s| s.number);
-    Ok(Search {
+    Search {
         vary: plan.vary,
         slo: plan.slo.iter().map(|t| t.text().to_string()).collect(),
         precision: plan.precision,
@@ -334,7 +350,7 @@ pub fn search<E>(
         steps,
         stop,
         answer,
-    })
+    }
 }
 
 #[cfg(test)]

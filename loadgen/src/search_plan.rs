@@ -105,8 +105,20 @@ impl Plan {
             Vary::Rate => base.rate,
             Vary::Clients => base.clients as f64,
         };
-        let from = a.from.unwrap_or(here);
-        let to = a.to.unwrap_or(from * 1024.0);
+        if base.start_at.is_some() || base.shard.is_sharded() {
+            // One wall-clock start cannot serve every step, and a shard cannot judge loss.
+            return Err(SearchError::Range(
+                "--start-at and --shard are for one run spread over several processes; a \
+                 search runs its steps one after another from one process"
+                    .into(),
+            ));
+        }
+        let mut from = a.from.unwrap_or(here);
+        let mut to = a.to.unwrap_or(from * 1024.0);
+        if a.vary == Vary::Clients {
+            // Whole bots, never above --to.
+            (from, to) = (from.round(), to.floor());
+        }
         let min = match a.vary {
             Vary::Rate => f64::MIN_POSITIVE,
             Vary::Clients => 2.0,

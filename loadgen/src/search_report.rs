@@ -16,8 +16,12 @@ pub fn answer(s: &Search) -> String {
     };
     let Some(a) = s.answer_step() else {
         return match &s.stop {
-            Stop::NothingHeld => format!(
+            Stop::NothingHeld if s.steps[0].verdict != Verdict::Pass => format!(
                 "capacity: none: the first load ({}) did not hold {slo}",
+                load(s.steps[0].load)
+            ),
+            Stop::NothingHeld => format!(
+                "capacity: none: no load from {} held {slo} when run again",
                 load(s.steps[0].load)
             ),
             _ => format!("capacity: unknown: no step held {slo} before the search stopped"),
@@ -55,6 +59,7 @@ pub fn stop_sentence(s: &Search) -> String {
         Stop::NothingHeld => "stopped: not even the first load held (try a lower --from)".into(),
         Stop::MaxSteps => "stopped: --max-steps ran out before the precision was reached".into(),
         Stop::Interrupted => "stopped: interrupted (Ctrl-C)".into(),
+        Stop::Aborted(why) => format!("stopped: a step could not run: {why}"),
         Stop::GeneratorBound(n) => {
             let note = s
                 .steps

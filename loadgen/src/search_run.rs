@@ -38,13 +38,18 @@ pub fn drive(
         // The embedded server is a fresh one per step; a --server must first be idle again.
         let settle = match server {
             Some(addr) => {
-                let limit = config.drain.max(Duration::from_secs(10));
+                // A backlog can be as long as a step sent: the limit grows with the step.
+                let limit = (config.warmup + config.duration)
+                    .max(config.drain)
+                    .max(Duration::from_secs(10));
                 let tag = format!("{:x}{number}", std::process::id() % 0xfff);
+                let stop = || progress.interrupted();
                 Some(crate::settle::caught_up(
                     addr,
                     config.protocol,
                     &tag,
                     limit,
+                    &stop,
                 )?)
             }
             None => None,
@@ -56,12 +61,8 @@ pub fn drive(
             Err(e) => Err(e.into()),
         }
     };
-    let interrupted = || {
-        progress
-            .interrupted
-            .load(std::sync::atomic::Ordering::SeqCst)
-    };
-    search::search(plan, base, &interrupted, &mut step, on_step)
+    let interrupted = || progress.interrupted();
+    Ok(search::search(plan, base, &interrupted, &mut step, on_step))
 }
 
 /// The verdict line and exit code: 0 an answer (and every capacity gate holds), 1 nothing held
@@ -85,6 +86,7 @@ pub fn verdict(s: &Search, gated: bool, gates_hold: bool) -> (String, u8) {
         Stop::Interrupted => cut_short("interrupted"),
         Stop::GeneratorBound(_) => cut_short("generator-bound"),
         Stop::MaxSteps => cut_short("out of steps"),
+        Stop::Aborted(_) => cut_short("aborted"),
         Stop::NothingHeld => ("FAIL: no load held the SLO".into(), 1),
         Stop::Precision | Stop::ReachedTo if !gates_hold => {
             ("FAIL: a capacity gate failed".into(), 1)

@@ -36,13 +36,13 @@ fn load_of(c: &Config, vary: Vary) -> f64 {
 fn run_model(plan: &Plan, model: &mut dyn FnMut(f64, usize) -> Summary) -> Search {
     let mut seen: Vec<f64> = Vec::new();
     let vary = plan.vary;
-    let mut step = |c: Config| -> Result<StepRun, ()> {
+    let mut step = |c: Config| -> Result<StepRun, String> {
         let load = load_of(&c, vary);
         let nth = seen.iter().filter(|l| **l == load).count();
         seen.push(load);
         Ok((Ok(model(load, nth)), None))
     };
-    search(plan, &Config::default(), &|| false, &mut step, &mut |_| {}).unwrap()
+    search(plan, &Config::default(), &|| false, &mut step, &mut |_| {})
 }
 
 fn loads(s: &Search) -> Vec<f64> {
@@ -143,6 +143,38 @@ fn clients_are_searched_in_whole_bots() {
 }
 
 #[test]
+fn clients_stop_doubling_at_the_last_whole_bot_under_to() {
+    let p = plan(Vary::Clients, 2.0, 5.0);
+    let s = run_model(&p, &mut |load, _| report(load, 1_000.0));
+    assert_eq!(
+        loads(&s),
+        [2.0, 4.0, 5.0, 5.0],
+        "no step repeats below --to"
+    );
+    assert_eq!(s.stop, Stop::ReachedTo);
+}
+
+#[test]
+fn a_step_that_cannot_run_ends_the_search_and_keeps_the_steps_so_far() {
+    let p = plan(Vary::Rate, 10.0, 1_000.0);
+    let mut n = 0;
+    let mut step = |c: Config| -> Result<StepRun, String> {
+        n += 1;
+        if n == 3 {
+            return Err("cannot connect to 127.0.0.1:1".into());
+        }
+        Ok((Ok(report(c.rate, 1_000.0)), None))
+    };
+    let s = search(&p, &Config::default(), &|| false, &mut step, &mut |_| {});
+    assert_eq!(s.steps.len(), 2);
+    assert_eq!(
+        s.stop,
+        Stop::Aborted("cannot connect to 127.0.0.1:1".into())
+    );
+    assert_eq!(s.answer_step().unwrap().load, 20.0, "the best so far");
+}
+
+#[test]
 fn the_step_budget_is_kept() {
     let mut p = plan(Vary::Rate, 1.0, 1e9);
     p.max_steps = 4;
@@ -155,11 +187,28 @@ fn the_step_budget_is_kept() {
 fn the_servers_faults_fail_a_step_even_when_the_generator_was_slow() {
     let slo = [Threshold::parse("p99<50ms").unwrap()];
     let mut r = report(1.0, 10.0);
+    r.counts.duplicated = 3;
+    r.self_check.generator_note = Some("generator-bound".into());
+    assert_eq!(
+        judge(&Ok(r.clone()), &slo),
+        Verdict::Fail("3 duplicated".into())
+    );
+    r.counts.duplicated = 0;
+    assert!(matches!(judge(&Ok(r), &slo), Verdict::GeneratorBound(_)));
+}
+
+#[test]
+fn loss_on_a_generator_bound_step_is_not_blamed_on_the_server() {
+    let slo = [Threshold::parse("p99<50ms").unwrap()];
+    let mut r = report(1.0, 10.0);
     r.counts.lost = 3;
     r.self_check.generator_note = Some("generator-bound".into());
-    assert_eq!(judge(&Ok(r.clone()), &slo), Verdict::Fail("3 lost".into()));
-    r.counts.lost = 0;
-    assert!(matches!(judge(&Ok(r), &slo), Verdict::GeneratorBound(_)));
+    assert!(matches!(
+        judge(&Ok(r.clone()), &slo),
+        Verdict::GeneratorBound(_)
+    ));
+    r.self_check.generator_note = None;
+    assert_eq!(judge(&Ok(r), &slo), Verdict::Fail("3 lost".into()));
 }
 
 #[test]

@@ -28,6 +28,12 @@ pub enum SettleError {
         #[source]
         source: std::io::Error,
     },
+    /// Ctrl-C came while waiting.
+    #[error("interrupted while waiting for {addr} to catch up")]
+    Interrupted {
+        /// The server.
+        addr: SocketAddr,
+    },
     /// The probe's line did not arrive in time.
     #[error(
         "{addr} did not relay a fresh line within {:.1} s after the previous step: it is still \
@@ -42,13 +48,14 @@ pub enum SettleError {
     },
 }
 
-/// Waits until a line sent now from one connection reaches another, up to `limit`; how long it
-/// took.
+/// Waits until a line sent now from one connection reaches another, up to `limit` or until
+/// `stop` says so; how long it took.
 pub fn caught_up(
     addr: SocketAddr,
     protocol: Protocol,
     tag: &str,
     limit: Duration,
+    stop: &dyn Fn() -> bool,
 ) -> Result<Duration, SettleError> {
     let started = Instant::now();
     let io = |what: &str| {
@@ -64,8 +71,8 @@ pub fn caught_up(
         let mut reader = BufReader::new(stream.try_clone().map_err(io("clone a socket"))?);
         let mut writer = stream;
         if protocol == Protocol::Chat1 {
-            // HELLO, then our name, then WELCOME (or an ERR, which the deadline turns into
-            // "behind": a probe that cannot register sees nothing arrive).
+            // HELLO, then our name, then WELCOME (an ERR instead, say the name is taken, ends
+            // in a read error at the deadline).
             wait_for(&mut reader, "HELLO ", started + limit).map_err(io("read HELLO"))?;
         }
         writer
@@ -81,12 +88,18 @@ pub fn caught_up(
     let marker = format!("settle-{tag}-{}", std::process::id());
     let mut line = String::new();
     while started.elapsed() < limit {
+        if stop() {
+            return Err(SettleError::Interrupted { addr });
+        }
         sender
             .write_all(format!("{marker}\n").as_bytes())
             .map_err(io("send the probe line"))?;
         let resend_at = Instant::now() + RESEND;
         while Instant::now() < resend_at {
-            line.clear();
+            // A line cut by a read timeout is kept and completed by the next read.
+            if line.ends_with('\n') {
+                line.clear();
+            }
             match receiver.read_line(&mut line) {
                 Ok(0) => {
                     return Err(SettleError::Io {
@@ -119,7 +132,10 @@ fn wait_for(
 ) -> std::io::Result<()> {
     let mut line = String::new();
     while Instant::now() < deadline {
-        line.clear();
+        // A line cut by a read timeout is kept and completed by the next read.
+        if line.ends_with('\n') {
+            line.clear();
+        }
         match reader.read_line(&mut line) {
             Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
             Ok(_) if line.starts_with(prefix) => return Ok(()),
@@ -146,8 +162,14 @@ mod tests {
     fn an_idle_server_has_caught_up_at_once() {
         let server = chat_server::RunningServer::start(chat_server::Config::default())
             .expect("embedded server");
-        let took = caught_up(server.addr(), Protocol::Chat1, "t1", Duration::from_secs(5))
-            .expect("an idle server relays at once");
+        let took = caught_up(
+            server.addr(),
+            Protocol::Chat1,
+            "t1",
+            Duration::from_secs(5),
+            &|| false,
+        )
+        .expect("an idle server relays at once");
         assert!(took < Duration::from_secs(5), "{took:?}");
     }
 
@@ -169,8 +191,14 @@ mod tests {
             }
             held
         });
-        let err = caught_up(addr, Protocol::Chat1, "t2", Duration::from_millis(800))
-            .expect_err("nothing is relayed");
+        let err = caught_up(
+            addr,
+            Protocol::Chat1,
+            "t2",
+            Duration::from_millis(800),
+            &|| false,
+        )
+        .expect_err("nothing is relayed");
         assert!(matches!(err, SettleError::Behind { .. }), "{err}");
         assert!(err.to_string().contains("backlog"), "{err}");
         drop(serving.join());

@@ -10,8 +10,9 @@
 //! Waking from an idle core takes tens of microseconds, which at light load is a quarter of
 //! what the server takes. So a light worker's timer (see [`LIGHT_SENDS_PER_S`]) fires [`EARLY`]
 //! before the deadline and the sleep spins the rest: punctual to a few microseconds for at most
-//! that much CPU per send (under 3% of a core at the limit). Heavier workers do not spin: their
-//! latencies are milliseconds and their CPU is the measurement's. No sleep ever ends before its
+//! that much CPU per send (about 4% of a core at the limit, [`SLACK`] included). Heavier workers
+//! do not fire early: their latencies are milliseconds and their CPU is the measurement's; they
+//! spin only when a deadline is within [`SLACK`] of a wake-up. No sleep ever ends before its
 //! deadline: a send never leaves ahead of its plan.
 //!
 //! Latency is still measured from the planned time: this only makes the plan kept.
