@@ -71,30 +71,30 @@ pub struct Parts {
 }
 
 impl Summary {
-    /// Derives the figures from a run's merged recordings.
-    pub fn from_outcome(config: &Config, o: &Outcome) -> Summary {
-        let t = &o.totals;
+    /// Derives the figures from a run's merged recordings (taken, not copied).
+    pub fn from_outcome(config: &Config, o: Outcome) -> Summary {
+        let t = o.totals;
         let (completion, incomplete) = t.completion.histogram();
         let hist = Histograms {
-            from_planned: t.from_planned.clone(),
-            from_sent: t.from_sent.clone(),
+            from_planned: t.from_planned,
+            from_sent: t.from_sent,
             completion,
-            connect: t.connect.clone(),
-            send_lag: t.send_lag.clone(),
-            loop_lag: t.loop_lag.clone(),
+            connect: t.connect,
+            send_lag: t.send_lag,
+            loop_lag: t.loop_lag,
         };
+        let measure_s = o.phases.measure_s;
         let per_delivery = |pct: f64, cpu: &CpuUse| {
-            (cpu.deliveries > 0)
-                .then(|| pct / 100.0 * o.phases.measure_s * 1e6 / cpu.deliveries as f64)
+            (cpu.deliveries > 0).then(|| pct / 100.0 * measure_s * 1e6 / cpu.deliveries as f64)
         };
         let server_cpu = o.cpu.filter(|_| o.embedded);
         Summary::build(Parts {
-            server: o.server.clone(),
+            server: o.server,
             addr: o.addr.to_string(),
             embedded: o.embedded,
             registered: o.registered,
             config: config.clone(),
-            phases: o.phases.clone(),
+            phases: o.phases,
             hist,
             tally: Counts {
                 sent: t.tally.sent,
@@ -105,7 +105,7 @@ impl Summary {
                 incomplete,
                 lost: 0,
             },
-            errors: t.errors.clone(),
+            errors: t.errors,
             cpu: CpuFigures {
                 workers: o.workers,
                 loadgen_cpu_pct: o.cpu.map(|c| c.share.loadgen_pct),
@@ -116,14 +116,14 @@ impl Summary {
             },
             inherited_generator_notes: Vec::new(),
             inherited_invalid: Vec::new(),
-            seconds: o.seconds.clone(),
+            seconds: o.seconds,
             measure_start_unix: o
                 .measure_start
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_secs_f64(),
-            server_cost: o.server_cost.clone(),
-            per_sender: t.per_sender.clone(),
+            server_cost: o.server_cost,
+            per_sender: t.per_sender,
             shards: 0,
         })
     }

@@ -192,6 +192,11 @@ impl Threshold {
         &self.text
     }
 
+    /// Its bound in milliseconds, when it is a threshold on a latency.
+    pub fn latency_bound_ms(&self) -> Option<f64> {
+        (METRICS[self.metric].1 == Unit::Millis).then_some(self.value)
+    }
+
     /// The metric's name.
     pub fn metric_name(&self) -> &'static str {
         METRICS[self.metric].0

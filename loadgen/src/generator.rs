@@ -68,10 +68,18 @@ pub fn generator_bound(d: OwnDelay) -> Option<String> {
     } else {
         return None;
     };
-    Some(format!(
-        "{why}; the figures measure loadgen as much as the server (give it more cores or \
-         --workers, or lower the load)"
-    ))
+    Some(format!("{why}; {ADVICE}"))
+}
+
+/// What a generator-bound note advises, after its measurement.
+pub const ADVICE: &str = "the figures measure loadgen as much as the server (give it more cores \
+                          or --workers, or lower the load)";
+
+/// A generator-bound note without its advice: the measurement alone.
+pub fn measurement(note: &str) -> &str {
+    note.strip_suffix(ADVICE)
+        .and_then(|n| n.strip_suffix("; "))
+        .unwrap_or(note)
 }
 
 #[cfg(test)]

@@ -18,22 +18,11 @@ const RATE: &str = "#2ca02c";
 
 /// The page for `summary`, with the gates' results and the one-line verdict.
 pub fn render(s: &Summary, checks: &[Check], verdict: &str) -> String {
-    let mut out = String::new();
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>");
-    write!(
-        out,
-        "<title>loadgen: {}</title><style>{}</style></head><body>",
-        escape(&s.server),
-        CSS
-    )
-    .unwrap();
-    write!(out, "<h1>loadgen report: {}</h1>", escape(&s.server)).unwrap();
-    let class = if verdict.starts_with("PASS") {
-        "pass"
-    } else {
-        "fail"
-    };
-    write!(out, "<p class=\"verdict {class}\">{}</p>", escape(verdict)).unwrap();
+    let mut out = page_start(
+        &format!("loadgen: {}", s.server),
+        &format!("loadgen report: {}", s.server),
+        verdict,
+    );
     let sc = &s.self_check;
     if let Some(note) = &sc.generator_note {
         write!(out, "<p class=\"warn\">{}</p>", escape(note)).unwrap();
@@ -48,25 +37,49 @@ pub fn render(s: &Summary, checks: &[Check], verdict: &str) -> String {
     }
     settings(&mut out, s);
     figures(&mut out, s);
-    if !checks.is_empty() {
-        out.push_str("<h2>Gates</h2><ul>");
-        for c in checks {
-            write!(
-                out,
-                "<li class=\"{}\">{}</li>",
-                if c.pass { "pass" } else { "fail" },
-                escape(&c.to_string())
-            )
-            .unwrap();
-        }
-        out.push_str("</ul>");
-    }
+    gate_list(&mut out, checks.iter().map(|c| (c.pass, c.to_string())));
     out.push_str("<h2>Charts</h2>");
     for chart in charts(s) {
         write!(out, "<figure>{}</figure>", chart.render()).unwrap();
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// A report page's head (title, style sheet), its heading and its verdict line, PASS in green
+/// and anything else in red; the caller adds the body and closes it with `</body></html>`.
+pub fn page_start(title: &str, heading: &str, verdict: &str) -> String {
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>");
+    write!(
+        out,
+        "<title>{}</title><style>{CSS}</style></head><body><h1>{}</h1>",
+        escape(title),
+        escape(heading)
+    )
+    .unwrap();
+    let class = if verdict.starts_with("PASS") {
+        "pass"
+    } else {
+        "fail"
+    };
+    write!(out, "<p class=\"verdict {class}\">{}</p>", escape(verdict)).unwrap();
+    out
+}
+
+/// The gates' results as a list, each green when it held and red when not; nothing without
+/// gates.
+pub fn gate_list(out: &mut String, gates: impl IntoIterator<Item = (bool, String)>) {
+    let items: Vec<_> = gates.into_iter().collect();
+    if items.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Gates</h2><ul>");
+    for (pass, text) in items {
+        let class = if pass { "pass" } else { "fail" };
+        write!(out, "<li class=\"{class}\">{}</li>", escape(&text)).unwrap();
+    }
+    out.push_str("</ul>");
 }
 
 fn row(out: &mut String, key: &str, value: &str) {

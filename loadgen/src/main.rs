@@ -119,7 +119,7 @@ fn run_main(args: &Args) -> anyhow::Result<ExitCode> {
     };
     let outcome = run::run(config.clone(), &progress, &mut on_second)?;
 
-    let summary = Summary::from_outcome(&config, &outcome);
+    let summary = Summary::from_outcome(&config, outcome);
     finish(&summary, &args.outputs, &judge)
 }
 
@@ -177,12 +177,10 @@ fn search_main(a: &SearchArgs) -> anyhow::Result<ExitCode> {
     }
     let (verdict, code) = search_run::verdict(&found, !gates.is_empty(), gates_hold);
     if let Some(path) = &a.json {
-        let text = serde_json::to_string_pretty(&found)? + "\n";
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        write_file(path, json_text(&found)?)?;
     }
     if let Some(path) = &a.html {
-        std::fs::write(path, sr::html(&found, &gate_lines, &verdict))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_file(path, sr::html(&found, &gate_lines, &verdict))?;
     }
     if code == 2 {
         eprintln!("loadgen: {verdict}");
@@ -206,24 +204,28 @@ fn merge_main(m: &MergeArgs) -> anyhow::Result<ExitCode> {
     finish(&summary, &m.outputs, &judge)
 }
 
+/// Writes one of the files asked for, naming it if that fails.
+fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A report as its JSON file holds it.
+fn json_text(report: &impl serde::Serialize) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(report)? + "\n")
+}
+
 /// Prints the table, writes the files, applies the gates and says the verdict: the same for a
 /// run and for a merge.
 fn finish(summary: &Summary, outputs: &Outputs, judge: &Judge) -> anyhow::Result<ExitCode> {
     print!("{}", loadgen::table::render(summary));
-    let write = |path: &Path, text: Vec<u8>| {
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-    };
     if let Some(path) = &outputs.json {
-        write(
-            path,
-            (serde_json::to_string_pretty(summary)? + "\n").into_bytes(),
-        )?;
+        write_file(path, json_text(summary)?)?;
     }
     if let Some(path) = &outputs.hgrm {
-        write(path, summary.hgrm().into_bytes())?;
+        write_file(path, summary.hgrm())?;
     }
     if let Some(path) = &outputs.hlog {
-        write(path, summary.hlog()?)?;
+        write_file(path, summary.hlog()?)?;
     }
     let sharded = summary
         .config
@@ -244,10 +246,7 @@ fn finish(summary: &Summary, outputs: &Outputs, judge: &Judge) -> anyhow::Result
     }
     let (verdict, code) = loadgen::verdict::judge(summary, &checks, gated);
     if let Some(path) = &outputs.html {
-        write(
-            path,
-            loadgen::html::render(summary, &checks, &verdict).into_bytes(),
-        )?;
+        write_file(path, loadgen::html::render(summary, &checks, &verdict))?;
     }
     if code == 2 {
         eprintln!("loadgen: {verdict}");

@@ -60,7 +60,6 @@ impl Listen<'_> {
 
 /// A run under way: its workers started, the controller listening to them.
 pub struct Crew<'a> {
-    config: Config,
     plan: Arc<Plan>,
     phase: watch::Sender<Phase>,
     ready: mpsc::Receiver<bool>,
@@ -109,7 +108,7 @@ impl<'a> Crew<'a> {
             .map(|i| format!("lg{tag:x}_{i}"))
             .collect();
         let plan = Arc::new(Plan {
-            config: config.clone(),
+            config,
             addr,
             names,
             clock,
@@ -140,7 +139,6 @@ impl<'a> Crew<'a> {
             }
         }
         Ok(Crew {
-            config,
             plan,
             phase: phase_tx,
             ready: ready_rx,
@@ -187,7 +185,7 @@ impl<'a> Crew<'a> {
     /// which must still be ahead.
     pub fn start_time(&self, registered: usize) -> Result<Duration, RunError> {
         let clock = &self.plan.clock;
-        let Some(at) = self.config.start_at else {
+        let Some(at) = self.plan.config.start_at else {
             return Ok(clock.base.elapsed() + Duration::from_millis(50));
         };
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(at);
@@ -211,7 +209,7 @@ impl<'a> Crew<'a> {
         registered: usize,
         phases: &mut Phases,
     ) -> Measured {
-        let config = &self.config;
+        let config = &self.plan.config;
         let clock = &self.plan.clock;
         let measure_from = start + config.warmup;
         let end = measure_from + config.duration;
@@ -268,13 +266,13 @@ impl<'a> Crew<'a> {
         // After Ctrl-C the drain is short but still happens, so that what was in flight is
         // counted as delivered rather than lost.
         let drain = if self.listen.progress.interrupted() {
-            self.config.drain.min(Duration::from_secs(1))
+            self.plan.config.drain.min(Duration::from_secs(1))
         } else {
-            self.config.drain
+            self.plan.config.drain
         };
         // A shard cannot tell when everything owed to its bots has come (other shards' senders'
         // counts are theirs), so it waits the whole drain.
-        let sharded = self.config.shard.is_sharded();
+        let sharded = self.plan.config.shard.is_sharded();
         self.listen.wait(Instant::now() + drain, false, |l| {
             !sharded && l.drained(clients)
         });

@@ -13,7 +13,7 @@ use crate::target::Server;
 pub use crate::outcome::{CpuUse, Outcome, Phases, Progress, RunError};
 
 /// Runs the whole load test on worker threads, calling `on_second` as each second completes:
-/// the server found or embedded, the workers started, then the phases in turn.
+/// the server found or embedded, then [`run_on`] it.
 pub fn run(
     config: Config,
     progress: &Progress,
@@ -21,8 +21,20 @@ pub fn run(
 ) -> Result<Outcome, RunError> {
     config.validate()?;
     let server = Server::open(&config)?;
+    run_on(&server, config, progress, on_second)
+}
+
+/// Runs the load test on a server already opened (a search opens a `--server` once for all
+/// its steps): the workers started, then the phases in turn.
+pub fn run_on(
+    server: &Server,
+    config: Config,
+    progress: &Progress,
+    on_second: &mut dyn FnMut(&Second),
+) -> Result<Outcome, RunError> {
+    config.validate()?;
     let idle = server_cost::settled(|| server.sample());
-    let mut crew = Crew::start(config.clone(), &server, progress, on_second)?;
+    let mut crew = Crew::start(config, server, progress, on_second)?;
     let own_count = crew.own_count();
     let workers = crew.workers;
 
@@ -46,7 +58,7 @@ pub fn run(
                 return Err(e);
             }
         };
-        measured = crew.measure(start, &server, &idle, registered, &mut phases);
+        measured = crew.measure(start, server, &idle, registered, &mut phases);
         crew.drain(&mut phases);
     }
     phases.interrupted = progress.interrupted();

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::search_plan::{capacity_gates, Plan, SearchArgs, SearchError, Vary};
+pub use crate::search_plan::{capacity_gates, CapacityGate, Plan, SearchArgs, SearchError, Vary};
 
 use crate::config::Config;
 use crate::gate::{self, Threshold};
@@ -199,11 +199,6 @@ impl Bracket {
             .iter()
             .copied()
             .fold(None, |m, p| Some(m.map_or(p, |m: f64| m.min(p))))
-    }
-
-    /// The confirmed answer, once there is one.
-    pub fn confirmed(&self) -> Option<f64> {
-        self.confirmed
     }
 
     /// Records a step's result.

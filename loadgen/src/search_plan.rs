@@ -171,15 +171,32 @@ impl Plan {
 
     /// A load as the user reads it.
     pub fn show(&self, load: f64) -> String {
-        match self.vary {
+        self.vary.show(load)
+    }
+}
+
+impl Vary {
+    /// A load of this kind as the user reads it.
+    pub fn show(self, load: f64) -> String {
+        match self {
             Vary::Rate => format!("{load:.3} msg/s per bot"),
             Vary::Clients => format!("{load:.0} bots"),
         }
     }
 }
 
+/// A gate on the search's answer: the user's text, and the threshold on deliveries per second
+/// it means.
+#[derive(Debug, Clone)]
+pub struct CapacityGate {
+    /// As given, e.g. `capacity>=20000`.
+    pub text: String,
+    /// The same bound on `deliveries_per_s`.
+    pub threshold: Threshold,
+}
+
 /// Parses `capacity>=N` gates on the answer.
-pub fn capacity_gates(texts: &[String]) -> Result<Vec<Threshold>, SearchError> {
+pub fn capacity_gates(texts: &[String]) -> Result<Vec<CapacityGate>, SearchError> {
     texts
         .iter()
         .map(|t| {
@@ -188,7 +205,10 @@ pub fn capacity_gates(texts: &[String]) -> Result<Vec<Threshold>, SearchError> {
                 .strip_prefix("capacity")
                 .filter(|r| r.starts_with(['<', '>', '=', '!']))
                 .ok_or_else(|| SearchError::NotCapacity(t.clone()))?;
-            Ok(Threshold::parse(&format!("deliveries_per_s{rest}"))?)
+            Ok(CapacityGate {
+                text: compact.clone(),
+                threshold: Threshold::parse(&format!("deliveries_per_s{rest}"))?,
+            })
         })
         .collect()
 }

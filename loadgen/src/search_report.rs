@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::gate::Threshold;
-use crate::search::{Search, Stop, Vary, Verdict};
+use crate::search::{CapacityGate, Search, Stop, Vary, Verdict};
 use crate::svg::{escape, Chart, Series, Style};
 
 /// The answer in one line.
@@ -67,7 +67,7 @@ pub fn stop_sentence(s: &Search) -> String {
                 .find(|x| x.number == *n)
                 .and_then(|x| match &x.verdict {
                     // The measurement only: the advice follows, for a search.
-                    Verdict::GeneratorBound(why) => why.split("; the figures measure").next(),
+                    Verdict::GeneratorBound(why) => Some(crate::generator::measurement(why)),
                     _ => None,
                 })
                 .unwrap_or("");
@@ -121,19 +121,19 @@ pub fn table(s: &Search) -> String {
 
 /// The capacity gates' results, one line each, and whether all held. Without an answer the
 /// capacity is unknown, which fails every gate.
-pub fn check_capacity(s: &Search, gates: &[Threshold]) -> (Vec<String>, bool) {
+pub fn check_capacity(s: &Search, gates: &[CapacityGate]) -> (Vec<String>, bool) {
     let capacity = s.answer_step().map(|a| a.deliveries_per_s);
     let mut all = true;
     let lines = gates
         .iter()
         .map(|g| {
-            let pass = capacity.is_some_and(|c| g.holds(c));
+            let pass = capacity.is_some_and(|c| g.threshold.holds(c));
             all &= pass;
             let actual = capacity.map_or("unknown".to_string(), |c| format!("{c:.0}"));
             format!(
                 "{} capacity gate {} (capacity {actual} deliveries/s)",
                 if pass { "PASS" } else { "FAIL" },
-                g.text().replacen("deliveries_per_s", "capacity", 1)
+                g.text
             )
         })
         .collect();
@@ -234,57 +234,32 @@ pub fn curve(s: &Search) -> Chart {
 
 /// The latency bound of the first SLO on a latency, in ms, for drawing.
 fn slo_latency_ms(s: &Search) -> Option<f64> {
-    s.slo.iter().find_map(|t| {
-        let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-        let at = compact.find(['<', '>'])?;
-        let raw = compact[at..].trim_start_matches(['<', '>', '=']);
-        let (n, scale) = if let Some(n) = raw.strip_suffix("ms") {
-            (n, 1.0)
-        } else if let Some(n) = raw.strip_suffix("us") {
-            (n, 0.001)
-        } else {
-            (raw.strip_suffix('s')?, 1000.0)
-        };
-        n.parse::<f64>().ok().map(|v| v * scale)
-    })
+    s.slo
+        .iter()
+        .filter_map(|t| Threshold::parse(t).ok())
+        .find_map(|t| t.latency_bound_ms())
 }
 
 /// The page: the answer, why it stopped, the gates, the curve and the table of steps.
 pub fn html(s: &Search, gate_lines: &[String], verdict: &str) -> String {
-    let mut out = String::new();
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>");
-    write!(
-        out,
-        "<title>loadgen search</title><style>{}</style></head><body>",
-        crate::html::CSS
-    )
-    .unwrap();
     let server = s
         .base
         .server
         .as_deref()
         .unwrap_or("the embedded reference server");
-    write!(out, "<h1>loadgen search: {}</h1>", escape(server)).unwrap();
-    let class = if verdict.starts_with("PASS") {
-        "pass"
-    } else {
-        "fail"
-    };
-    write!(out, "<p class=\"verdict {class}\">{}</p>", escape(verdict)).unwrap();
+    let mut out = crate::html::page_start(
+        "loadgen search",
+        &format!("loadgen search: {server}"),
+        verdict,
+    );
     write!(out, "<p><strong>{}</strong></p>", escape(&answer(s))).unwrap();
     write!(out, "<p>{}</p>", escape(&stop_sentence(s))).unwrap();
-    if !gate_lines.is_empty() {
-        out.push_str("<h2>Gates</h2><ul>");
-        for g in gate_lines {
-            let class = if g.starts_with("PASS") {
-                "pass"
-            } else {
-                "fail"
-            };
-            write!(out, "<li class=\"{class}\">{}</li>", escape(g)).unwrap();
-        }
-        out.push_str("</ul>");
-    }
+    crate::html::gate_list(
+        &mut out,
+        gate_lines
+            .iter()
+            .map(|g| (g.starts_with("PASS"), g.clone())),
+    );
     write!(out, "<figure>{}</figure>", curve(s).render()).unwrap();
     out.push_str("<h2>Steps</h2><table><tr><th>step</th><th>why</th><th>load</th><th>deliveries/s</th><th>p50 ms</th><th>p99 ms</th><th>verdict</th></tr>");
     for x in &s.steps {
@@ -298,10 +273,7 @@ pub fn html(s: &Search, gate_lines: &[String], verdict: &str) -> String {
             "<tr class=\"{class}\"><td>{}</td><td>{:?}</td><td>{}</td><td>{:.0}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td></tr>",
             x.number,
             x.purpose,
-            escape(&match s.vary {
-                Vary::Rate => format!("{:.3} msg/s per bot", x.load),
-                Vary::Clients => format!("{:.0} bots", x.load),
-            }),
+            escape(&s.vary.show(x.load)),
             x.deliveries_per_s,
             x.p50_ms,
             x.p99_ms,

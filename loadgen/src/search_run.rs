@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::report::Summary;
 use crate::run::{self, Progress, RunError};
 use crate::search::{self, Plan, Search, Step, StepRun, Stop};
+use crate::target::Server;
 
 /// What stops a whole search (a step that measures badly only fails).
 #[derive(Debug, thiserror::Error)]
@@ -27,17 +28,18 @@ pub fn drive(
     on_step: &mut dyn FnMut(&Step),
 ) -> Result<Search, DriveError> {
     base.validate().map_err(RunError::from)?;
-    // Checked once, before any step: a wrong address is one clear error.
+    // A --server is found, checked and probed once, before any step: a wrong address is one
+    // clear error, and no step repeats that work. The embedded server is a fresh one per step.
     let server = match &base.server {
-        Some(text) => Some(crate::reach::find_server(text, base).map_err(RunError::from)?),
+        Some(_) => Some(Server::open(base)?),
         None => None,
     };
     let mut number = 0u32;
     let mut step = |config: Config| -> Result<StepRun, DriveError> {
         number += 1;
         // The embedded server is a fresh one per step; a --server must first be idle again.
-        let settle = match server {
-            Some(addr) => {
+        let settle = match &server {
+            Some(server) => {
                 // A backlog can be as long as a step sent: the limit grows with the step.
                 let limit = (config.warmup + config.duration)
                     .max(config.drain)
@@ -45,7 +47,7 @@ pub fn drive(
                 let tag = format!("{:x}{number}", std::process::id() % 0xfff);
                 let stop = || progress.interrupted();
                 Some(crate::settle::caught_up(
-                    addr,
+                    server.addr,
                     config.protocol,
                     &tag,
                     limit,
@@ -54,8 +56,12 @@ pub fn drive(
             }
             None => None,
         };
-        match run::run(config.clone(), progress, &mut |_| {}) {
-            Ok(outcome) => Ok((Ok(Summary::from_outcome(&config, &outcome)), settle)),
+        let ran = match &server {
+            Some(server) => run::run_on(server, config.clone(), progress, &mut |_| {}),
+            None => run::run(config.clone(), progress, &mut |_| {}),
+        };
+        match ran {
+            Ok(outcome) => Ok((Ok(Summary::from_outcome(&config, outcome)), settle)),
             // The server did not take this many bots: the step fails, the search goes on.
             Err(e @ RunError::Registration { .. }) => Ok((Err(e.to_string()), settle)),
             Err(e) => Err(e.into()),

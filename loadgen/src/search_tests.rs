@@ -231,7 +231,7 @@ fn a_step_over_the_slo_says_which_objective_failed() {
 #[test]
 fn capacity_gates_parse_and_other_metrics_are_refused() {
     let gates = capacity_gates(&["capacity >= 1000".into()]).unwrap();
-    assert!(gates[0].holds(1000.0) && !gates[0].holds(999.0));
+    assert!(gates[0].threshold.holds(1000.0) && !gates[0].threshold.holds(999.0));
     let err = capacity_gates(&["p99<5ms".into()]).unwrap_err();
     assert!(err.to_string().contains("capacity>=N"), "{err}");
 }

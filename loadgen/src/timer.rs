@@ -56,6 +56,8 @@ struct State {
     armed: Option<Instant>,
     /// How early the timerfd fires before a deadline ([`EARLY`] for a light worker, else 0).
     early: Duration,
+    /// The wakers one expiry fires, kept between expiries so that firing allocates nothing.
+    due: Vec<Waker>,
 }
 
 /// One worker's timer; see the module docs. Cheap to clone (one per worker, shared by its bots).
@@ -143,9 +145,9 @@ impl Timer {
     }
 
     fn fire(&self) {
-        let mut wake = Vec::new();
-        {
+        let mut wake = {
             let mut st = self.state.borrow_mut();
+            let mut wake = std::mem::take(&mut st.due);
             st.armed = None;
             let due = Instant::now() + SLACK;
             while let Some(&Reverse((at, id))) = st.heap.peek() {
@@ -162,11 +164,13 @@ impl Timer {
                 st.armed = Some(next);
                 arm(self.fd.as_raw_fd(), next);
             }
-        }
+            wake
+        };
         // Woken after the state is released: a woken task may register again at once.
-        for w in wake {
+        for w in wake.drain(..) {
             w.wake();
         }
+        self.state.borrow_mut().due = wake;
     }
 }
 
@@ -326,7 +330,8 @@ mod tests {
                 async move { t.drive().await }
             });
             let order = Rc::new(RefCell::new(Vec::new()));
-            let base = Instant::now() + Duration::from_millis(2);
+            // Far enough ahead that a pause of the test on a busy machine cannot make it due.
+            let base = Instant::now() + Duration::from_millis(50);
             let mut tasks = Vec::new();
             for k in [5u64, 1, 4, 2, 3] {
                 let (t, o) = (timer.clone(), order.clone());
@@ -341,6 +346,12 @@ mod tests {
                 _ = timer.sleep_until(base) => unreachable!("not due yet"),
                 _ = async {} => {}
             }
+            // Its waker went with it (the bots' tasks have not run yet, so none is registered).
+            assert_eq!(
+                timer.state.borrow().wakers.len(),
+                0,
+                "a dropped sleep keeps no waker"
+            );
             for t in tasks {
                 t.await.unwrap();
             }

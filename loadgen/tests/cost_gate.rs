@@ -8,6 +8,9 @@ use std::time::Duration;
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
 
+mod common;
+use common::show;
+
 /// The gate's load (perf/gate), shortened: 30 bots sending at the same instant, 5 times a
 /// second, so that each client gets bursts of lines that batching writes in a few calls.
 fn gate_run(mode: &str) -> Command {
@@ -43,15 +46,6 @@ fn compared(mode: &str, baseline: &Path) -> std::process::Output {
         .expect("loadgen runs")
 }
 
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 #[test]
 fn the_cost_gate_fails_a_server_writing_line_by_line_and_passes_the_normal_one() {
     let dir = std::env::temp_dir().join(format!("loadgen-cost-gate-{}", std::process::id()));
@@ -65,11 +59,11 @@ fn the_cost_gate_fails_a_server_writing_line_by_line_and_passes_the_normal_one()
     assert!(
         made.status.success(),
         "the baseline run failed\n{}",
-        text(&made)
+        show(&made)
     );
 
     let normal = compared("batched", &baseline);
-    let report = text(&normal);
+    let report = show(&normal);
     assert!(
         report.contains("PASS server_sends_per_delivery within"),
         "{report}"
@@ -79,7 +73,7 @@ fn the_cost_gate_fails_a_server_writing_line_by_line_and_passes_the_normal_one()
     assert_ne!(normal.status.code(), Some(1), "{report}");
 
     let planted = compared("per-line", &baseline);
-    let report = text(&planted);
+    let report = show(&planted);
     assert_eq!(planted.status.code(), Some(1), "{report}");
     assert!(
         report.contains("FAIL server_sends_per_delivery within"),

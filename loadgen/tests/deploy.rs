@@ -12,13 +12,16 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use assert_cmd::cargo::cargo_bin;
 use clap::Parser;
 use loadgen::Summary;
 use yaml_rust2::{Yaml, YamlLoader};
+
+mod common;
+use common::show;
 
 /// Bots in the whole scaled-down run, shared by the shards.
 const CLIENTS: u64 = 40;
@@ -87,15 +90,6 @@ fn set_flag(args: &mut [String], flag: &str, value: &str) {
         panic!("no {flag}=... in {args:?}");
     };
     args[i] = format!("{prefix}{value}");
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The Service's ports, followed to the server's own listeners: `chat-server:PORT` in a flag

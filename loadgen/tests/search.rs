@@ -12,12 +12,16 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
+
+mod common;
+use common::show;
 
 const TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -147,21 +151,13 @@ fn relay(
     }
 }
 
-fn show(out: &std::process::Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 #[test]
 fn a_server_of_known_capacity_is_found_within_the_precision() {
     let _alone = one_at_a_time();
     // 4 bots; 333 lines/s relayed, to 3 others each: 999 deliveries/s, 83.25 msg/s per bot.
-    let server = PacedServer::start(333.0);
-    let capacity = 333.0 * 3.0;
+    let lines_per_s = 333.0;
+    let server = PacedServer::start(lines_per_s);
+    let capacity = lines_per_s * 3.0;
     let dir = std::env::temp_dir().join(format!("loadgen-search-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("search.json");
@@ -209,9 +205,9 @@ fn a_server_of_known_capacity_is_found_within_the_precision() {
     for s in steps {
         let load = s["load"].as_f64().unwrap();
         let verdict = s["verdict"].as_str().unwrap();
-        let expect = if load * 4.0 < 333.0 * 0.97 {
+        let expect = if load * 4.0 < lines_per_s * 0.97 {
             Some("pass")
-        } else if load * 4.0 > 333.0 * 1.03 {
+        } else if load * 4.0 > lines_per_s * 1.03 {
             Some("fail")
         } else {
             None
@@ -249,15 +245,28 @@ fn a_server_of_known_capacity_is_found_within_the_precision() {
 fn a_capacity_gate_above_what_the_server_takes_fails_with_exit_1() {
     let _alone = one_at_a_time();
     let server = PacedServer::start(200.0);
-    let out = Command::new(cargo_bin("loadgen"))
-        .args(["search", "--server", &server.addr.to_string()])
-        .args(["--clients", "3", "--from", "40", "--to", "160"])
-        .args(["--slo", "p99<50ms", "--precision", "50%"])
-        .args(["--warmup", "500ms", "--duration", "1s", "--drain", "2s"])
-        .args(["--threshold", "capacity>=100000"])
-        .timeout(TIMEOUT)
-        .output()
-        .unwrap();
+    let out = search(&[
+        "--server",
+        &server.addr.to_string(),
+        "--clients",
+        "3",
+        "--from",
+        "40",
+        "--to",
+        "160",
+        "--slo",
+        "p99<50ms",
+        "--precision",
+        "50%",
+        "--warmup",
+        "500ms",
+        "--duration",
+        "1s",
+        "--drain",
+        "2s",
+        "--threshold",
+        "capacity>=100000",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -270,13 +279,24 @@ fn a_capacity_gate_above_what_the_server_takes_fails_with_exit_1() {
 #[test]
 fn a_generator_held_back_ends_the_search_with_the_generator_bound_sentence() {
     let _alone = one_at_a_time();
-    let out = Command::new(cargo_bin("loadgen"))
-        .args(["search", "--clients", "4", "--workers", "1", "--from", "10"])
-        .args(["--slo", "p99<10s", "--hold-back", "40ms"])
-        .args(["--warmup", "500ms", "--duration", "1s", "--drain", "5s"])
-        .timeout(TIMEOUT)
-        .output()
-        .unwrap();
+    let out = search(&[
+        "--clients",
+        "4",
+        "--workers",
+        "1",
+        "--from",
+        "10",
+        "--slo",
+        "p99<10s",
+        "--hold-back",
+        "40ms",
+        "--warmup",
+        "500ms",
+        "--duration",
+        "1s",
+        "--drain",
+        "5s",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -288,39 +308,45 @@ fn a_generator_held_back_ends_the_search_with_the_generator_bound_sentence() {
     assert!(stdout.contains("GENERATOR-BOUND"), "{}", show(&out));
 }
 
-#[test]
-fn a_search_without_an_slo_is_a_usage_error() {
-    let out = Command::new(cargo_bin("loadgen"))
-        .args(["search", "--clients", "4"])
+/// `loadgen search` with these arguments, to its end.
+fn search(args: &[&str]) -> Output {
+    Command::new(cargo_bin("loadgen"))
+        .arg("search")
+        .args(args)
         .timeout(TIMEOUT)
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--slo"));
+        .unwrap()
 }
 
-#[test]
-fn a_threshold_on_another_metric_is_refused_before_any_step() {
-    let out = Command::new(cargo_bin("loadgen"))
-        .args(["search", "--slo", "p99<50ms", "--threshold", "p99<5ms"])
-        .timeout(TIMEOUT)
-        .output()
-        .unwrap();
+/// A search these arguments make impossible: exit 2 with `why` on stderr, before any step.
+fn refused(args: &[&str], why: &str) {
+    let out = search(args);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(why), "{why:?} expected\n{}", show(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("capacity>=N"),
-        "{}",
+        !stderr.contains("step 1 ("),
+        "refused after a step\n{}",
         show(&out)
     );
 }
 
 #[test]
+fn a_search_without_an_slo_is_a_usage_error() {
+    refused(&["--clients", "4"], "--slo");
+}
+
+#[test]
+fn a_threshold_on_another_metric_is_refused_before_any_step() {
+    refused(
+        &["--slo", "p99<50ms", "--threshold", "p99<5ms"],
+        "capacity>=N",
+    );
+}
+
+#[test]
 fn search_help_teaches_the_search_with_examples_and_exit_codes() {
-    let out = Command::new(cargo_bin("loadgen"))
-        .args(["search", "--help"])
-        .timeout(TIMEOUT)
-        .output()
-        .unwrap();
+    let out = search(&["--help"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let help = String::from_utf8_lossy(&out.stdout);
     for needed in [
@@ -337,16 +363,7 @@ fn search_help_teaches_the_search_with_examples_and_exit_codes() {
 
 #[test]
 fn a_search_refuses_the_flags_of_a_run_spread_over_processes() {
-    let out = Command::new(cargo_bin("loadgen"))
-        .args(["search", "--slo", "p99<50ms", "--shard", "0/2"])
-        .args(["--start-at", "2000000000"])
-        .timeout(TIMEOUT)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--start-at and --shard"),
-        "{}",
-        show(&out)
-    );
+    let why = "--start-at and --shard";
+    refused(&["--slo", "p99<50ms", "--shard", "0/2"], why);
+    refused(&["--slo", "p99<50ms", "--start-at", "2000000000"], why);
 }

@@ -7,6 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use assert_cmd::cargo::cargo_bin;
 use loadgen::Summary;
 
+mod common;
+use common::show;
+
 fn loadgen(server: &str) -> std::process::Command {
     let mut cmd = std::process::Command::new(cargo_bin("loadgen"));
     cmd.args(["--server", server, "--clients", "200", "--rate", "2"])
@@ -16,15 +19,6 @@ fn loadgen(server: &str) -> std::process::Command {
 
 fn report(path: &Path) -> Summary {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn output(out: &std::process::Output) -> String {
-    format!(
-        "exit {:?}\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]
@@ -63,18 +57,18 @@ fn two_shards_of_100_count_what_one_run_of_200_counts_and_merge_exactly() {
     let mut parts = Vec::new();
     for (child, json) in shards {
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", output(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
         assert!(
             String::from_utf8_lossy(&out.stdout).contains("loss is judged by `loadgen merge`"),
             "{}",
-            output(&out)
+            show(&out)
         );
         parts.push(json);
     }
 
     let single = dir.join("single.json");
     let out = loadgen(&addr).arg("--json").arg(&single).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 
     let merged = dir.join("merged.json");
     let out = std::process::Command::new(cargo_bin("loadgen"))
@@ -84,7 +78,7 @@ fn two_shards_of_100_count_what_one_run_of_200_counts_and_merge_exactly() {
         .arg(&merged)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let (m, one) = (report(&merged), report(&single));
     let totals = |s: &Summary| {
         let c = &s.counts;
@@ -118,9 +112,9 @@ fn two_shards_of_100_count_what_one_run_of_200_counts_and_merge_exactly() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        output(&out).contains("shard 1 of 2 is missing"),
+        show(&out).contains("shard 1 of 2 is missing"),
         "{}",
-        output(&out)
+        show(&out)
     );
     let out = std::process::Command::new(cargo_bin("loadgen"))
         .args(["merge"])
@@ -129,9 +123,9 @@ fn two_shards_of_100_count_what_one_run_of_200_counts_and_merge_exactly() {
         .output()
         .unwrap();
     assert!(
-        output(&out).contains("shard 0 of 2 is given twice"),
+        show(&out).contains("shard 0 of 2 is given twice"),
         "{}",
-        output(&out)
+        show(&out)
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
