@@ -13,8 +13,9 @@
 //!
 //! Counting is atomic and takes no lock, so outboxes count under their own lock and the total
 //! is exact. Waking the senders that wait for room takes `gate`, so it is done apart
-//! ([`Budget::wake_waiters`], [`Budget::release_waiters`]) once the caller holds no lock: see
-//! the lock order in [`crate::sync`]. `gate` is a leaf, and the waiting room's protocol is an
+//! ([`Budget::wake_waiters`], [`Budget::release_waiters`]), never under an outbox's lock (an
+//! outbox wakes once its lock is released); a level-1 lock (the registry, the connection
+//! table) may be held, as the lock order in [`crate::sync`] allows. `gate` is a leaf, and the waiting room's protocol is an
 //! event count: every change that may end a wait bumps `epoch` and then takes `gate` to notify,
 //! and a waiter only sleeps if `epoch` has not moved since it last looked, so no wake-up is
 //! lost and no wait depends on its timeout (checked with loom in `tests/handshake_model.rs`).
@@ -237,8 +238,8 @@ impl Budget {
         true
     }
 
-    /// Wakes the senders waiting for room if there is room now. Takes `gate`: call it holding
-    /// no other lock.
+    /// Wakes the senders waiting for room if there is room now. Takes `gate`, a leaf: never
+    /// call it under an outbox's lock.
     pub fn wake_waiters(&self) {
         // See `wait_for_room`: the change just counted is ordered before the look at waiters.
         fence(SeqCst);
@@ -248,7 +249,8 @@ impl Budget {
     }
 
     /// Wakes every sender waiting for room so that each asks its `stop` again (a connection
-    /// closed, or the server is shutting down). Takes `gate`: call it holding no other lock.
+    /// closed, or the server is shutting down). Takes `gate`, a leaf: never call it under an
+    /// outbox's lock.
     pub fn release_waiters(&self) {
         fence(SeqCst);
         if self.waiters.load(SeqCst) > 0 {

@@ -16,7 +16,9 @@ use crate::budget::BacklogStats;
 #[derive(Debug, Default)]
 pub struct Metrics {
     connections_accepted: AtomicU64,
-    connections_refused: AtomicU64,
+    // Counted by reason, each on its own: a total kept beside one reason and subtracted from
+    // could be read between the two increments and underflow.
+    refused_server_full: AtomicU64,
     refused_per_address: AtomicU64,
     unregistered_dropped: AtomicU64,
     connections_open: AtomicI64,
@@ -97,9 +99,9 @@ impl Metrics {
     /// A connection was accepted and turned away.
     pub fn connection_refused(&self, why: Refusal) {
         add(&self.connections_accepted, 1);
-        add(&self.connections_refused, 1);
-        if why == Refusal::PerAddress {
-            add(&self.refused_per_address, 1);
+        match why {
+            Refusal::ServerFull => add(&self.refused_server_full, 1),
+            Refusal::PerAddress => add(&self.refused_per_address, 1),
         }
     }
 
@@ -158,10 +160,11 @@ impl Metrics {
     pub fn snapshot(&self, backlog: BacklogStats) -> Snapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let gauge = |g: &AtomicI64| g.load(Ordering::Relaxed).max(0) as u64;
+        let refused_per_address = get(&self.refused_per_address);
         Snapshot {
             connections_accepted: get(&self.connections_accepted),
-            connections_refused: get(&self.connections_refused),
-            refused_per_address: get(&self.refused_per_address),
+            connections_refused: get(&self.refused_server_full) + refused_per_address,
+            refused_per_address,
             unregistered_dropped: get(&self.unregistered_dropped),
             connections_open: gauge(&self.connections_open),
             registrations: get(&self.registrations),

@@ -11,7 +11,9 @@
 //! never missed. A registration ends with [`Poller::forget`], or when its socket closes.
 //!
 //! `parked` is a leaf lock: [`Writable::writable`] is always called after it is released, so
-//! an owner may hold its own lock while it calls [`Poller::forget`] or [`Poller::watch`].
+//! an owner could hold its own lock while it calls [`Poller::forget`] or [`Poller::watch`]
+//! (an outbox does not: it forgets once its lock is released, but the poller does not rely
+//! on that).
 
 use std::collections::HashMap;
 use std::io;
@@ -237,8 +239,8 @@ mod tests {
         poller.shutdown();
     }
 
-    /// An owner that takes its own lock in `writable`, and holds it while it calls `forget`,
-    /// as an outbox does.
+    /// An owner that takes its own lock in `writable`, and holds it while it calls `forget`:
+    /// the worst case the poller allows.
     struct Owner {
         lock: Mutex<()>,
         told: Mutex<mpsc::Sender<()>>,

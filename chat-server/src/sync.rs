@@ -31,9 +31,12 @@
 //! | 3 | `Shutdown`'s wake address, `Flusher::threads`, `Poller::thread` | nothing (leaf) |
 //!
 //! `Shared::open` and `Registry::inner` are never held together. The rule that keeps the order
-//! is: **nothing calls out of a component while holding its own lock if the callee may lock**.
-//! So an outbox decides under its lock what must happen elsewhere (wake the senders waiting for
-//! room, forget a parked socket, hand itself to a flusher) and does it after releasing the lock;
+//! is: **a component calls out while holding its own lock only into components of a higher
+//! level** (the registry and the connection table push to outboxes under their lock, as the
+//! table says, and what those pushes trigger takes only leaves); **the levels 2 and 3 call
+//! out holding nothing**. So an outbox decides under its lock what must happen elsewhere (wake
+//! the senders waiting for room, forget a parked socket, hand itself to a flusher) and does it
+//! after releasing the lock;
 //! the poller calls [`crate::poller::Writable::writable`] with `parked` released; flood control
 //! asks its `stop` question before taking `gate`, never under it. Counting bytes in and out of
 //! the [`crate::budget::Budget`] is atomic and takes no lock, so it is done under an outbox's

@@ -10,7 +10,7 @@
 //! write with a timeout, and the server killed if it does not exit.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -180,16 +180,13 @@ fn check(addr: SocketAddr, k: usize) -> Result<Duration, String> {
     Ok(a_took.max(b_took))
 }
 
-fn scrape(metrics: SocketAddr, name: &str) -> f64 {
-    let mut s = TcpStream::connect(metrics).expect("connect to metrics");
-    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in the scrape:\n{body}"))
+/// One figure of the server's `/metrics`.
+fn figure(metrics: SocketAddr, name: &str) -> f64 {
+    let scraped = common::scrape::scrape(metrics);
+    scraped
+        .get(name)
+        .copied()
+        .unwrap_or_else(|| panic!("no {name} in the scrape: {scraped:?}"))
 }
 
 #[test]
@@ -223,7 +220,7 @@ fn newcomers_register_and_chat_during_a_flood_and_sigterm_ends_it_cleanly() {
         }
     }
     let flood_waits = if failures.is_empty() {
-        scrape(metrics, "batepapo_flood_waits_total")
+        figure(metrics, "batepapo_flood_waits_total")
     } else {
         -1.0
     };

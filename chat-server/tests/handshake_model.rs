@@ -124,6 +124,12 @@ fn waiting_session(budget: &Arc<Budget>, own: &Arc<Outbox>) -> thread::JoinHandl
     thread::spawn(move || budget.wait_for_room(|| own.closed()))
 }
 
+/// A flusher sending `n` bytes of an outbox, on its own thread.
+fn flushing(own: &Arc<Outbox>, n: usize) -> thread::JoinHandle<()> {
+    let own = own.clone();
+    thread::spawn(move || own.flush(n))
+}
+
 #[test]
 fn a_session_waiting_for_room_is_woken_when_a_flusher_drains() {
     model(|| {
@@ -144,10 +150,7 @@ fn a_session_whose_outbox_is_cut_stops_waiting_while_others_keep_the_pressure() 
         // Someone else's backlog keeps the server over the watermark throughout.
         let _other = Outbox::with_backlog(&budget, 20);
         let session = waiting_session(&budget, &own);
-        let flusher = {
-            let own = own.clone();
-            thread::spawn(move || own.flush(5))
-        };
+        let flusher = flushing(&own, 5);
         own.cut();
         flusher.join().unwrap();
         session.join().unwrap();
@@ -164,10 +167,7 @@ fn a_session_is_woken_when_the_reader_it_waits_for_is_marked_stuck() {
         let session = waiting_session(&budget, &own);
         // Meanwhile the session's own backlog drains a little (it is not what relieves the
         // pressure), so the wake-up may come from either side in any order.
-        let flusher = {
-            let own = own.clone();
-            thread::spawn(move || own.flush(2))
-        };
+        let flusher = flushing(&own, 2);
         slow.mark_stuck();
         flusher.join().unwrap();
         session.join().unwrap();

@@ -3,37 +3,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 
 use chat_server::config::WriteMode;
 use chat_server::Config;
-use common::{start, Client, TIMEOUT};
-
-/// One HTTP request; returns the status line and the body.
-fn http(addr: SocketAddr, request: &str) -> (String, String) {
-    let mut s = TcpStream::connect(addr).expect("connect to the metrics port");
-    s.set_read_timeout(Some(TIMEOUT)).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).expect("a whole answer");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
-    (head.lines().next().unwrap().to_string(), body.to_string())
-}
-
-/// Scrapes `/metrics` into sample name (with labels) -> value.
-fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
-    let (status, body) = http(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
-    body.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (name, value) = l.rsplit_once(' ').unwrap();
-            (name.to_string(), value.parse().unwrap())
-        })
-        .collect()
-}
+use common::scrape::{http, scrape};
+use common::{start, Client};
 
 fn with_metrics(config: Config) -> chat_server::RunningServer {
     start(Config {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use chat_server::{Config, RunningServer};
 
 pub mod process;
+pub mod scrape;
 #[allow(unused_imports)] // each test binary uses part of this module
 pub use process::ServerProcess;
 
