@@ -228,7 +228,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Default::default(),
     };
     if let Some(Command::Batch { file, out }) = &args.command {
-        return batch(&args, file, out, &cases);
+        return batch(&args, file, out, &cases, rubric);
     }
     if args.list {
         for c in &cases {
@@ -338,6 +338,7 @@ fn batch(
     file: &std::path::Path,
     out: &std::path::Path,
     cases: &[conformance::Case],
+    rubric: conformance::gradescope::Rubric,
 ) -> anyhow::Result<ExitCode> {
     use conformance::batch::{self, Verdict};
     let plan = batch::load(file)?;
@@ -348,10 +349,7 @@ fn batch(
         },
         jobs: args.jobs,
         only: args.only.clone(),
-        rubric: match &args.rubric {
-            Some(path) => conformance::gradescope::Rubric::load(path)?,
-            None => Default::default(),
-        },
+        rubric,
     };
     let total = plan.servers.len();
     let mut n = 0;

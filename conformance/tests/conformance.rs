@@ -66,14 +66,13 @@ fn main() {
     let shared = start(1024, None);
     let client = client_bin();
     let target = move |addr| Target {
-        addr,
         client_bin: Some(client.clone()),
         timeout_scale,
         name_timeout: NAME_TIMEOUT,
         max_line: Config::default().max_line,
         stall_timeout: STALL_TIMEOUT,
         max_connections: 64,
-        plain: Default::default(),
+        ..Target::new(addr)
     };
     let shared_target = target(shared.addr());
     let cases = conformance::all_cases(&[]).expect("cases load");

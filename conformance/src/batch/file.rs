@@ -66,13 +66,15 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        // The grader's own defaults for one server.
+        let target = crate::target::Target::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
         Limits {
             time_limit: Duration::from_secs(300),
-            name_timeout: Duration::from_secs(60),
-            stall_timeout: Duration::from_secs(10),
-            max_line: 4096,
+            name_timeout: target.name_timeout,
+            stall_timeout: target.stall_timeout,
+            max_line: target.max_line,
             protocol: Protocol::Chat1,
-            plain: Default::default(),
+            plain: target.plain,
         }
     }
 }

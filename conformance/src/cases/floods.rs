@@ -16,32 +16,28 @@ use crate::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
     // Megabytes to everyone would flood the clients of cases running beside them.
-    let alone = |mut c: Case| {
-        c.exclusive = true;
-        c
-    };
     vec![
-        alone(case(
+        case(
             "RF4-07",
             "RF4",
             Must,
             "a reader slower than 8 senders bursting 14 MB at once gets every line, in order, and stays connected",
             burst_to_a_slow_reader,
-        )),
-        alone(case(
+        ).alone(),
+        case(
             "RF4-08",
             "RF4",
             Must,
             "a sender flooding 20 MB as fast as it can is never cut off, and every line arrives intact and in order",
             flood,
-        )),
-        alone(case(
+        ).alone(),
+        case(
             "RF4-09",
             "RF4",
             Must,
             "while 6 clients flood 4 MB each and read everything, newcomers register and exchange a line in time, and no reader loses a line",
             newcomers_during_a_flood,
-        )),
+        ).alone(),
     ]
 }
 

@@ -10,15 +10,14 @@ use crate::case::{Case, Ctx, Failure, Level::*};
 use crate::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
-    let mut c = case(
+    vec![case(
         "RF4-10",
         "RF4",
         Should,
         "many connections that never send a name, from one address, do not stop a user from another address from registering and chatting",
         silent_crowd,
-    );
-    c.exclusive = true;
-    vec![c]
+    )
+    .alone()]
 }
 
 /// Another loopback address for the users, when the server is on IPv4 loopback (every address

@@ -113,11 +113,6 @@ impl Peer {
             .map_err(|e| Failure::at(&self.label, format!("to send {text:?}"), e.to_string()))
     }
 
-    /// Sends raw bytes, recorded as a summary.
-    pub fn send_bulk(&self, bytes: &[u8]) -> std::io::Result<()> {
-        (&self.stream).write_all(bytes)
-    }
-
     /// A second handle on the socket, for a thread that sends in bulk.
     pub fn try_clone_stream(&self) -> std::io::Result<TcpStream> {
         self.stream.try_clone()
@@ -277,10 +272,7 @@ pub fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || from >= hay.len() {
         return None;
     }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
+    memchr::memmem::find(&hay[from..], needle).map(|p| p + from)
 }
 
 fn tail_of(bytes: &[u8]) -> String {
