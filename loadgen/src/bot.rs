@@ -6,17 +6,17 @@ use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::Duration;
 
-use std::pin::Pin;
-use std::task::Poll;
+use std::os::fd::AsRawFd;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, ReadBuf};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{sleep_until, timeout, Instant};
 
+use crate::arrival;
 use crate::config::Protocol;
 use crate::crew::{Phase, Worker};
-use crate::recv::{Receiver, MAX_TAIL};
+use crate::reading;
 use crate::schedule::Schedule;
 use crate::token::Token;
 
@@ -38,7 +38,7 @@ pub async fn run(index: u32, nth: usize, w: Rc<Worker>) {
     );
     let _ = w.ready.send(true);
 
-    let receiving = tokio::task::spawn_local(receive(index, reader, leftover, w.clone()));
+    let receiving = tokio::task::spawn_local(reading::receive(index, reader, leftover, w.clone()));
     // Stopped from here rather than by a select in its loop, which would cost a watch poll
     // per read; what it recorded is in the worker's stats already.
     let stop_reading = receiving.abort_handle();
@@ -70,6 +70,10 @@ async fn register(index: u32, w: &Worker) -> Result<Registered, &'static str> {
     let stream = connect(w.plan.addr, source).await?;
     // Our own sends must not sit in Nagle's buffer: the server's delay is what we measure.
     let _ = stream.set_nodelay(true);
+    // A light worker counts deliveries from their arrival, not from its reads (crate::reading).
+    if w.arrivals.borrow().stamped() {
+        arrival::enable(stream.as_raw_fd()).map_err(|_| "timestamps")?;
+    }
     let (rd, mut wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     let name = &w.plan.names[index as usize];
@@ -219,52 +223,4 @@ async fn send_loop(index: u32, w: &Worker, mut writer: OwnedWriteHalf) -> Option
         }
     }
     Some(writer)
-}
-
-/// Reads until the connection ends (or the bot aborts it at the end of the run), recording
-/// every token.
-async fn receive(index: u32, reader: OwnedReadHalf, leftover: Vec<u8>, w: Rc<Worker>) {
-    let clock = &w.plan.clock;
-    let mut me = Receiver::new(index, w.plan.names.len(), w.plan.config.protocol);
-    {
-        let mut stats = w.stats.borrow_mut();
-        let before = stats.tally;
-        me.feed(&leftover, clock.now_us(), clock, &mut stats);
-        stats.publish(&w.live, before);
-    }
-    let mut reader = reader;
-    loop {
-        // The buffer is borrowed only inside one poll, never across an await. tokio's poll_read
-        // also clears the socket's readiness after a short read, so a wake-up costs one recv
-        // rather than a second one that only says "would block".
-        let ended = std::future::poll_fn(|cx| {
-            let mut buf = w.buf.borrow_mut();
-            let mut read = ReadBuf::new(&mut buf[MAX_TAIL..]);
-            match Pin::new(&mut reader).poll_read(cx, &mut read) {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Err(_)) => Poll::Ready(Some("read")),
-                Poll::Ready(Ok(())) if read.filled().is_empty() => {
-                    Poll::Ready(Some("closed-by-server"))
-                }
-                Poll::Ready(Ok(())) => {
-                    let n = read.filled().len();
-                    // This bot's unfinished line goes right in front of the new bytes.
-                    let from = MAX_TAIL - me.tail().len();
-                    buf[from..MAX_TAIL].copy_from_slice(me.tail());
-                    let mut stats = w.stats.borrow_mut();
-                    let before = stats.tally;
-                    me.feed(&buf[from..MAX_TAIL + n], clock.now_us(), clock, &mut stats);
-                    stats.publish(&w.live, before);
-                    Poll::Ready(None)
-                }
-            }
-        })
-        .await;
-        if let Some(kind) = ended {
-            if kind == "read" || *w.phase.borrow() != Phase::Stop {
-                w.stats.borrow_mut().error(kind);
-            }
-            return;
-        }
-    }
 }

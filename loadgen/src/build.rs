@@ -82,6 +82,7 @@ impl Summary {
             connect: t.connect,
             send_lag: t.send_lag,
             loop_lag: t.loop_lag,
+            receive_lag: t.receive_lag,
         };
         let measure_s = o.phases.measure_s;
         let per_delivery = |pct: f64, cpu: &CpuUse| {
@@ -168,6 +169,7 @@ impl Summary {
         let latency = Latency::of(&p.hist.from_planned);
         let send_lag = Latency::of(&p.hist.send_lag);
         let loop_lag = Latency::of(&p.hist.loop_lag);
+        let receive_lag = Latency::of(&p.hist.receive_lag);
         let latency_from_sent = Latency::of(&p.hist.from_sent);
         // A part whose generator was the bottleneck spoils its own samples, which merged
         // percentiles could dilute: the whole is generator-bound when any part was.
@@ -214,6 +216,7 @@ impl Summary {
             self_check: SelfCheck {
                 send_lag,
                 loop_lag,
+                receive_lag,
                 workers: p.cpu.workers,
                 loadgen_cpu_pct: p.cpu.loadgen_cpu_pct,
                 server_cpu_pct: p.cpu.server_cpu_pct,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use tokio::sync::watch;
 
+use crate::arrival::Arrivals;
 use crate::config::Config;
 use crate::stats::{Clock, Live, Tally, WorkerStats};
 use crate::timer::Timer;
@@ -86,6 +87,8 @@ pub struct Worker {
     pub ready: mpsc::Sender<bool>,
     /// The high-resolution timer every bot sleeps on until its planned sends.
     pub timer: Timer,
+    /// Converts the kernel's receive stamps to the run's clock, read after read.
+    pub arrivals: RefCell<Arrivals>,
 }
 
 impl Worker {

@@ -75,6 +75,8 @@ distributions! {
     send_lag,
     /// The generator's event-loop lag.
     loop_lag,
+    /// The generator's receive lag: reading after a delivery counted as received.
+    receive_lag,
 }
 
 impl Default for Histograms {
@@ -120,7 +122,7 @@ mod tests {
             assert!(s.get(name).is_some(), "{name}");
         }
         assert_eq!(s.get("nonsense"), None);
-        assert_eq!(Histograms::NAMES.len(), 6);
+        assert_eq!(Histograms::NAMES.len(), 7);
     }
 
     #[test]

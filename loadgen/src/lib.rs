@@ -38,6 +38,7 @@
 //!   for a `--server` to catch up between steps), [`search_report`] (the answer, the table,
 //!   the latency-versus-throughput curve).
 
+pub mod arrival;
 pub mod baseline;
 pub mod bot;
 pub mod build;
@@ -57,6 +58,7 @@ pub mod order;
 pub mod outcome;
 pub mod phases;
 pub mod reach;
+pub mod reading;
 pub mod recv;
 pub mod report;
 pub mod run;

@@ -93,6 +93,9 @@ pub struct SelfCheck {
     pub send_lag: Latency,
     /// Lateness of the workers' event loops, ms: how long a ready socket could wait to be read.
     pub loop_lag: Latency,
+    /// How much later the workers read each delivery than it counted as received, ms: their
+    /// own reading, which the latency leaves out.
+    pub receive_lag: Latency,
     /// Worker threads.
     pub workers: usize,
     /// CPU of the generator's threads, % of one core.

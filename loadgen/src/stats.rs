@@ -186,6 +186,9 @@ pub struct WorkerStats {
     /// How late the worker's event loop woke for a timer, µs: how long a ready socket may
     /// wait before the generator reads it.
     pub loop_lag: Histogram<u64>,
+    /// How much later the worker read what had arrived than it counted it received, µs (per
+    /// read, in the measured window): its own reading, kept out of the latency.
+    pub receive_lag: Histogram<u64>,
     /// Connect plus registration per bot, µs.
     pub connect: Histogram<u64>,
     /// Counts.
@@ -210,6 +213,7 @@ impl WorkerStats {
             from_sent: histogram(),
             send_lag: histogram(),
             loop_lag: histogram(),
+            receive_lag: histogram(),
             connect: histogram(),
             tally: Tally::default(),
             errors: BTreeMap::new(),
@@ -309,6 +313,7 @@ impl WorkerStats {
             (&mut self.from_sent, &o.from_sent),
             (&mut self.send_lag, &o.send_lag),
             (&mut self.loop_lag, &o.loop_lag),
+            (&mut self.receive_lag, &o.receive_lag),
             (&mut self.connect, &o.connect),
         ] {
             mine.add(theirs).expect("histograms share their bounds");

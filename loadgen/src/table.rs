@@ -89,7 +89,7 @@ pub fn render(s: &Summary) -> String {
 }
 
 /// The latency rows of every view of a report (this table, the HTML page), in order.
-pub fn latency_rows(s: &Summary) -> [(&'static str, &Latency); 6] {
+pub fn latency_rows(s: &Summary) -> [(&'static str, &Latency); 7] {
     [
         ("per delivery, planned", &s.latency),
         ("per delivery, sent", &s.latency_from_sent),
@@ -97,6 +97,7 @@ pub fn latency_rows(s: &Summary) -> [(&'static str, &Latency); 6] {
         ("connect and register", &s.connect),
         ("generator send lag", &s.self_check.send_lag),
         ("generator loop lag", &s.self_check.loop_lag),
+        ("generator receive lag", &s.self_check.receive_lag),
     ]
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::time::{sleep_until, Instant};
 
+use crate::arrival::Arrivals;
 use crate::bot;
 use crate::crew::{Interval, Links, Phase, Plan, Worker};
 use crate::stats::{self, WorkerStats};
@@ -38,6 +39,8 @@ pub fn spawn(
             // This worker's share of the plan's sends (bot i goes to worker i % workers).
             let bots = (id..plan.own.len()).step_by(workers).count();
             timer.set_load(bots as f64 * plan.config.rate);
+            // What its bots will read: each hears every other bot of the run.
+            let deliveries = bots as f64 * plan.names.len() as f64 * plan.config.rate;
             drop(entered);
             let w = Rc::new(Worker {
                 stats: RefCell::new(WorkerStats::new(plan.names.len(), plan.per_sender)),
@@ -47,6 +50,7 @@ pub fn spawn(
                 phase: links.phase,
                 ready: links.ready,
                 timer,
+                arrivals: RefCell::new(Arrivals::for_load(deliveries)),
                 plan,
             });
             local.block_on(&runtime, async {

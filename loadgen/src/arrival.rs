@@ -1,0 +1,273 @@
+//! When a delivery arrived, as the kernel saw it, rather than when this worker got round to
+//! reading it.
+//!
+//! A worker reads its bots' sockets one after another: when one broadcast reaches a hundred
+//! bots, the last socket is read after the other ninety-nine, and a timestamp taken after each
+//! read would charge that queue to the server. So every bot's socket asks the kernel for
+//! receive timestamps (`SO_TIMESTAMPNS`): the kernel stamps each segment as it enters the
+//! receiving socket, and each read returns the stamp of the last segment it took. Latency is
+//! taken to that stamp; how much later the worker read it is the generator's own *receive lag*,
+//! reported apart.
+//!
+//! The kernel stamps on the real-time clock, the run on the monotonic one. A stamp is converted
+//! by its age: the real-time clock is read right after the monotonic one, and the arrival is the
+//! monotonic "now" less the stamp's age on the real-time clock. Only a step of the real-time
+//! clock between the arrival and the read could bend that, so [`Arrivals`] watches the offset
+//! between the two clocks and, when it jumps, uses the read time for that read. Where the
+//! kernel gives no stamp, the read time is used too; a stamp is never later than the read.
+
+use std::io;
+use std::mem::{size_of, MaybeUninit};
+use std::os::fd::RawFd;
+
+/// Asks the kernel to stamp what arrives on `fd`.
+pub fn enable(fd: RawFd) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: a valid option value of the size we pass, on a socket the caller owns.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// A stamp on the real-time clock, nanoseconds since the epoch.
+pub type RealNs = i128;
+
+/// Reads into `buf` once (non-blocking); returns the bytes read and, when `stamped`, the
+/// kernel's receive stamp of the last segment taken, if it gave one.
+pub fn recv(fd: RawFd, buf: &mut [u8], stamped: bool) -> io::Result<(usize, Option<RealNs>)> {
+    if !stamped {
+        // SAFETY: buf is ours, of the length we pass.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        return if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok((n as usize, None))
+        };
+    }
+    // Room for one SCM_TIMESTAMPNS (a timespec) and then some.
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: an all-zero msghdr is valid; the pointers set below outlive the call.
+    let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = size_of::<[u64; 8]>() as _;
+    // SAFETY: msg points at a buffer and a control area we own, of the lengths given.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut stamp = None;
+    // SAFETY: the CMSG macros walk the control area the kernel filled, within msg_controllen.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::timespec);
+                if ts.tv_sec != 0 || ts.tv_nsec != 0 {
+                    stamp = Some(ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128);
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, stamp))
+}
+
+/// The real-time clock now.
+pub fn real_now() -> RealNs {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec to write into.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+}
+
+/// How far the two clocks' offset may move between two reads before it counts as a step of
+/// the real-time clock: 100 µs, plus 1,000 ppm of the time between them (NTP slews at most
+/// 500 ppm).
+const STEP_NS: i128 = 100_000;
+const SLEW_PPM: i128 = 1_000;
+
+/// A worker expecting to read at most this many deliveries per second has its bots' sockets
+/// stamped by the kernel; above it, the `recvmsg` per read would cost about a tenth more CPU
+/// per delivery, and deliveries count from their read.
+pub const STAMPED_DELIVERIES_PER_S: f64 = 100_000.0;
+
+/// Converts kernel stamps to the run's clock, one worker's reads in turn.
+#[derive(Debug, Default)]
+pub struct Arrivals {
+    /// Whether this worker's sockets are stamped.
+    stamped: bool,
+    /// The real-time clock less the monotonic one at the last read, and that read's time (µs).
+    last: Option<(RealNs, u64)>,
+}
+
+impl Arrivals {
+    /// For a worker expecting `deliveries_per_s`: stamped when it is light enough.
+    pub fn for_load(deliveries_per_s: f64) -> Arrivals {
+        Arrivals {
+            stamped: deliveries_per_s <= STAMPED_DELIVERIES_PER_S,
+            last: None,
+        }
+    }
+
+    /// Whether this worker's sockets are stamped.
+    pub fn stamped(&self) -> bool {
+        self.stamped
+    }
+
+    /// The arrival (µs on the run's clock) of what a read returned at `read_us` (run's clock)
+    /// and `read_real` (the real-time clock, read right after), stamped `stamp` by the kernel.
+    /// Never later than the read, never before it by more than the stamp's age.
+    pub fn arrival_us(&mut self, read_us: u64, read_real: RealNs, stamp: Option<RealNs>) -> u64 {
+        let offset = read_real - read_us as i128 * 1_000;
+        let stepped = self.last.is_some_and(|(before, at_us)| {
+            let allowed =
+                STEP_NS + (read_us.saturating_sub(at_us) as i128 * 1_000) * SLEW_PPM / 1_000_000;
+            (offset - before).abs() > allowed
+        });
+        self.last = Some((offset, read_us));
+        match stamp {
+            Some(at) if !stepped => {
+                let age_us = ((read_real - at).max(0) / 1_000) as u64;
+                read_us.saturating_sub(age_us)
+            }
+            _ => read_us,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsRawFd;
+    use std::time::Duration;
+
+    const S: RealNs = 1_000_000_000;
+
+    #[test]
+    fn an_arrival_is_the_read_less_the_stamps_age() {
+        let mut a = Arrivals::default();
+        assert_eq!(
+            a.arrival_us(10_000, 1_000 * S, Some(1_000 * S - 2_500_000)),
+            7_500
+        );
+    }
+
+    #[test]
+    fn no_stamp_means_the_read_time() {
+        let mut a = Arrivals::default();
+        assert_eq!(a.arrival_us(10_000, 1_000 * S, None), 10_000);
+    }
+
+    #[test]
+    fn a_stamp_after_the_read_is_the_read_time() {
+        let mut a = Arrivals::default();
+        assert_eq!(
+            a.arrival_us(10_000, 1_000 * S, Some(1_000 * S + 5_000)),
+            10_000
+        );
+    }
+
+    #[test]
+    fn a_stamp_older_than_the_clock_is_held_at_its_start() {
+        let mut a = Arrivals::default();
+        assert_eq!(a.arrival_us(1_000, 1_000 * S, Some(999 * S)), 0);
+    }
+
+    #[test]
+    fn a_step_of_the_real_time_clock_falls_back_to_the_read_time() {
+        let mut a = Arrivals::default();
+        a.arrival_us(10_000, 1_000 * S, None);
+        // 1 ms later on the monotonic clock, 51 ms later on the real-time one: stepped.
+        let real = 1_000 * S + 51_000_000;
+        assert_eq!(a.arrival_us(11_000, real, Some(real - 3_000_000)), 11_000);
+        // The next read, in step with the new offset, is trusted again.
+        let real = real + 1_000_000;
+        assert_eq!(a.arrival_us(12_000, real, Some(real - 500_000)), 11_500);
+    }
+
+    #[test]
+    fn a_slow_slew_is_not_a_step() {
+        let mut a = Arrivals::default();
+        a.arrival_us(0, 1_000 * S, None);
+        // 10 s later, the real-time clock 5 ms (500 ppm) ahead of the monotonic one.
+        let real = 1_010 * S + 5_000_000;
+        assert_eq!(
+            a.arrival_us(10_000_000, real, Some(real - 1_000_000)),
+            9_999_000
+        );
+    }
+
+    #[test]
+    fn the_kernel_stamps_a_loopback_delivery_before_it_is_read() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let rx = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut tx, _) = listener.accept().unwrap();
+        enable(rx.as_raw_fd()).unwrap();
+        let before = real_now();
+        tx.write_all(b"hello\n").unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Wait for the bytes with a blocking peek, then take them with the stamped read.
+        let mut probe = [0u8; 1];
+        rx.peek(&mut probe).unwrap();
+        let after = real_now();
+        let mut buf = [0u8; 64];
+        let (n, stamp) = recv(rx.as_raw_fd(), &mut buf, true).unwrap();
+        assert_eq!(&buf[..n], b"hello\n");
+        let stamp = stamp.expect("the kernel stamps loopback TCP");
+        assert!(
+            (before..=after).contains(&stamp),
+            "stamp {stamp} not between the write ({before}) and the peek's return ({after})"
+        );
+    }
+
+    #[test]
+    fn a_light_worker_is_stamped_and_a_heavy_one_is_not() {
+        assert!(Arrivals::for_load(40_000.0).stamped());
+        assert!(!Arrivals::for_load(500_000.0).stamped());
+    }
+
+    #[test]
+    fn an_unstamped_read_gives_no_stamp() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let rx = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut tx, _) = listener.accept().unwrap();
+        enable(rx.as_raw_fd()).unwrap();
+        tx.write_all(b"hi\n").unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        rx.peek(&mut [0u8; 1]).unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(recv(rx.as_raw_fd(), &mut buf, false).unwrap(), (3, None));
+        assert_eq!(&buf[..3], b"hi\n");
+    }
+
+    #[test]
+    fn nothing_to_read_would_block() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let rx = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let _tx = listener.accept().unwrap();
+        let err = recv(rx.as_raw_fd(), &mut [0u8; 16], true).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+    }
+}
