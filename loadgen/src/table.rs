@@ -88,17 +88,22 @@ pub fn render(s: &Summary) -> String {
     out
 }
 
-/// The latency rows of every view of a report (this table, the HTML page), in order.
-pub fn latency_rows(s: &Summary) -> [(&'static str, &Latency); 7] {
-    [
+/// The latency rows of every view of a report (this table, the HTML page), in order. The
+/// receive lag is left out where it was not measured (workers too busy to be stamped, see
+/// [`crate::arrival::STAMPED_DELIVERIES_PER_S`]).
+pub fn latency_rows(s: &Summary) -> Vec<(&'static str, &Latency)> {
+    let mut rows = vec![
         ("per delivery, planned", &s.latency),
         ("per delivery, sent", &s.latency_from_sent),
         ("broadcast completion", &s.completion),
         ("connect and register", &s.connect),
         ("generator send lag", &s.self_check.send_lag),
         ("generator loop lag", &s.self_check.loop_lag),
-        ("generator receive lag", &s.self_check.receive_lag),
-    ]
+    ];
+    if s.self_check.receive_lag.count > 0 {
+        rows.push(("generator receive lag", &s.self_check.receive_lag));
+    }
+    rows
 }
 
 /// Messages sent against the plan, in one line.
@@ -155,4 +160,26 @@ pub fn server_cost(s: &Summary) -> String {
         line.push_str(&format!(" ({})", c.sources.join("; ")));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_receive_lag_is_shown_only_where_it_was_measured() {
+        let mut s = Summary::default();
+        assert!(!render(&s).contains("generator receive lag"));
+        s.self_check.receive_lag = Latency {
+            count: 10,
+            p50: 0.12,
+            ..Latency::default()
+        };
+        let text = render(&s);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("generator receive lag") && l.contains("0.12")),
+            "{text}"
+        );
+    }
 }
