@@ -1,13 +1,7 @@
-//! When a delivery arrived, as the kernel saw it, rather than when this worker got round to
-//! reading it.
-//!
-//! A worker reads its bots' sockets one after another: when one broadcast reaches a hundred
-//! bots, the last socket is read after the other ninety-nine, and a timestamp taken after each
-//! read would charge that queue to the server. So every bot's socket asks the kernel for
-//! receive timestamps (`SO_TIMESTAMPNS`): the kernel stamps each segment as it enters the
-//! receiving socket, and each read returns the stamp of the last segment it took. Latency is
-//! taken to that stamp; how much later the worker read it is the generator's own *receive lag*,
-//! reported apart.
+//! When a delivery arrived, as the kernel saw it: the receive timestamps (`SO_TIMESTAMPNS`) a
+//! light worker's sockets ask for. The kernel stamps each segment as it enters the receiving
+//! socket, and each read returns the stamp of the last segment it took. [`crate::reading`]
+//! counts a delivery from no earlier than that: a line is not received before its last byte.
 //!
 //! The kernel stamps on the real-time clock, the run on the monotonic one. A stamp is converted
 //! by its age: the real-time clock is read right after the monotonic one, and the arrival is the

@@ -82,7 +82,8 @@ impl Summary {
             connect: t.connect,
             send_lag: t.send_lag,
             loop_lag: t.loop_lag,
-            receive_lag: t.receive_lag,
+            read_lag: t.read_lag,
+            notice_lag: t.notice_lag,
         };
         let measure_s = o.phases.measure_s;
         let per_delivery = |pct: f64, cpu: &CpuUse| {
@@ -169,7 +170,8 @@ impl Summary {
         let latency = Latency::of(&p.hist.from_planned);
         let send_lag = Latency::of(&p.hist.send_lag);
         let loop_lag = Latency::of(&p.hist.loop_lag);
-        let receive_lag = Latency::of(&p.hist.receive_lag);
+        let read_lag = Latency::of(&p.hist.read_lag);
+        let notice_lag = Latency::of(&p.hist.notice_lag);
         let latency_from_sent = Latency::of(&p.hist.from_sent);
         // A part whose generator was the bottleneck spoils its own samples, which merged
         // percentiles could dilute: the whole is generator-bound when any part was.
@@ -181,6 +183,7 @@ impl Summary {
                         sent_p99: latency_from_sent.p99,
                         send_lag_p99: send_lag.p99,
                         loop_lag_p99: loop_lag.p99,
+                        notice_lag_p99: (notice_lag.count > 0).then_some(notice_lag.p99),
                         burst_gap: (p.config.arrival == crate::schedule::Arrival::Burst)
                             .then(|| 1000.0 / p.config.rate),
                     })
@@ -216,7 +219,8 @@ impl Summary {
             self_check: SelfCheck {
                 send_lag,
                 loop_lag,
-                receive_lag,
+                read_lag,
+                notice_lag,
                 workers: p.cpu.workers,
                 loadgen_cpu_pct: p.cpu.loadgen_cpu_pct,
                 server_cpu_pct: p.cpu.server_cpu_pct,

@@ -1,5 +1,6 @@
-//! Whether the generator held up: a run whose own delay (loadgen's send lag or event-loop lag)
-//! is a material part of the latency it reports measured loadgen as much as the server.
+//! Whether the generator held up: a run whose own delay (loadgen's send lag, or on the receive
+//! side its notice of arrivals or its event-loop lag) is a material part of the latency it
+//! reports measured loadgen as much as the server.
 
 /// The generator's own delay may be at most this share of the latency p99 it reports: past
 /// it, the headline is more than 1/(1-0.25) = 1.33 times the server's, beyond the 1.3x
@@ -25,14 +26,18 @@ pub struct OwnDelay {
     pub send_lag_p99: f64,
     /// The event loop's lag p99.
     pub loop_lag_p99: f64,
+    /// Where the workers were stamped by the kernel: how long after a delivery arrived their
+    /// loops noticed it, p99. The receive side's share of the headline, measured exactly.
+    pub notice_lag_p99: Option<f64>,
     /// With `--arrival burst`, the time between bursts.
     pub burst_gap: Option<f64>,
 }
 
 /// Decides whether the generator's own delay is a material part of what it reports, at any
 /// scale. The send side is measured where it lands in the headline: how much later the p99
-/// from the planned send is than the p99 from the real send. The receive side is the event
-/// loop's lag p99: how long a ready socket can wait to be read.
+/// from the planned send is than the p99 from the real send. The receive side is, where the
+/// kernel stamped the deliveries, how long after arriving they were noticed (p99), and
+/// otherwise the event loop's lag p99: how long a ready socket can wait to be read.
 ///
 /// A burst plans every bot's message at one instant, and a worker sends them one after
 /// another: that spread is what a burst is on fewer threads than bots, for any client. So a
@@ -50,6 +55,13 @@ pub fn generator_bound(d: OwnDelay) -> Option<String> {
             GENERATOR_SHARE * 100.0
         )
     };
+    // Stamped workers count a delivery from when their loop noticed it: the time from its
+    // arrival to that is exactly what the receive side adds. Otherwise the loop's lag for a
+    // timer stands for it (and for the wait for a read, which is then in the headline too).
+    let (receive_what, receive) = match d.notice_lag_p99 {
+        Some(notice) => ("event loop's notice of arrivals", notice),
+        None => ("event-loop lag", d.loop_lag_p99),
+    };
     let why = match d.burst_gap {
         Some(gap) if d.send_lag_p99 > GENERATOR_SHARE * gap => format!(
             "generator-bound: loadgen's send lag is {:.3} ms at p99, more than {:.0}% of the \
@@ -63,8 +75,8 @@ pub fn generator_bound(d: OwnDelay) -> Option<String> {
     };
     let why = if !why.is_empty() {
         why
-    } else if d.loop_lag_p99 > allowed.max(LOOP_FLOOR_MS) {
-        of_headline("event-loop lag", d.loop_lag_p99)
+    } else if receive > allowed.max(LOOP_FLOOR_MS) {
+        of_headline(receive_what, receive)
     } else {
         return None;
     };
@@ -92,6 +104,7 @@ mod tests {
             sent_p99,
             send_lag_p99: latency_p99 - sent_p99,
             loop_lag_p99,
+            notice_lag_p99: None,
             burst_gap: None,
         })
     }
@@ -104,6 +117,7 @@ mod tests {
             sent_p99: 1.8,
             send_lag_p99,
             loop_lag_p99: 0.1,
+            notice_lag_p99: None,
             burst_gap: Some(200.0),
         };
         assert_eq!(generator_bound(burst(0.75)), None);
@@ -137,6 +151,25 @@ mod tests {
         let note = bound(3.0, 2.9, 1.2).expect("1.2 ms of 3 ms");
         assert!(note.contains("(event-loop lag) is 1.200 ms"), "{note}");
         assert_eq!(bound(8.0, 7.9, 1.5), None, "under a quarter");
+    }
+
+    #[test]
+    fn where_arrivals_are_stamped_their_notice_stands_for_the_receive_side() {
+        let stamped = |loop_lag_p99, notice| OwnDelay {
+            latency_p99: 1.3,
+            sent_p99: 1.29,
+            send_lag_p99: 0.01,
+            loop_lag_p99,
+            notice_lag_p99: Some(notice),
+            burst_gap: None,
+        };
+        // The timer's lag includes waiting behind reads the headline leaves out.
+        assert_eq!(generator_bound(stamped(1.15, 0.4)), None);
+        let note = generator_bound(stamped(0.5, 1.1)).expect("1.1 ms of 1.3 ms");
+        assert!(
+            note.contains("(event loop's notice of arrivals) is 1.100 ms"),
+            "{note}"
+        );
     }
 
     #[test]

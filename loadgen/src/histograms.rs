@@ -75,8 +75,10 @@ distributions! {
     send_lag,
     /// The generator's event-loop lag.
     loop_lag,
-    /// The generator's receive lag: reading after a delivery counted as received.
-    receive_lag,
+    /// The generator's read lag: reading after a delivery counted as received.
+    read_lag,
+    /// The generator's notice lag: from a delivery's arrival until its worker's loop noticed it.
+    notice_lag,
 }
 
 impl Default for Histograms {
@@ -122,7 +124,7 @@ mod tests {
             assert!(s.get(name).is_some(), "{name}");
         }
         assert_eq!(s.get("nonsense"), None);
-        assert_eq!(Histograms::NAMES.len(), 7);
+        assert_eq!(Histograms::NAMES.len(), 8);
     }
 
     #[test]

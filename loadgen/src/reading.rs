@@ -12,7 +12,7 @@
 //!   several deliveries, the later ones arrived after the wake-up);
 //! - and never after the read.
 //!
-//! How much later the worker read what it had been told of is its *receive lag*, reported with
+//! How much later the worker read what it had been told of is its *read lag*, reported with
 //! the generator's other delays.
 //!
 //! The kernel's stamps cost a `recvmsg` per read (about a tenth more of the generator's CPU per
@@ -168,7 +168,10 @@ pub async fn receive(index: u32, reader: OwnedReadHalf, leftover: Vec<u8>, w: Rc
             let mut stats = w.stats.borrow_mut();
             let before = stats.tally;
             if stamped && clock.measured(clock.offset_us(read_us)) {
-                stats::record(&mut stats.receive_lag, read_us - at_us);
+                stats::record(&mut stats.read_lag, read_us - at_us);
+                if let (Some(seen), Some(_)) = (seen, stamp) {
+                    stats::record(&mut stats.notice_lag, seen.saturating_sub(arrived_us));
+                }
             }
             me.feed(&buf[from..MAX_TAIL + n], at_us, clock, &mut stats);
             stats.publish(&w.live, before);

@@ -95,7 +95,10 @@ pub struct SelfCheck {
     pub loop_lag: Latency,
     /// How much later the workers read each delivery than it counted as received, ms: their
     /// own reading, which the latency leaves out.
-    pub receive_lag: Latency,
+    pub read_lag: Latency,
+    /// How long after each delivery arrived the workers' loops noticed it, ms: the receive
+    /// side of their own delay, which is in the latency (stamped workers only).
+    pub notice_lag: Latency,
     /// Worker threads.
     pub workers: usize,
     /// CPU of the generator's threads, % of one core.

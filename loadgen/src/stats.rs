@@ -188,7 +188,11 @@ pub struct WorkerStats {
     pub loop_lag: Histogram<u64>,
     /// How much later the worker read what had arrived than it counted it received, µs (per
     /// read, in the measured window): its own reading, kept out of the latency.
-    pub receive_lag: Histogram<u64>,
+    pub read_lag: Histogram<u64>,
+    /// How long after a delivery arrived (the kernel's stamp) the worker's event loop noticed
+    /// it, µs (per stamped read, in the measured window): the receive side of the generator's
+    /// own delay, which is in the latency.
+    pub notice_lag: Histogram<u64>,
     /// Connect plus registration per bot, µs.
     pub connect: Histogram<u64>,
     /// Counts.
@@ -213,7 +217,8 @@ impl WorkerStats {
             from_sent: histogram(),
             send_lag: histogram(),
             loop_lag: histogram(),
-            receive_lag: histogram(),
+            read_lag: histogram(),
+            notice_lag: histogram(),
             connect: histogram(),
             tally: Tally::default(),
             errors: BTreeMap::new(),
@@ -313,7 +318,8 @@ impl WorkerStats {
             (&mut self.from_sent, &o.from_sent),
             (&mut self.send_lag, &o.send_lag),
             (&mut self.loop_lag, &o.loop_lag),
-            (&mut self.receive_lag, &o.receive_lag),
+            (&mut self.read_lag, &o.read_lag),
+            (&mut self.notice_lag, &o.notice_lag),
             (&mut self.connect, &o.connect),
         ] {
             mine.add(theirs).expect("histograms share their bounds");

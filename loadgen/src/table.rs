@@ -89,7 +89,7 @@ pub fn render(s: &Summary) -> String {
 }
 
 /// The latency rows of every view of a report (this table, the HTML page), in order. The
-/// receive lag is left out where it was not measured (workers too busy to be stamped, see
+/// notice and read lags are left out where they were not measured (workers too busy to be stamped, see
 /// [`crate::arrival::STAMPED_DELIVERIES_PER_S`]).
 pub fn latency_rows(s: &Summary) -> Vec<(&'static str, &Latency)> {
     let mut rows = vec![
@@ -100,8 +100,11 @@ pub fn latency_rows(s: &Summary) -> Vec<(&'static str, &Latency)> {
         ("generator send lag", &s.self_check.send_lag),
         ("generator loop lag", &s.self_check.loop_lag),
     ];
-    if s.self_check.receive_lag.count > 0 {
-        rows.push(("generator receive lag", &s.self_check.receive_lag));
+    if s.self_check.notice_lag.count > 0 {
+        rows.push(("generator notice lag", &s.self_check.notice_lag));
+    }
+    if s.self_check.read_lag.count > 0 {
+        rows.push(("generator read lag", &s.self_check.read_lag));
     }
     rows
 }
@@ -167,10 +170,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_receive_lag_is_shown_only_where_it_was_measured() {
+    fn the_read_lag_is_shown_only_where_it_was_measured() {
         let mut s = Summary::default();
-        assert!(!render(&s).contains("generator receive lag"));
-        s.self_check.receive_lag = Latency {
+        assert!(!render(&s).contains("generator read lag"));
+        s.self_check.read_lag = Latency {
             count: 10,
             p50: 0.12,
             ..Latency::default()
@@ -178,7 +181,7 @@ mod tests {
         let text = render(&s);
         assert!(
             text.lines()
-                .any(|l| l.starts_with("generator receive lag") && l.contains("0.12")),
+                .any(|l| l.starts_with("generator read lag") && l.contains("0.12")),
             "{text}"
         );
     }

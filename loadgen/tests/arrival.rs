@@ -119,9 +119,9 @@ fn a_line_written_in_two_parts_counts_from_its_last_part() {
     );
     // A light run is stamped: what it read later than it counted is reported, per read.
     assert!(
-        s.self_check.receive_lag.count > 0,
-        "expected the receive lag of a light run to be measured, came {:?}\n{}",
-        s.self_check.receive_lag,
+        s.self_check.read_lag.count > 0,
+        "expected the read lag of a light run to be measured, came {:?}\n{}",
+        s.self_check.read_lag,
         show(&out)
     );
 }
