@@ -6,20 +6,19 @@ use std::net::{Shutdown as Direction, SocketAddr, TcpStream};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use batepapo_protocol::{ErrorCode, ServerMessage};
 use log::{debug, error, warn};
 
 use crate::admission::{Decision, Open, Refusal, RefusalLog};
 use crate::line::{encode, send_nonblocking};
+use crate::linger;
 use crate::outbox::Outbox;
+use crate::server::FLUSH_GRACE;
 use crate::session::{self, Conn, Ending};
 use crate::shared::{OpenGuard, Shared};
 
-/// How long a closing connection is read and discarded so that the peer's unread bytes do not
-/// turn our close into a reset that could destroy the final BYE or ERR before it is read.
-const LINGER: Duration = Duration::from_secs(2);
 /// Sessions parse lines and fan them out; nothing on their path recurses or holds big frames.
 const SESSION_STACK: usize = 128 * 1024;
 
@@ -149,7 +148,9 @@ fn log_refusal(shared: &Shared, addr: SocketAddr, why: Refusal, quiet: u64, wait
 /// Closes a connection whose session has ended, the one way its ending calls for.
 fn finish(conn: &Conn, ending: Ending, shared: &Shared) {
     if shared.is_shutting_down() {
-        // The shutdown sequence has queued BYE for everyone; it flushes and closes them all.
+        // The shutdown sequence has queued BYE for everyone and flushes them all; the
+        // connection stays open until its peer has had the chance to read it.
+        linger::at_shutdown(conn, shared, Instant::now() + FLUSH_GRACE);
         return;
     }
     match ending {
@@ -157,7 +158,7 @@ fn finish(conn: &Conn, ending: Ending, shared: &Shared) {
             conn.outbox.push(&encode(&ServerMessage::Bye {
                 text: "goodbye".to_string(),
             }));
-            linger(conn, shared);
+            linger::after_last_line(conn, shared);
         }
         Ending::NameTimeout => {
             conn.outbox.push(&encode(&ServerMessage::Err {
@@ -167,7 +168,7 @@ fn finish(conn: &Conn, ending: Ending, shared: &Shared) {
                     shared.config.name_timeout.as_secs_f64()
                 ),
             }));
-            linger(conn, shared);
+            linger::after_last_line(conn, shared);
         }
         Ending::Dropped => {
             conn.outbox.push(&encode(&ServerMessage::Err {
@@ -181,30 +182,11 @@ fn finish(conn: &Conn, ending: Ending, shared: &Shared) {
             // Its reading side was shut to wake it, so there is nothing to linger over: wait
             // for the line to be written instead.
             conn.outbox.close_after_flush();
-            conn.outbox.wait_closed(Instant::now() + LINGER);
+            conn.outbox.wait_closed(Instant::now() + linger::LINGER);
         }
         Ending::Lost => {}
     }
     conn.outbox.close_now();
-}
-
-/// Writes what is queued, shuts the write side, and reads and discards until the peer closes
-/// too (or [`LINGER`] passes), so the last line is not lost to a reset.
-fn linger(conn: &Conn, shared: &Shared) {
-    conn.outbox.close_after_flush();
-    let deadline = Instant::now() + LINGER;
-    let mut buf = [0u8; 1024];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || conn.stream.set_read_timeout(Some(left)).is_err() {
-            return;
-        }
-        let read = (&*conn.stream).read(&mut buf);
-        shared.metrics.received(*read.as_ref().unwrap_or(&0));
-        if !matches!(read, Ok(n) if n > 0) {
-            return;
-        }
-    }
 }
 
 /// Answers a connection the server turns away, on the accept thread: one `ERR` line naming the

@@ -5,8 +5,9 @@
 //! - `admission`: who gets a slot: per-address limits, a share for connections that have not
 //!   registered (the oldest dropped first), refusals answered without a thread.
 //! - `connection`: a connection's life: admitted or turned away, served by its session thread,
-//!   then closed the one way its ending calls for (BYE and linger, close now, or left to the
-//!   shutdown sequence).
+//!   then closed the one way its ending calls for (BYE and linger, close now, or at shutdown
+//!   the shutdown sequence's BYE and a linger of its own). `linger`: closing without a reset,
+//!   so that a peer still sending does not lose its last line.
 //! - `session`: one client's thread. It reads lines (framed by the protocol crate's
 //!   `LineDecoder`), registers the name, then turns each command into lines for others, and
 //!   returns how it ended.
@@ -38,6 +39,7 @@ pub mod delivery;
 mod exporter;
 pub mod flusher;
 pub mod line;
+mod linger;
 pub mod metrics;
 mod monitor;
 pub mod outbox;

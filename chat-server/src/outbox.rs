@@ -62,8 +62,11 @@ pub enum Closed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Life {
     Open,
-    /// Takes no new lines; once the backlog is written the write side is shut.
-    Closing,
+    /// Takes no new lines; once the backlog is written it is dead, and with `shut_write` its
+    /// write side is shut.
+    Closing {
+        shut_write: bool,
+    },
     Dead(Closed),
 }
 
@@ -81,6 +84,8 @@ struct State {
     stalled_since: Option<Instant>,
     /// Bytes this outbox counts in the budget's stuck figure.
     stuck: usize,
+    /// It closed after writing everything queued (not cut off or closed at once).
+    written_out: bool,
 }
 
 impl State {
@@ -114,6 +119,7 @@ impl Outbox {
                 in_flight: 0,
                 stalled_since: None,
                 stuck: 0,
+                written_out: false,
             }),
             died: Condvar::new(),
         }
@@ -161,9 +167,22 @@ impl Outbox {
     /// Stops taking lines; what is queued is written, then the write side is shut so the peer
     /// reads everything and then end of stream.
     pub fn close_after_flush(&self) {
+        self.close_when_written(true);
+    }
+
+    /// Stops taking lines; what is queued is written, and the write side is left open: the
+    /// caller ends the connection. For the shutdown, which keeps a connection whose peer is
+    /// still sending open a while after its BYE (see `linger`): a shut write side would have
+    /// the kernel answer the peer's next bytes with a reset, and a reset throws away whatever
+    /// the peer has not been sent yet, the BYE among it.
+    pub fn close_when_written_keep_open(&self) {
+        self.close_when_written(false);
+    }
+
+    fn close_when_written(&self, shut_write: bool) {
         let mut st = self.lock();
         if st.life == Life::Open {
-            st.life = Life::Closing;
+            st.life = Life::Closing { shut_write };
             self.finish_closing(&mut st);
         }
     }
@@ -193,6 +212,12 @@ impl Outbox {
             Life::Dead(why) => Some(why),
             _ => None,
         }
+    }
+
+    /// Whether it closed after writing everything queued to the socket, as closing after a
+    /// flush does (not cut off, not closed at once, not failed).
+    pub fn written_out(&self) -> bool {
+        self.lock().written_out
     }
 
     /// For the monitor: the bytes waiting and since when they have waited without progress;
@@ -246,8 +271,14 @@ impl Outbox {
     }
 
     fn finish_closing(&self, st: &mut State) {
-        if st.life == Life::Closing && st.writer == Writer::Idle && st.backlog() == 0 {
-            let _ = self.stream.shutdown(Shutdown::Write);
+        if let Life::Closing { shut_write } = st.life {
+            if st.writer != Writer::Idle || st.backlog() > 0 {
+                return;
+            }
+            if shut_write {
+                let _ = self.stream.shutdown(Shutdown::Write);
+            }
+            st.written_out = true;
             st.life = Life::Dead(Closed::ByServer);
             self.died.notify_all();
         }

@@ -22,7 +22,7 @@ use crate::shared::Shared;
 use crate::shutdown::Shutdown;
 
 /// How long shutdown waits for clients to read their BYE before cutting them off.
-const FLUSH_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const FLUSH_GRACE: Duration = Duration::from_secs(3);
 /// Pending connections the kernel may hold; std's default (128) makes a burst of hundreds of
 /// connects wait for SYN retries.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -192,7 +192,8 @@ fn say_goodbye(shared: &Shared) {
         // from a session ended by the shutdown itself ahead of their own BYE.
         for conn in open.values() {
             conn.outbox.push(&bye);
-            conn.outbox.close_after_flush();
+            // The write side stays open: each session shuts it once its peer is done sending.
+            conn.outbox.close_when_written_keep_open();
         }
         for conn in open.values() {
             // Wakes the session thread blocked in `read` with an end of stream.

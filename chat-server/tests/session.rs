@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use chat_server::Config;
@@ -63,6 +65,57 @@ fn shutdown_says_bye_to_everyone_and_finishes() {
         c.expect_prefix("BYE ");
         c.expect_eof();
     }
+}
+
+#[test]
+fn a_client_still_sending_at_shutdown_gets_its_bye_rather_than_a_reset() {
+    // A socket closed while its peer is still sending answers with a reset, and the reset
+    // throws away what the server's side had not sent yet. So a client whose receive window is
+    // full (it reads a moment late) and that is still talking would lose the lines owed to it
+    // and its BYE. The server keeps the connection open while the peer sends (up to its linger
+    // time), so the client reads everything, BYE last.
+    let server = start_default();
+    let mut talker = Client::register(
+        Client::connect_small_window(server.addr(), "talker"),
+        "talker",
+    );
+    let mut source = Client::join(server.addr(), "source");
+    talker.expect_prefix("JOIN source");
+    let mut witness = Client::join(server.addr(), "witness");
+    talker.expect_prefix("JOIN witness");
+    source.expect_prefix("JOIN witness");
+    // 8 KB for the talker: more than its window, well within the server's send buffer.
+    let lines = 80;
+    for i in 0..lines {
+        source.send(&format!("{i:03} {}", "s".repeat(96)));
+    }
+    let last = format!("MSG source {:03} ", lines - 1);
+    while !witness.expect_prefix("MSG source ").starts_with(&last) {}
+    let _source_drain = source.drain_in_background();
+    let _witness_drain = witness.drain_in_background();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooding = talker.flood_in_background(stop.clone(), 1_000_000);
+    let (stopped_tx, stopped) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = stopped_tx.send(server.stop());
+    });
+    // The moment late: the server's stop returning (a server that closed at once has reset the
+    // connection by then) or a second, well within the linger, whichever comes first.
+    let early = stopped.recv_timeout(Duration::from_secs(1));
+    for i in 0..lines {
+        talker.expect_prefix(&format!("MSG source {i:03} "));
+    }
+    talker.expect_prefix("BYE ");
+    stop.store(true, Ordering::Relaxed);
+    drop(talker);
+    assert!(flooding.join().unwrap() > 0, "the talker sent nothing");
+    let result = match early {
+        Ok(result) => result,
+        Err(_) => stopped
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the server stops once the talker has closed"),
+    };
+    result.expect("clean stop");
 }
 
 #[test]

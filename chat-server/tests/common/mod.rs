@@ -62,6 +62,18 @@ impl Client {
         Client::over(socket.into(), label)
     }
 
+    /// Connects with the smallest receive buffer the kernel allows: a few KiB of what the
+    /// server sends fill it, and the rest waits in the server's own socket.
+    pub fn connect_small_window(addr: SocketAddr, label: &str) -> Client {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).expect("socket");
+        socket
+            .set_recv_buffer_size(1)
+            .expect("a small receive buffer");
+        socket.connect(&addr.into()).expect("connect");
+        Client::over(socket.into(), label)
+    }
+
     fn over(stream: TcpStream, label: &str) -> Client {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         Client {
@@ -217,6 +229,28 @@ impl Client {
                 total += n;
             }
             total
+        })
+    }
+
+    /// Sends numbered lines as fast as the server takes them, on a thread of its own, until
+    /// `stop` is set, a write fails, or `most` lines are sent; returns how many went.
+    pub fn flood_in_background(
+        &self,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        most: u64,
+    ) -> std::thread::JoinHandle<u64> {
+        let mut stream = self.stream.try_clone().expect("clone");
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        std::thread::spawn(move || {
+            let mut sent = 0;
+            while sent < most && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let line = format!("{sent:08} still talking\n");
+                if stream.write_all(line.as_bytes()).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            sent
         })
     }
 
