@@ -147,7 +147,9 @@ fn log_refusal(shared: &Shared, addr: SocketAddr, why: Refusal, quiet: u64, wait
 
 /// Closes a connection whose session has ended, the one way its ending calls for.
 fn finish(conn: &Conn, ending: Ending, shared: &Shared) {
-    if shared.is_shutting_down() {
+    // A connection dropped to make room left the open table before the shutdown could queue
+    // its BYE: it ends the way a drop does.
+    if shared.is_shutting_down() && !matches!(ending, Ending::Dropped) {
         // The shutdown sequence has queued BYE for everyone and flushes them all; the
         // connection stays open until its peer has had the chance to read it.
         linger::at_shutdown(conn, shared, Instant::now() + FLUSH_GRACE);

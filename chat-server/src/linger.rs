@@ -48,9 +48,10 @@ pub(crate) fn after_last_line(conn: &Conn, shared: &Shared) {
 /// At shutdown, once the `BYE` the shutdown queued is written (or `flushed_by` passes): reads
 /// and discards what the peer still sends until the peer's kernel has taken every byte written
 /// to it (the `BYE` is safe then: a reset does not take back what a peer has received), the
-/// peer closes, or [`LINGER`] passes; then shuts the write side, so the peer reads end of stream
-/// after its `BYE`. A connection whose `BYE` was never written (cut off, or closed when the
-/// shutdown's grace ran out) has nothing to linger for.
+/// peer closes, or [`LINGER`] passes; then shuts the write side. A peer that has stopped
+/// sending then reads end of stream after its `BYE`; one still sending is reset, once its `BYE`
+/// is in its hands (or the time is up). A connection whose `BYE` was never written (cut off, or
+/// closed when the shutdown's grace ran out) has nothing to linger for.
 ///
 /// The write side is shut only then: with both sides shut, the kernel answers the peer's next
 /// bytes with a reset at once (RFC 1122), which throws away what it has not sent yet.

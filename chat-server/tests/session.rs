@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -69,11 +69,11 @@ fn shutdown_says_bye_to_everyone_and_finishes() {
 
 #[test]
 fn a_client_still_sending_at_shutdown_gets_its_bye_rather_than_a_reset() {
-    // A socket closed while its peer is still sending answers with a reset, and the reset
-    // throws away what the server's side had not sent yet. So a client whose receive window is
-    // full (it reads a moment late) and that is still talking would lose the lines owed to it
-    // and its BYE. The server keeps the connection open while the peer sends (up to its linger
-    // time), so the client reads everything, BYE last.
+    // A socket shut both ways while its peer is still sending answers with a reset, and the
+    // reset throws away what the server's side had not sent yet. So a client whose receive
+    // window is full (it reads a moment late) and that is still talking would lose the lines
+    // owed to it and its BYE. The server keeps the connection open while the peer has not
+    // taken everything (up to its linger time), so the client reads everything, BYE last.
     let server = start_default();
     let mut talker = Client::register(
         Client::connect_small_window(server.addr(), "talker"),
@@ -91,31 +91,36 @@ fn a_client_still_sending_at_shutdown_gets_its_bye_rather_than_a_reset() {
     }
     let last = format!("MSG source {:03} ", lines - 1);
     while !witness.expect_prefix("MSG source ").starts_with(&last) {}
-    let _source_drain = source.drain_in_background();
-    let _witness_drain = witness.drain_in_background();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flooding = talker.flood_in_background(stop.clone(), 1_000_000);
     let (stopped_tx, stopped) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = stopped_tx.send(server.stop());
     });
-    // The moment late: the server's stop returning (a server that closed at once has reset the
-    // connection by then) or a second, well within the linger, whichever comes first.
-    let early = stopped.recv_timeout(Duration::from_secs(1));
+    // The witness's BYE: the shutdown has queued and written every BYE.
+    witness.expect_prefix("BYE ");
+    // Then the talker talks: with both directions of its socket shut, the kernel would reset
+    // it at its first line (and its writes would soon fail); kept open, lines keep going.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let flooding = talker.flood_in_background(stop.clone(), sent.clone(), 1_000_000);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sent.load(Ordering::Relaxed) < 500 && !flooding.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "the talker's lines neither went nor failed"
+        );
+        std::thread::yield_now();
+    }
     for i in 0..lines {
         talker.expect_prefix(&format!("MSG source {i:03} "));
     }
     talker.expect_prefix("BYE ");
     stop.store(true, Ordering::Relaxed);
+    flooding.join().unwrap();
     drop(talker);
-    assert!(flooding.join().unwrap() > 0, "the talker sent nothing");
-    let result = match early {
-        Ok(result) => result,
-        Err(_) => stopped
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the server stops once the talker has closed"),
-    };
-    result.expect("clean stop");
+    stopped
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the server stops once the talker has everything")
+        .expect("clean stop");
 }
 
 #[test]

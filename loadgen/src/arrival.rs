@@ -6,8 +6,9 @@
 //! The kernel stamps on the real-time clock, the run on the monotonic one. A stamp is converted
 //! by its age: the real-time clock is read right after the monotonic one, and the arrival is the
 //! monotonic "now" less the stamp's age on the real-time clock. Only a step of the real-time
-//! clock between the arrival and the read could bend that, so [`Arrivals`] watches the offset
-//! between the two clocks and, when it jumps, uses the read time for that read. Where the
+//! clock could bend that, so [`Arrivals`] watches the offset between the two clocks (NTP's
+//! slewing moves both alike) and, once it jumps, counts every stamp from before the jump was
+//! seen from its read time. Where the
 //! kernel gives no stamp, the read time is used too (the kernel turns stamping on for the
 //! machine in deferred work when the first socket asks, so the first segments after that may
 //! come unstamped: they are the warm-up's); a stamp is never later than the read.
@@ -97,10 +98,11 @@ pub fn real_now() -> RealNs {
 }
 
 /// How far the two clocks' offset may move between two reads before it counts as a step of
-/// the real-time clock: 100 µs, plus 1,000 ppm of the time between them (NTP slews at most
-/// 500 ppm).
+/// the real-time clock. NTP's slewing moves both clocks alike (the monotonic clock is slewed
+/// too), so the offset moves only when the real-time clock is stepped; the 100 µs are for the
+/// two clocks being read one after the other (a preemption between them makes a false step,
+/// which costs no more than counting one read from its read time).
 const STEP_NS: i128 = 100_000;
-const SLEW_PPM: i128 = 1_000;
 
 /// A worker expecting to read at most this many deliveries per second has its bots' sockets
 /// stamped by the kernel; above it, the `recvmsg` per read would cost about a tenth more CPU
@@ -112,8 +114,11 @@ pub const STAMPED_DELIVERIES_PER_S: f64 = 100_000.0;
 pub struct Arrivals {
     /// Whether this worker's sockets are stamped.
     stamped: bool,
-    /// The real-time clock less the monotonic one at the last read, and that read's time (µs).
-    last: Option<(RealNs, u64)>,
+    /// The real-time clock less the monotonic one at the last read.
+    offset: Option<RealNs>,
+    /// The real-time clock when a step of it was last noticed: a stamp from before then may
+    /// be on the clock from before the step.
+    stepped_at: Option<RealNs>,
 }
 
 impl Arrivals {
@@ -121,7 +126,7 @@ impl Arrivals {
     pub fn for_load(deliveries_per_s: f64) -> Arrivals {
         Arrivals {
             stamped: deliveries_per_s <= STAMPED_DELIVERIES_PER_S,
-            last: None,
+            ..Arrivals::default()
         }
     }
 
@@ -132,17 +137,20 @@ impl Arrivals {
 
     /// The arrival (µs on the run's clock) of what a read returned at `read_us` (run's clock)
     /// and `read_real` (the real-time clock, read right after), stamped `stamp` by the kernel.
-    /// Never later than the read, never before it by more than the stamp's age.
+    /// Never later than the read, never before it by more than the stamp's age; the read time
+    /// for a stamp that may predate a step of the real-time clock.
     pub fn arrival_us(&mut self, read_us: u64, read_real: RealNs, stamp: Option<RealNs>) -> u64 {
         let offset = read_real - read_us as i128 * 1_000;
-        let stepped = self.last.is_some_and(|(before, at_us)| {
-            let allowed =
-                STEP_NS + (read_us.saturating_sub(at_us) as i128 * 1_000) * SLEW_PPM / 1_000_000;
-            (offset - before).abs() > allowed
-        });
-        self.last = Some((offset, read_us));
+        if self
+            .offset
+            .is_some_and(|before| (offset - before).abs() > STEP_NS)
+        {
+            self.stepped_at = Some(read_real);
+        }
+        self.offset = Some(offset);
         match stamp {
-            Some(at) if !stepped => {
+            // After a step backwards the old clock's stamps are later than the read: age 0.
+            Some(at) if self.stepped_at.is_none_or(|step| at >= step) => {
                 let age_us = ((read_real - at).max(0) / 1_000) as u64;
                 read_us.saturating_sub(age_us)
             }
@@ -192,23 +200,24 @@ mod tests {
     }
 
     #[test]
-    fn a_step_of_the_real_time_clock_falls_back_to_the_read_time() {
+    fn a_stamp_from_before_a_step_of_the_real_time_clock_counts_from_its_read() {
         let mut a = Arrivals::default();
         a.arrival_us(10_000, 1_000 * S, None);
         // 1 ms later on the monotonic clock, 51 ms later on the real-time one: stepped.
         let real = 1_000 * S + 51_000_000;
         assert_eq!(a.arrival_us(11_000, real, Some(real - 3_000_000)), 11_000);
-        // The next read, in step with the new offset, is trusted again.
-        let real = real + 1_000_000;
-        assert_eq!(a.arrival_us(12_000, real, Some(real - 500_000)), 11_500);
+        // Later reads, in step with the new offset: a stamp from before the step was noticed
+        // may be on the old clock; one after it is trusted.
+        let later = real + 1_000_000;
+        assert_eq!(a.arrival_us(12_000, later, Some(real - 200_000)), 12_000);
+        assert_eq!(a.arrival_us(12_000, later, Some(later - 500_000)), 11_500);
     }
 
     #[test]
-    fn a_slow_slew_is_not_a_step() {
+    fn a_steady_offset_is_trusted_however_far_apart_the_reads() {
         let mut a = Arrivals::default();
         a.arrival_us(0, 1_000 * S, None);
-        // 10 s later, the real-time clock 5 ms (500 ppm) ahead of the monotonic one.
-        let real = 1_010 * S + 5_000_000;
+        let real = 1_010 * S;
         assert_eq!(
             a.arrival_us(10_000_000, real, Some(real - 1_000_000)),
             9_999_000

@@ -29,6 +29,7 @@ use std::time::Instant;
 
 use tokio::io::Interest;
 use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
 
 use crate::arrival;
 use crate::crew::{Phase, Worker};
@@ -69,6 +70,29 @@ impl Noticed {
         match self.at_us.swap(NONE, Ordering::Relaxed) {
             NONE => None,
             at => Some(at),
+        }
+    }
+
+    /// Polls `sock` for readability, to be woken through `waker` (this `Noticed`'s); when it is
+    /// readable, gives the first wake-up noted since the last read. A `Pending` drops any note:
+    /// a wake-up that found nothing to read (a budget yield, a spurious one) must not stand
+    /// for the next bytes, which a later wake-up announces.
+    pub fn poll_readable(
+        &self,
+        sock: &TcpStream,
+        waker: &Waker,
+        cx: &Context<'_>,
+    ) -> Poll<std::io::Result<Option<u64>>> {
+        self.register(cx.waker());
+        match sock.poll_read_ready(&mut Context::from_waker(waker)) {
+            Poll::Pending => {
+                // On this thread's runtime the reactor cannot wake it again before this
+                // returns, so nothing announced after this point is lost.
+                self.at_us.store(NONE, Ordering::Relaxed);
+                Poll::Pending
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(self.take())),
         }
     }
 }
@@ -121,19 +145,18 @@ pub async fn receive(index: u32, reader: OwnedReadHalf, leftover: Vec<u8>, w: Rc
     loop {
         // The buffer is borrowed only inside one poll, never across an await.
         let ended = std::future::poll_fn(|cx| loop {
+            // The note is taken before the read: a wake-up after it announces bytes this read
+            // may not get.
             let ready = if stamped {
-                noticed.register(cx.waker());
-                sock.poll_read_ready(&mut Context::from_waker(&waker))
+                noticed.poll_readable(sock, &waker, cx)
             } else {
-                sock.poll_read_ready(cx)
+                sock.poll_read_ready(cx).map_ok(|()| None)
             };
-            match ready {
+            let seen = match ready {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(_)) => return Poll::Ready(Some("read")),
-                Poll::Ready(Ok(())) => {}
-            }
-            // Taken before the read: a wake-up after it announces bytes this read may not get.
-            let seen = noticed.take();
+                Poll::Ready(Ok(seen)) => seen,
+            };
             let mut buf = w.buf.borrow_mut();
             let room = buf.len() - MAX_TAIL;
             let mut got = None;
@@ -170,7 +193,10 @@ pub async fn receive(index: u32, reader: OwnedReadHalf, leftover: Vec<u8>, w: Rc
             if stamped && clock.measured(clock.offset_us(read_us)) {
                 stats::record(&mut stats.read_lag, read_us - at_us);
                 if let (Some(seen), Some(_)) = (seen, stamp) {
-                    stats::record(&mut stats.notice_lag, seen.saturating_sub(arrived_us));
+                    // Noticed after the last byte came: the loop's delay. Bytes that came after
+                    // the notice: the earlier deliveries of this read count from them, later
+                    // than they were noticed, by as much.
+                    stats::record(&mut stats.notice_lag, seen.abs_diff(arrived_us));
                 }
             }
             me.feed(&buf[from..MAX_TAIL + n], at_us, clock, &mut stats);
@@ -221,6 +247,44 @@ mod tests {
         waker.wake_by_ref();
         assert_eq!(n.take(), Some(first));
         assert_eq!(n.take(), None, "a read takes the note");
+    }
+
+    #[test]
+    fn the_reactors_wake_up_is_noted_and_an_idle_poll_leaves_no_note() {
+        use std::io::Write;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (ours, _) = listener.accept().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let ours = TcpStream::from_std(ours).unwrap();
+            let noticed = Noticed::new(Instant::now());
+            let waker = Waker::from(noticed.clone());
+            // A wake-up that found nothing (as a budget yield would): dropped by the next
+            // Pending.
+            waker.wake_by_ref();
+            let idle = std::future::poll_fn(|cx| {
+                Poll::Ready(noticed.poll_readable(&ours, &waker, cx).is_pending())
+            })
+            .await;
+            assert!(idle, "nothing was written yet");
+            assert_eq!(noticed.take(), None, "an idle poll leaves no note");
+            peer.write_all(b"hello\n").unwrap();
+            let before = noticed.base.elapsed().as_micros() as u64;
+            let seen = std::future::poll_fn(|cx| noticed.poll_readable(&ours, &waker, cx))
+                .await
+                .unwrap();
+            let seen = seen.expect("the reactor's wake-up went through the note");
+            assert!(
+                seen >= before,
+                "noted at {seen} µs, before the write at {before} µs"
+            );
+            assert_eq!(noticed.take(), None, "the read took the note");
+        });
     }
 
     #[test]

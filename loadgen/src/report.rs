@@ -96,8 +96,10 @@ pub struct SelfCheck {
     /// How much later the workers read each delivery than it counted as received, ms: their
     /// own reading, which the latency leaves out.
     pub read_lag: Latency,
-    /// How long after each delivery arrived the workers' loops noticed it, ms: the receive
-    /// side of their own delay, which is in the latency (stamped workers only).
+    /// How long after each read's bytes arrived the workers' loops noticed them (or, when
+    /// bytes came after the notice, how much later than noticed its earlier deliveries
+    /// count), ms: the receive side of their own delay, which is in the latency (stamped
+    /// workers only).
     pub notice_lag: Latency,
     /// Worker threads.
     pub workers: usize,

@@ -189,9 +189,10 @@ pub struct WorkerStats {
     /// How much later the worker read what had arrived than it counted it received, µs (per
     /// read, in the measured window): its own reading, kept out of the latency.
     pub read_lag: Histogram<u64>,
-    /// How long after a delivery arrived (the kernel's stamp) the worker's event loop noticed
-    /// it, µs (per stamped read, in the measured window): the receive side of the generator's
-    /// own delay, which is in the latency.
+    /// The generator's own part of when a read's deliveries count from, µs (per stamped read,
+    /// in the measured window): how long after the read's last byte arrived (the kernel's
+    /// stamp) the worker's loop noticed the socket, or, when bytes came after the notice, how
+    /// much later than noticed the read's earlier deliveries count. In the latency.
     pub notice_lag: Histogram<u64>,
     /// Connect plus registration per bot, µs.
     pub connect: Histogram<u64>,

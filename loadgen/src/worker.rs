@@ -39,8 +39,10 @@ pub fn spawn(
             // This worker's share of the plan's sends (bot i goes to worker i % workers).
             let bots = (id..plan.own.len()).step_by(workers).count();
             timer.set_load(bots as f64 * plan.config.rate);
-            // What its bots will read: each hears every other bot of the run.
-            let deliveries = bots as f64 * plan.names.len() as f64 * plan.config.rate;
+            // What the busiest worker's bots will read (each hears every other bot of the run):
+            // every worker decides alike, so the run's receive-side figures are all of a kind.
+            let busiest = plan.own.len().div_ceil(workers);
+            let deliveries = busiest as f64 * plan.names.len() as f64 * plan.config.rate;
             drop(entered);
             let w = Rc::new(Worker {
                 stats: RefCell::new(WorkerStats::new(plan.names.len(), plan.per_sender)),

@@ -117,11 +117,13 @@ fn a_line_written_in_two_parts_counts_from_its_last_part() {
         s.latency.p50,
         show(&out)
     );
-    // A light run is stamped: what it read later than it counted is reported, per read.
+    // A light run is stamped: how late it noticed and read what arrived is reported, per
+    // read; a notice needs both the kernel's stamp and the loop's wake-up note.
     assert!(
-        s.self_check.read_lag.count > 0,
-        "expected the read lag of a light run to be measured, came {:?}\n{}",
+        s.self_check.read_lag.count > 0 && s.self_check.notice_lag.count > 0,
+        "expected the read and notice lags of a light run to be measured, came {:?} and {:?}\n{}",
         s.self_check.read_lag,
+        s.self_check.notice_lag,
         show(&out)
     );
 }

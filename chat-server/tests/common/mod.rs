@@ -233,24 +233,28 @@ impl Client {
     }
 
     /// Sends numbered lines as fast as the server takes them, on a thread of its own, until
-    /// `stop` is set, a write fails, or `most` lines are sent; returns how many went.
+    /// `stop` is set, a write fails, or `most` lines are sent; counts them in `sent` as they go.
     pub fn flood_in_background(
         &self,
         stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
         most: u64,
-    ) -> std::thread::JoinHandle<u64> {
+    ) -> std::thread::JoinHandle<()> {
+        use std::sync::atomic::Ordering;
         let mut stream = self.stream.try_clone().expect("clone");
         stream.set_write_timeout(Some(TIMEOUT)).unwrap();
         std::thread::spawn(move || {
-            let mut sent = 0;
-            while sent < most && !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let line = format!("{sent:08} still talking\n");
-                if stream.write_all(line.as_bytes()).is_err() {
+            let mut n = 0;
+            while n < most && !stop.load(Ordering::Relaxed) {
+                if stream
+                    .write_all(format!("{n:08} still talking\n").as_bytes())
+                    .is_err()
+                {
                     break;
                 }
-                sent += 1;
+                n += 1;
+                sent.store(n, Ordering::Relaxed);
             }
-            sent
         })
     }
 
