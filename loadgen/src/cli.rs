@@ -15,6 +15,11 @@ pub use crate::run_flags::RunFlags;
 /// comparison. Phases: connect ramp, barrier, warm-up (not measured), measurement, drain (late
 /// deliveries still count; what is missing at the end is lost).
 ///
+/// A delivery counts from when the worker's event loop learned its socket was readable (on a
+/// light run, never before the kernel had its last byte), not from when its turn to be read
+/// came; the notice lag and the read lag say how much the worker added and how much it kept
+/// out.
+///
 /// Bots run on --workers threads, each with its own event loop and its own histograms. When
 /// loadgen's own delay (its sending or its event loop) is more than a quarter of the latency it
 /// reports, at any scale, the run says "generator-bound". Its gates are then judged only where
@@ -120,7 +125,8 @@ pub struct MergeArgs {
 pub struct Gates {
     /// Gate: METRIC OP VALUE, e.g. 'p99<50ms', 'lost_pct<0.1' (repeatable). Metrics: p50, p90,
     /// p99, p999, max, mean, sent_p99, completion_p50, completion_p99, completion_max,
-    /// connect_p99, send_lag_p99, loop_lag_p99, lost, lost_pct, duplicated, out_of_order,
+    /// connect_p99, send_lag_p99, loop_lag_p99, notice_lag_p99 and read_lag_p99 (light runs
+    /// only), lost, lost_pct, duplicated, out_of_order,
     /// errors, delivered, deliveries_per_s, achieved_pct, cpu_us_per_delivery (loadgen's),
     /// server_cpu_us_per_delivery, server_sends_per_delivery, server_bytes_per_delivery,
     /// server_threads_per_client, server_rss_kib_per_client. A threshold on a figure the run

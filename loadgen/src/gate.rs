@@ -39,6 +39,15 @@ const METRICS: &[Metric] = &[
     ("loop_lag_p99", Unit::Millis, |s| {
         Some(s.self_check.loop_lag.p99)
     }),
+    // Measured only where arrivals were stamped by the kernel (light workers).
+    ("notice_lag_p99", Unit::Millis, |s| {
+        let l = &s.self_check.notice_lag;
+        (l.count > 0).then_some(l.p99)
+    }),
+    ("read_lag_p99", Unit::Millis, |s| {
+        let l = &s.self_check.read_lag;
+        (l.count > 0).then_some(l.p99)
+    }),
     ("lost", Unit::Count, |s| Some(s.counts.lost as f64)),
     ("lost_pct", Unit::Number, |s| {
         Some(100.0 * s.counts.lost as f64 / (s.counts.expected.max(1)) as f64)

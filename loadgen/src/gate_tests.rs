@@ -74,6 +74,23 @@ fn thresholds_pass_and_fail_on_the_measured_value() {
 }
 
 #[test]
+fn the_notice_and_read_lags_gate_where_measured_and_fail_where_not() {
+    let ts = [
+        Threshold::parse("notice_lag_p99<1ms").unwrap(),
+        Threshold::parse("read_lag_p99<1ms").unwrap(),
+    ];
+    let mut s = summary(0.5, 0, 1000.0);
+    let unmeasured: Vec<bool> = check_thresholds(&s, &ts).iter().map(|c| c.pass).collect();
+    assert_eq!(unmeasured, [false, false], "a heavy run measures neither");
+    s.self_check.notice_lag.count = 10;
+    s.self_check.notice_lag.p99 = 0.4;
+    s.self_check.read_lag.count = 10;
+    s.self_check.read_lag.p99 = 1.5;
+    let measured: Vec<bool> = check_thresholds(&s, &ts).iter().map(|c| c.pass).collect();
+    assert_eq!(measured, [true, false]);
+}
+
+#[test]
 fn regress_parses_percentages() {
     assert_eq!(parse_regress("20%").unwrap(), 0.2);
     assert!(parse_regress("lots").is_err());
