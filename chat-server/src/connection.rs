@@ -15,7 +15,6 @@ use crate::admission::{Decision, Open, Refusal, RefusalLog};
 use crate::line::{encode, send_nonblocking};
 use crate::linger;
 use crate::outbox::Outbox;
-use crate::server::FLUSH_GRACE;
 use crate::session::{self, Conn, Ending};
 use crate::shared::{OpenGuard, Shared};
 
@@ -152,7 +151,7 @@ fn finish(conn: &Conn, ending: Ending, shared: &Shared) {
     if shared.is_shutting_down() && !matches!(ending, Ending::Dropped) {
         // The shutdown sequence has queued BYE for everyone and flushes them all; the
         // connection stays open until its peer has had the chance to read it.
-        linger::at_shutdown(conn, shared, Instant::now() + FLUSH_GRACE);
+        linger::at_shutdown(conn, shared);
         return;
     }
     match ending {

@@ -18,6 +18,7 @@ use std::os::fd::AsRawFd;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::server::FLUSH_GRACE;
 use crate::session::Conn;
 use crate::shared::Shared;
 
@@ -45,7 +46,7 @@ pub(crate) fn after_last_line(conn: &Conn, shared: &Shared) {
     }
 }
 
-/// At shutdown, once the `BYE` the shutdown queued is written (or `flushed_by` passes): reads
+/// At shutdown, once the `BYE` the shutdown queued is written (or [`FLUSH_GRACE`] passes): reads
 /// and discards what the peer still sends until the peer's kernel has taken every byte written
 /// to it (the `BYE` is safe then: a reset does not take back what a peer has received), the
 /// peer closes, or [`LINGER`] passes; then shuts the write side. A peer that has stopped
@@ -55,8 +56,8 @@ pub(crate) fn after_last_line(conn: &Conn, shared: &Shared) {
 ///
 /// The write side is shut only then: with both sides shut, the kernel answers the peer's next
 /// bytes with a reset at once (RFC 1122), which throws away what it has not sent yet.
-pub(crate) fn at_shutdown(conn: &Conn, shared: &Shared, flushed_by: Instant) {
-    if !conn.outbox.wait_closed(flushed_by) || !conn.outbox.written_out() {
+pub(crate) fn at_shutdown(conn: &Conn, shared: &Shared) {
+    if !conn.outbox.wait_closed(Instant::now() + FLUSH_GRACE) || !conn.outbox.written_out() {
         return;
     }
     drain_until_delivered(conn, shared);

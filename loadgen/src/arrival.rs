@@ -169,6 +169,14 @@ mod tests {
 
     const S: RealNs = 1_000_000_000;
 
+    /// A receiving socket and the socket that sends to it, over loopback.
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let rx = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (tx, _) = listener.accept().unwrap();
+        (rx, tx)
+    }
+
     #[test]
     fn an_arrival_is_the_read_less_the_stamps_age() {
         let mut a = Arrivals::default();
@@ -226,9 +234,7 @@ mod tests {
 
     #[test]
     fn the_kernel_stamps_a_loopback_delivery_before_it_is_read() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let rx = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut tx, _) = listener.accept().unwrap();
+        let (rx, mut tx) = pair();
         enable(rx.as_raw_fd()).unwrap();
         rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         // The kernel turns stamping on for the whole machine in deferred work when the first
@@ -262,9 +268,7 @@ mod tests {
 
     #[test]
     fn an_unstamped_read_gives_no_stamp() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let rx = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut tx, _) = listener.accept().unwrap();
+        let (rx, mut tx) = pair();
         enable(rx.as_raw_fd()).unwrap();
         tx.write_all(b"hi\n").unwrap();
         rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -276,9 +280,7 @@ mod tests {
 
     #[test]
     fn nothing_to_read_would_block() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let rx = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let _tx = listener.accept().unwrap();
+        let (rx, _tx) = pair();
         let err = recv(rx.as_raw_fd(), &mut [0u8; 16], true).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
     }

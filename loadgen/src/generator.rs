@@ -62,24 +62,22 @@ pub fn generator_bound(d: OwnDelay) -> Option<String> {
         Some(notice) => ("event loop's notice of arrivals", notice),
         None => ("event-loop lag", d.loop_lag_p99),
     };
-    let why = match d.burst_gap {
-        Some(gap) if d.send_lag_p99 > GENERATOR_SHARE * gap => format!(
-            "generator-bound: loadgen's send lag is {:.3} ms at p99, more than {:.0}% of the \
-             {gap:.1} ms between bursts: it cannot send a burst in time for the next",
-            d.send_lag_p99,
-            GENERATOR_SHARE * 100.0
-        ),
-        Some(_) => String::new(),
-        None if send_side > allowed.max(RESOLUTION_MS) => of_headline("send side", send_side),
-        None => String::new(),
+    let sending = match d.burst_gap {
+        Some(gap) => (d.send_lag_p99 > GENERATOR_SHARE * gap).then(|| {
+            format!(
+                "generator-bound: loadgen's send lag is {:.3} ms at p99, more than {:.0}% of the \
+                 {gap:.1} ms between bursts: it cannot send a burst in time for the next",
+                d.send_lag_p99,
+                GENERATOR_SHARE * 100.0
+            )
+        }),
+        None => {
+            (send_side > allowed.max(RESOLUTION_MS)).then(|| of_headline("send side", send_side))
+        }
     };
-    let why = if !why.is_empty() {
-        why
-    } else if receive > allowed.max(LOOP_FLOOR_MS) {
-        of_headline(receive_what, receive)
-    } else {
-        return None;
-    };
+    let why = sending.or_else(|| {
+        (receive > allowed.max(LOOP_FLOOR_MS)).then(|| of_headline(receive_what, receive))
+    })?;
     Some(format!("{why}; {ADVICE}"))
 }
 

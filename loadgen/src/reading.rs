@@ -180,11 +180,13 @@ pub async fn receive(index: u32, reader: OwnedReadHalf, leftover: Vec<u8>, w: Rc
                 return Poll::Ready(Some("closed-by-server"));
             }
             let read_us = clock.now_us();
-            let arrived_us =
+            // Only a stamped read has an arrival to weigh, and pays for the real-time clock.
+            let arrived_us = stamp.map(|at| {
                 w.arrivals
                     .borrow_mut()
-                    .arrival_us(read_us, arrival::real_now(), stamp);
-            let at_us = received_us(read_us, seen, arrived_us);
+                    .arrival_us(read_us, arrival::real_now(), Some(at))
+            });
+            let at_us = received_us(read_us, seen, arrived_us.unwrap_or(read_us));
             // This bot's unfinished line goes right in front of the new bytes.
             let from = MAX_TAIL - me.tail().len();
             buf[from..MAX_TAIL].copy_from_slice(me.tail());
@@ -192,7 +194,7 @@ pub async fn receive(index: u32, reader: OwnedReadHalf, leftover: Vec<u8>, w: Rc
             let before = stats.tally;
             if stamped && clock.measured(clock.offset_us(read_us)) {
                 stats::record(&mut stats.read_lag, read_us - at_us);
-                if let (Some(seen), Some(_)) = (seen, stamp) {
+                if let (Some(seen), Some(arrived_us)) = (seen, arrived_us) {
                     // Noticed after the last byte came: the loop's delay. Bytes that came after
                     // the notice: the earlier deliveries of this read count from them, later
                     // than they were noticed, by as much.

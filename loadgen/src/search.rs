@@ -76,7 +76,7 @@ pub fn judge(run: &Result<Summary, String>, slo: &[Threshold]) -> Verdict {
     }
     // Loss, past a generator that kept up: the server's.
     if c.lost > 0 {
-        return Verdict::Fail(faults(&[(c.lost, "lost")]).join(", "));
+        return Verdict::Fail(format!("{} lost", c.lost));
     }
     if !s.valid {
         return Verdict::Fail(format!("invalid: {}", s.invalid_reasons.join("; ")));

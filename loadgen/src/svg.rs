@@ -266,9 +266,6 @@ impl Chart {
         // long names do not run into the next.
         let mut x = LEFT;
         for s in &self.series {
-            let here = x;
-            x += 16.0 + 6.5 * s.name.chars().count() as f64 + 24.0;
-            let x = here;
             write!(
                 svg,
                 r#"<rect x="{x}" y="32" width="12" height="12" fill="{}"/><text x="{tx}" y="42" class="tick">{}</text>"#,
@@ -277,6 +274,7 @@ impl Chart {
                 tx = x + 16.0
             )
             .unwrap();
+            x += 16.0 + 6.5 * s.name.chars().count() as f64 + 24.0;
         }
         svg.push_str("</svg>");
         svg

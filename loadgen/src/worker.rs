@@ -36,9 +36,9 @@ pub fn spawn(
             // The timer's fd registers with this runtime's reactor.
             let entered = runtime.enter();
             let timer = Timer::new().expect("a timerfd (Linux)");
-            // This worker's share of the plan's sends (bot i goes to worker i % workers).
-            let bots = (id..plan.own.len()).step_by(workers).count();
-            timer.set_load(bots as f64 * plan.config.rate);
+            // This worker's share of the plan's bots (bot i goes to worker i % workers).
+            let mine: Vec<usize> = (id..plan.own.len()).step_by(workers).collect();
+            timer.set_load(mine.len() as f64 * plan.config.rate);
             // What the busiest worker's bots will read (each hears every other bot of the run):
             // every worker decides alike, so the run's receive-side figures are all of a kind.
             let busiest = plan.own.len().div_ceil(workers);
@@ -60,8 +60,8 @@ pub fn spawn(
                 let driving = tokio::task::spawn_local(async move { timer.drive().await });
                 let ticking = tokio::task::spawn_local(tick(w.clone(), links.seconds));
                 let sampling = tokio::task::spawn_local(sample_loop_lag(w.clone()));
-                let bots: Vec<_> = (id..w.plan.own.len())
-                    .step_by(workers)
+                let bots: Vec<_> = mine
+                    .into_iter()
                     .map(|nth| {
                         let index = w.plan.own[nth];
                         tokio::task::spawn_local(bot::run(index, nth, w.clone()))

@@ -5,7 +5,7 @@
 //! from its first part (from the wake-up that announced it, or the kernel's stamp of its first
 //! segment) would come out at a fraction of a millisecond instead of at least [`SPLIT`].
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
@@ -40,15 +40,10 @@ fn split_server() -> SocketAddr {
 
 fn session(id: usize, stream: TcpStream, outboxes: Outboxes) {
     let _ = stream.set_nodelay(true);
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    let _ = writer.write_all(b"HELLO chat/1 split-line test server\n");
-    let mut name = String::new();
-    if reader.read_line(&mut name).unwrap_or(0) == 0 {
+    let Some((name, mut writer, mut reader)) = common::greet(stream, "split-line test server")
+    else {
         return;
-    }
-    let name = name.trim().to_string();
-    let _ = writer.write_all(format!("WELCOME {name} 127.0.0.1:1\n").as_bytes());
+    };
     let (tx, rx) = mpsc::channel::<String>();
     let mut out = writer.try_clone().unwrap();
     std::thread::spawn(move || {

@@ -10,7 +10,7 @@
 //! grows by the excess every second and passes 50 ms within the step. The searches run one at a
 //! time.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,21 +84,9 @@ impl Drop for PacedServer {
 }
 
 fn session(id: usize, stream: TcpStream, clients: Clients, queue: Queue) {
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    if writer
-        .write_all(b"HELLO chat/1 paced test server\n")
-        .is_err()
-    {
+    let Some((name, mut writer, mut reader)) = common::greet(stream, "paced test server") else {
         return;
-    }
-    let mut name = String::new();
-    if reader.read_line(&mut name).unwrap_or(0) == 0 {
-        return;
-    }
-    let name = name.trim().to_string();
-    let peer = writer.peer_addr().unwrap();
-    let _ = writer.write_all(format!("WELCOME {name} {peer}\n").as_bytes());
+    };
     clients
         .lock()
         .unwrap()

@@ -8,10 +8,6 @@ use crate::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
     // Several MB broadcast to everyone would flood the clients of cases running beside them.
-    let alone = |mut c: Case| {
-        c.exclusive = true;
-        c
-    };
     vec![
         case(
             "RF4-01",
@@ -20,27 +16,30 @@ pub(super) fn cases() -> Vec<Case> {
             "many clients sending at once: every line delivered, in per-sender order",
             concurrent_senders,
         ),
-        alone(case(
+        case(
             "RF4-02",
             "RF4",
             Must,
             "a registered client that never reads (several MB pushed at it) delays nobody",
             slow_reader_delays_nobody,
-        )),
-        alone(case(
+        )
+        .alone(),
+        case(
             "RF4-03",
             "RF4",
             Must,
             "a client that stops reading is disconnected within the stall deadline and the others get its LEAVE",
             slow_reader_cut_off,
-        )),
-        alone(case(
+        )
+        .alone(),
+        case(
             "RF4-06",
             "RF4",
             Must,
             "a client that stops reading for half the stall deadline, 6 MB behind, then reads gets every line, in order",
             lagging_reader_catches_up,
-        )),
+        )
+        .alone(),
         case(
             "RF4-04",
             "RF4",

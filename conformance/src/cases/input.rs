@@ -7,8 +7,7 @@ use crate::case::{Case, Ctx, Failure, Level::*};
 use crate::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
-    let mut full = case("PROTO-09", "PROTO", Should, "when full the server answers ERR server-full and closes, and takes clients again once room frees", server_full);
-    full.exclusive = true;
+    let full = case("PROTO-09", "PROTO", Should, "when full the server answers ERR server-full and closes, and takes clients again once room frees", server_full).alone();
     vec![
         case("PROTO-01", "PROTO", Must, "a line over the limit gets line-too-long; the connection stays and a line at the limit passes", overlong_line),
         case("PROTO-02", "PROTO", Must, "a line that is not UTF-8 gets invalid-utf8 and the connection stays", invalid_utf8),

@@ -10,39 +10,39 @@ use crate::case::{Case, Ctx, Failure, Level::*};
 use crate::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
-    let alone = |mut c: Case| {
-        c.exclusive = true;
-        c
-    };
     vec![
-        alone(case(
+        case(
             "RF5-10",
             "RF5",
             Must,
             "with 5 users joined in order, a broadcast from each position reaches every other position",
             broadcasts_reach_every_position,
-        )),
-        alone(case(
+        )
+        .alone(),
+        case(
             "RF6-10",
             "RF6",
             Must,
             "with 5 users joined in order, a private message from each position reaches each other position and nobody else",
             privates_reach_every_position,
-        )),
-        alone(case(
+        )
+        .alone(),
+        case(
             "RF10-10",
             "RF10",
             Must,
             "after leaves from the front, the middle and the end, and joins in the gaps, JOIN, LEAVE, broadcasts and private messages reach every user in USERS",
             leaves_from_every_position,
-        )),
-        alone(case(
+        )
+        .alone(),
+        case(
             "RF5-11",
             "RF5",
             Must,
             "two users alone: each is the other's only recipient, before and after a third comes and goes",
             the_only_other_user,
-        )),
+        )
+        .alone(),
     ]
 }
 
