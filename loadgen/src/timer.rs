@@ -7,13 +7,16 @@
 //! watched by tokio's reactor through [`AsyncFd`], so the wake-up costs one epoll event and
 //! no thread spins. Deadlines closer together than [`SLACK`] are fired together.
 //!
-//! Waking from an idle core takes tens of microseconds, which at light load is a quarter of
-//! what the server takes. So a light worker's timer (see [`LIGHT_SENDS_PER_S`]) fires [`EARLY`]
-//! before the deadline and the sleep spins the rest: punctual to a few microseconds for at most
-//! that much CPU per send (about 4% of a core at the limit, [`SLACK`] included). Heavier workers
-//! do not fire early: their latencies are milliseconds and their CPU is the measurement's; they
-//! spin only when a deadline is within [`SLACK`] of a wake-up. No sleep ever ends before its
-//! deadline: a send never leaves ahead of its plan.
+//! Waking from an idle core takes tens of microseconds (on a virtual machine whose idle cores
+//! halt, 50-150), which at light load is a large part of what the server takes. So a light
+//! worker's timer (see [`LIGHT_SENDS_PER_S`]) fires early and the sleep spins the rest. How early
+//! follows how late this worker's recent wake-ups were (a decaying maximum of their lateness,
+//! plus [`SLACK`]), between [`EARLY_MIN`] and [`EARLY_MAX`]: punctual where waking is slow, and
+//! no more CPU than it takes where it is fast (at most [`EARLY_MAX`] per send, 12% of a core at
+//! the light limit, 1-2% at 100 sends per second). Heavier workers do not fire early: their
+//! latencies are milliseconds and their CPU is the measurement's; they spin only when a deadline
+//! is within [`SLACK`] of a wake-up. No sleep ever ends before its deadline: a send never leaves
+//! ahead of its plan.
 //!
 //! Latency is still measured from the planned time: this only makes the plan kept.
 
@@ -34,8 +37,13 @@ use tokio::io::Interest;
 /// Deadlines this close to the one that fired are due too: one wake-up serves them all (each
 /// still ends at its own deadline).
 pub const SLACK: Duration = Duration::from_micros(20);
-/// How long before a deadline a light worker's timer fires, to be awake when it comes.
-pub const EARLY: Duration = Duration::from_micros(60);
+/// The least a light worker's timer fires before a deadline, and where it starts.
+pub const EARLY_MIN: Duration = Duration::from_micros(60);
+/// The most a light worker's timer fires before a deadline: what one send may spin.
+pub const EARLY_MAX: Duration = Duration::from_micros(250);
+/// How fast the estimate of a worker's wake-up lateness forgets a late one: by 1/64 of itself
+/// per wake-up (about half of it in 45 wake-ups).
+const FORGET: u32 = 64;
 /// A worker planning at most this many sends per second is light: its timer fires early and
 /// spins to the deadline.
 pub const LIGHT_SENDS_PER_S: f64 = 500.0;
@@ -54,7 +62,11 @@ struct State {
     wakers: HashMap<u64, Waker>,
     next_id: u64,
     armed: Option<Instant>,
-    /// How early the timerfd fires before a deadline ([`EARLY`] for a light worker, else 0).
+    /// Whether this worker is light: its timer fires early (see the module docs).
+    light: bool,
+    /// The recent wake-ups' lateness: a decaying maximum, see [`next_lateness`].
+    lateness: Duration,
+    /// How early the timerfd fires before a deadline: from `lateness` for a light worker, else 0.
     early: Duration,
     /// The wakers one expiry fires, kept between expiries so that firing allocates nothing.
     due: Vec<Waker>,
@@ -90,14 +102,12 @@ impl Timer {
         })
     }
 
-    /// Fires [`EARLY`] before each deadline and spins the rest, for a worker planning at most
+    /// Fires early before each deadline and spins the rest, for a worker planning at most
     /// [`LIGHT_SENDS_PER_S`] sends per second; no early firing otherwise.
     pub fn set_load(&self, sends_per_s: f64) {
-        self.state.borrow_mut().early = if sends_per_s <= LIGHT_SENDS_PER_S {
-            EARLY
-        } else {
-            Duration::ZERO
-        };
+        let mut st = self.state.borrow_mut();
+        st.light = sends_per_s <= LIGHT_SENDS_PER_S;
+        st.early = early_for(st.light, st.lateness);
     }
 
     /// Resolves at `at` (or at once if it has passed), never before; on a light worker it
@@ -107,25 +117,15 @@ impl Timer {
             timer: self.clone(),
             at,
             id: None,
-            spin: true,
-        }
-    }
-
-    /// Resolves when the timerfd wakes the worker for `at` (up to [`SLACK`] early), with no
-    /// early firing and no spin: for measuring how late the worker wakes, as it wakes for a
-    /// socket.
-    pub fn wake_at(&self, at: Instant) -> Sleep {
-        Sleep {
-            timer: self.clone(),
-            at,
-            id: None,
-            spin: false,
         }
     }
 
     /// Fires due wake-ups as the timerfd expires; run it as a task for the worker's lifetime
-    /// (it ends when the runtime drops it).
-    pub async fn drive(&self) {
+    /// (it ends when the runtime drops it). Each expiry's lateness (from when the fd was due to
+    /// fire to when this task ran) goes to `lateness`: how long a due event waits for the worker
+    /// (its waking up, its reactor, its turn to run), sampled from the wake-ups the worker has
+    /// anyway, so that measuring it adds none.
+    pub async fn drive(&self, mut lateness: impl FnMut(Duration)) {
         loop {
             let Ok(mut ready) = self.fd.readable().await else {
                 return;
@@ -140,16 +140,26 @@ impl Timer {
                 )
             };
             ready.clear_ready();
-            self.fire();
+            let now = Instant::now();
+            if let Some(armed) = self.fire(now) {
+                let late = now.saturating_duration_since(armed);
+                let mut st = self.state.borrow_mut();
+                st.lateness = next_lateness(st.lateness, late);
+                st.early = early_for(st.light, st.lateness);
+                drop(st);
+                lateness(late);
+            }
         }
     }
 
-    fn fire(&self) {
-        let mut wake = {
+    /// Wakes every sleep due by `now` (within [`SLACK`]) and arms the fd for the next; the
+    /// expiry the fd was armed for, if it was.
+    fn fire(&self, now: Instant) -> Option<Instant> {
+        let (mut wake, armed) = {
             let mut st = self.state.borrow_mut();
             let mut wake = std::mem::take(&mut st.due);
-            st.armed = None;
-            let due = Instant::now() + SLACK;
+            let armed = st.armed.take();
+            let due = now + SLACK;
             while let Some(&Reverse((at, id))) = st.heap.peek() {
                 if at > due {
                     break;
@@ -164,49 +174,41 @@ impl Timer {
                 st.armed = Some(next);
                 arm(self.fd.as_raw_fd(), next);
             }
-            wake
+            (wake, armed)
         };
         // Woken after the state is released: a woken task may register again at once.
         for w in wake.drain(..) {
             w.wake();
         }
         self.state.borrow_mut().due = wake;
+        armed
     }
 }
 
-/// The future [`Timer::sleep_until`] and [`Timer::wake_at`] return.
+/// The future [`Timer::sleep_until`] returns.
 pub struct Sleep {
     timer: Timer,
     at: Instant,
     id: Option<u64>,
-    spin: bool,
 }
 
 impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Sleep {
-            timer,
-            at,
-            id,
-            spin,
-        } = self.get_mut();
+        let Sleep { timer, at, id } = self.get_mut();
         let at = *at;
         let mut st = timer.state.borrow_mut();
         // When the timerfd should fire for this sleep (the heap's key).
-        let early = if *spin { st.early } else { Duration::ZERO };
-        let fire_at = at.checked_sub(early).unwrap_or(at);
+        let fire_at = at.checked_sub(st.early).unwrap_or(at);
         if Instant::now() + SLACK >= fire_at {
             if let Some(id) = id.take() {
                 st.wakers.remove(&id);
             }
             drop(st);
-            if *spin {
-                // Bounded by SLACK + EARLY; a send never leaves ahead of its plan.
-                while Instant::now() < at {
-                    std::hint::spin_loop();
-                }
+            // Bounded by SLACK + EARLY; a send never leaves ahead of its plan.
+            while Instant::now() < at {
+                std::hint::spin_loop();
             }
             return Poll::Ready(());
         }
@@ -243,6 +245,23 @@ impl Drop for Sleep {
                 st.wakers.remove(&id);
             }
         }
+    }
+}
+
+/// The decaying maximum of a worker's wake-up lateness after one more wake-up, `late` late:
+/// it jumps to a late wake-up and forgets it slowly, so that it stands for the late end of the
+/// recent ones rather than their middle.
+fn next_lateness(recent: Duration, late: Duration) -> Duration {
+    late.max(recent - recent / FORGET)
+}
+
+/// How early the timer fires for a worker (`light` or not) whose recent wake-ups were up to
+/// `lateness` late.
+fn early_for(light: bool, lateness: Duration) -> Duration {
+    if light {
+        (lateness + SLACK).clamp(EARLY_MIN, EARLY_MAX)
+    } else {
+        Duration::ZERO
     }
 }
 
@@ -297,7 +316,7 @@ mod tests {
             let timer = Timer::new().unwrap();
             let driver = tokio::task::spawn_local({
                 let t = timer.clone();
-                async move { t.drive().await }
+                async move { t.drive(|_| {}).await }
             });
             for light in [false, true] {
                 timer.set_load(if light { 10.0 } else { 1e6 });
@@ -305,12 +324,6 @@ mod tests {
                     let at = Instant::now() + Duration::from_micros(300 + 97 * i);
                     timer.sleep_until(at).await;
                     assert!(Instant::now() >= at, "woke early (light: {light})");
-                    let at = Instant::now() + Duration::from_micros(300);
-                    timer.wake_at(at).await;
-                    assert!(
-                        Instant::now() + SLACK >= at,
-                        "a plain wake-up is at most SLACK early"
-                    );
                 }
             }
             // A deadline already passed resolves at once.
@@ -322,12 +335,75 @@ mod tests {
     }
 
     #[test]
+    fn a_late_wake_up_makes_a_light_timer_fire_earlier_and_is_forgotten_slowly() {
+        let mut recent = Duration::ZERO;
+        assert_eq!(early_for(true, recent), EARLY_MIN, "no history: the least");
+        recent = next_lateness(recent, Duration::from_micros(150));
+        assert_eq!(early_for(true, recent), Duration::from_micros(170));
+        let mut wake_ups = 0;
+        while early_for(true, recent) > EARLY_MIN {
+            recent = next_lateness(recent, Duration::from_micros(5));
+            wake_ups += 1;
+        }
+        assert!(
+            (40..120).contains(&wake_ups),
+            "forgotten after {wake_ups} punctual wake-ups"
+        );
+        let very_late = next_lateness(recent, Duration::from_millis(5));
+        assert_eq!(
+            early_for(true, very_late),
+            EARLY_MAX,
+            "capped: a send spins at most that"
+        );
+        assert_eq!(
+            early_for(false, very_late),
+            Duration::ZERO,
+            "a heavy worker never"
+        );
+    }
+
+    #[test]
+    fn each_expiry_reports_how_late_the_worker_ran_it() {
+        on_runtime(async {
+            let timer = Timer::new().unwrap();
+            let seen = Rc::new(RefCell::new(Vec::new()));
+            let driver = tokio::task::spawn_local({
+                let (t, s) = (timer.clone(), seen.clone());
+                async move { t.drive(|late| s.borrow_mut().push(late)).await }
+            });
+            let at = Instant::now() + Duration::from_millis(1);
+            // The worker's thread is busy past the deadline: the timer's task runs after it.
+            let busy = tokio::task::spawn_local(async {
+                std::thread::sleep(Duration::from_millis(20));
+            });
+            timer.sleep_until(at).await;
+            busy.await.unwrap();
+            // The sleep may end by its own clock check; the expiry is the driver's to see.
+            // Each yield lets the runtime poll its reactor once.
+            for _ in 0..1000 {
+                if !seen.borrow().is_empty() {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            let seen = seen.borrow();
+            assert_eq!(seen.len(), 1, "one expiry, one sample: {seen:?}");
+            assert!(
+                seen[0] >= Duration::from_millis(19),
+                "the expiry waited behind 20 ms of work due 1 ms in, yet reported {:?}",
+                seen[0]
+            );
+            driver.abort();
+        });
+    }
+
+    #[test]
     fn many_sleepers_wake_in_deadline_order_and_a_dropped_one_is_skipped() {
         on_runtime(async {
             let timer = Timer::new().unwrap();
             let driver = tokio::task::spawn_local({
                 let t = timer.clone();
-                async move { t.drive().await }
+                async move { t.drive(|_| {}).await }
             });
             let order = Rc::new(RefCell::new(Vec::new()));
             // Far enough ahead that a pause of the test on a busy machine cannot make it due.

@@ -2,15 +2,14 @@
 //! bots (bot `i` goes to worker `i % workers`), as wrk2 does with its threads. The worker's bots
 //! share its stats and its read buffer through plain `RefCell`s: nothing per delivery crosses
 //! threads. Besides the bots, two small tasks run on each worker: a ticker that hands the
-//! controller each second's figures, and a sampler of the event loop's own lateness.
+//! controller each second's figures, and the timer's driver, whose expiries also sample how late
+//! the event loop runs what is due.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::time::{sleep_until, Instant};
 
 use crate::arrival::Arrivals;
 use crate::bot;
@@ -56,10 +55,11 @@ pub fn spawn(
                 plan,
             });
             local.block_on(&runtime, async {
-                let timer = w.timer.clone();
-                let driving = tokio::task::spawn_local(async move { timer.drive().await });
+                let driving = tokio::task::spawn_local({
+                    let w = w.clone();
+                    async move { w.timer.drive(|late| record_loop_lag(&w, late)).await }
+                });
                 let ticking = tokio::task::spawn_local(tick(w.clone(), links.seconds));
-                let sampling = tokio::task::spawn_local(sample_loop_lag(w.clone()));
                 let bots: Vec<_> = mine
                     .into_iter()
                     .map(|nth| {
@@ -70,7 +70,6 @@ pub fn spawn(
                 for b in bots {
                     let _ = b.await;
                 }
-                let _ = sampling.await;
                 let _ = ticking.await;
                 driving.abort();
             });
@@ -124,32 +123,19 @@ async fn tick(w: Rc<Worker>, seconds: mpsc::Sender<Interval>) {
     }
 }
 
-/// Sleeps in short steps during the measurement and records how late each wake-up is: the time
-/// a ready socket or a due send can wait for this worker.
-async fn sample_loop_lag(w: Rc<Worker>) {
-    let Some((start, end)) = sending(&w).await else {
+/// Records how late the worker ran one of its timer's expiries, when that falls in the
+/// measurement: the time a due send or a ready socket can wait for this worker. Sampled from
+/// the sends' own wake-ups rather than from a timer of its own: a worker waking every few
+/// milliseconds just to look keeps the machine's cores from idling, and so makes the server
+/// (and the worker) answer faster than they do for a client that sleeps between events.
+fn record_loop_lag(w: &Worker, late: Duration) {
+    let Phase::Sending { start, end } = *w.phase.borrow() else {
         return;
     };
-    let clock = &w.plan.clock;
-    let from = clock.base + start + w.plan.config.warmup;
-    let to = clock.base + end;
-    sleep_until(Instant::from_std(from)).await;
-    // On the same timer as the bots' sends, so the figure is the loop's own lag, not the
-    // timer's granularity; without the light workers' early firing and spin, so that it
-    // includes waking up, as a socket's readiness does.
-    let step = Duration::from_millis(2);
-    let mut due = std::time::Instant::now() + step;
-    let mut phase = w.phase.clone();
-    while due < to {
-        tokio::select! {
-            _ = w.timer.wake_at(due) => {}
-            _ = phase.wait_for(Phase::sending_over) => return,
-        }
-        let now = std::time::Instant::now();
-        stats::record(
-            &mut w.stats.borrow_mut().loop_lag,
-            now.saturating_duration_since(due).as_micros() as u64,
-        );
-        due = now + step;
+    let base = w.plan.clock.base;
+    let now = std::time::Instant::now();
+    if now < base + start + w.plan.config.warmup || now >= base + end {
+        return;
     }
+    stats::record(&mut w.stats.borrow_mut().loop_lag, late.as_micros() as u64);
 }
