@@ -30,15 +30,32 @@ pub(crate) struct Listen<'a> {
 }
 
 impl Listen<'_> {
-    /// Passes on each second as it completes until `deadline`, or until `done` holds, or
-    /// (when `interruptible`) until Ctrl-C.
-    fn wait(&mut self, deadline: Instant, interruptible: bool, done: impl Fn(&Self) -> bool) {
+    /// Passes on each second as it completes until `deadline`, or until `done` (when given)
+    /// holds, or (when `interruptible`) until Ctrl-C.
+    fn wait(
+        &mut self,
+        deadline: Instant,
+        interruptible: bool,
+        done: Option<&dyn Fn(&Self) -> bool>,
+    ) {
+        // How often to look at `done` and Ctrl-C between seconds. Only a drain waits for a
+        // condition, and it ends the run: looked at often. Otherwise rarely, because a process
+        // that wakes a hundred times a second keeps the machine's cores from idling, and the
+        // server then answers faster than it does for the clients it is measured for.
+        let look = if done.is_some() {
+            Duration::from_millis(10)
+        } else {
+            Duration::from_millis(100)
+        };
         loop {
             let now = Instant::now();
-            if (interruptible && self.progress.interrupted()) || now >= deadline || done(self) {
+            if (interruptible && self.progress.interrupted())
+                || now >= deadline
+                || done.is_some_and(|done| done(self))
+            {
                 return;
             }
-            let step = (deadline - now).min(Duration::from_millis(10));
+            let step = (deadline - now).min(look);
             if let Ok(i) = self.seconds.recv_timeout(step) {
                 if let Some(s) = self.series.add(i) {
                     (self.on_second)(s);
@@ -222,7 +239,7 @@ impl<'a> Crew<'a> {
         phases.start_wait_s = start.saturating_sub(clock.base.elapsed()).as_secs_f64();
         let listen = &mut self.listen;
         let t = Instant::now();
-        listen.wait(clock.base + measure_from, true, |_| false);
+        listen.wait(clock.base + measure_from, true, None);
         phases.warmup_s = (t.elapsed().as_secs_f64() - phases.start_wait_s).max(0.0);
         let t = Instant::now();
         let window = CpuWindow::start();
@@ -235,12 +252,12 @@ impl<'a> Crew<'a> {
             let sample = server.sample();
             (sample, (before + listen.sum(|l| &l.received)) / 2)
         };
-        listen.wait(clock.base + cost_from, true, |_| false);
+        listen.wait(clock.base + cost_from, true, None);
         let (first, first_received) = sample_at(listen);
-        listen.wait(clock.base + cost_to, true, |_| false);
+        listen.wait(clock.base + cost_to, true, None);
         let (last, last_received) = sample_at(listen);
         let cost_deliveries = last_received.saturating_sub(first_received);
-        listen.wait(clock.base + end, true, |_| false);
+        listen.wait(clock.base + end, true, None);
         let deliveries = listen.sum(|l| &l.received) - received_before;
         let mut server_cost = server_cost::cost(idle, &first, &last, cost_deliveries, registered);
         if config.shard.is_sharded() {
@@ -273,9 +290,11 @@ impl<'a> Crew<'a> {
         // A shard cannot tell when everything owed to its bots has come (other shards' senders'
         // counts are theirs), so it waits the whole drain.
         let sharded = self.plan.config.shard.is_sharded();
-        self.listen.wait(Instant::now() + drain, false, |l| {
-            !sharded && l.drained(clients)
-        });
+        self.listen.wait(
+            Instant::now() + drain,
+            false,
+            Some(&|l: &Listen| !sharded && l.drained(clients)),
+        );
         phases.drain_s = t.elapsed().as_secs_f64();
         phases.drained = sharded || self.listen.drained(clients);
     }
