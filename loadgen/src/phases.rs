@@ -290,10 +290,11 @@ impl<'a> Crew<'a> {
         // A shard cannot tell when everything owed to its bots has come (other shards' senders'
         // counts are theirs), so it waits the whole drain.
         let sharded = self.plan.config.shard.is_sharded();
+        let drained = |l: &Listen| l.drained(clients);
         self.listen.wait(
             Instant::now() + drain,
             false,
-            Some(&|l: &Listen| !sharded && l.drained(clients)),
+            (!sharded).then_some(&drained),
         );
         phases.drain_s = t.elapsed().as_secs_f64();
         phases.drained = sharded || self.listen.drained(clients);

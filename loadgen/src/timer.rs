@@ -9,14 +9,15 @@
 //!
 //! Waking from an idle core takes tens of microseconds (on a virtual machine whose idle cores
 //! halt, 50-150), which at light load is a large part of what the server takes. So a light
-//! worker's timer (see [`LIGHT_SENDS_PER_S`]) fires early and the sleep spins the rest. How early
-//! follows how late this worker's recent wake-ups were (a decaying maximum of their lateness,
-//! plus [`SLACK`]), between [`EARLY_MIN`] and [`EARLY_MAX`]: punctual where waking is slow, and
-//! no more CPU than it takes where it is fast (at most [`EARLY_MAX`] per send, 12% of a core at
-//! the light limit, 1-2% at 100 sends per second). Heavier workers do not fire early: their
-//! latencies are milliseconds and their CPU is the measurement's; they spin only when a deadline
-//! is within [`SLACK`] of a wake-up. No sleep ever ends before its deadline: a send never leaves
-//! ahead of its plan.
+//! worker's timer (see [`LIGHT_SENDS_PER_S`]) fires early and the sleep spins the rest, through
+//! the worker's scheduler: polled again at once, so that its reads and its reactor run meanwhile.
+//! How early follows how late this worker's recent wake-ups were (a decaying maximum of their
+//! lateness, plus [`SLACK`]), between [`EARLY_MIN`] and [`EARLY_MAX`]: punctual where waking is
+//! slow, and no more CPU than it takes where it is fast (at most [`EARLY_MAX`] + [`SLACK`] per
+//! send, 13.5% of a core at the light limit, 1-3% at 100 sends per second). Heavier workers do
+//! not fire early: their latencies are milliseconds and their CPU is the measurement's; they
+//! spin only when a deadline is within [`SLACK`] of a wake-up. No sleep ever ends before its
+//! deadline: a send never leaves ahead of its plan.
 //!
 //! Latency is still measured from the planned time: this only makes the plan kept.
 
@@ -119,6 +120,19 @@ impl Timer {
             timer: self.clone(),
             at,
             id: None,
+            spin: true,
+        }
+    }
+
+    /// Resolves when the timerfd wakes the worker for `at` (up to [`SLACK`] early), with no
+    /// early firing and no spin: for measuring how late the worker wakes, as it wakes for a
+    /// socket.
+    pub fn wake_at(&self, at: Instant) -> Sleep {
+        Sleep {
+            timer: self.clone(),
+            at,
+            id: None,
+            spin: false,
         }
     }
 
@@ -187,32 +201,45 @@ impl Timer {
     }
 }
 
-/// The future [`Timer::sleep_until`] returns.
+/// The future [`Timer::sleep_until`] and [`Timer::wake_at`] return.
 pub struct Sleep {
     timer: Timer,
     at: Instant,
     id: Option<u64>,
+    /// Fire early (on a light worker) and spin to `at`, or neither.
+    spin: bool,
 }
 
 impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Sleep { timer, at, id } = self.get_mut();
+        let Sleep {
+            timer,
+            at,
+            id,
+            spin,
+        } = self.get_mut();
         let at = *at;
         let mut st = timer.state.borrow_mut();
         // When the timerfd should fire for this sleep (the heap's key).
-        let fire_at = at.checked_sub(st.early).unwrap_or(at);
+        let early = if *spin { st.early } else { Duration::ZERO };
+        let fire_at = at.checked_sub(early).unwrap_or(at);
         if Instant::now() + SLACK >= fire_at {
             if let Some(id) = id.take() {
                 st.wakers.remove(&id);
             }
             drop(st);
-            // Bounded by SLACK + EARLY; a send never leaves ahead of its plan.
-            while Instant::now() < at {
-                std::hint::spin_loop();
+            // A send never leaves ahead of its plan.
+            if !*spin || Instant::now() >= at {
+                return Poll::Ready(());
             }
-            return Poll::Ready(());
+            // Not quite due: spin by asking to be polled again at once rather than by looping
+            // here, so that the worker's reads and its reactor keep running in the meantime (a
+            // delivery arriving during the spin is noticed and read then, not after it). At most
+            // EARLY_MAX + SLACK of this on a light worker, SLACK on a heavy one.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         match *id {
             Some(id) => match st.wakers.get_mut(&id) {
@@ -326,6 +353,12 @@ mod tests {
                     let at = Instant::now() + Duration::from_micros(300 + 97 * i);
                     timer.sleep_until(at).await;
                     assert!(Instant::now() >= at, "woke early (light: {light})");
+                    let at = Instant::now() + Duration::from_micros(300);
+                    timer.wake_at(at).await;
+                    assert!(
+                        Instant::now() + SLACK >= at,
+                        "a plain wake-up is at most SLACK early"
+                    );
                 }
             }
             // A deadline already passed resolves at once.
@@ -365,6 +398,77 @@ mod tests {
     }
 
     #[test]
+    fn a_sleep_in_its_spin_window_lets_the_worker_run_other_tasks() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.wake_by_ref();
+            }
+            fn wake_by_ref(self: &std::sync::Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        on_runtime(async {
+            let timer = Timer::new().unwrap();
+            timer.state.borrow_mut().lateness = EARLY_MAX;
+            timer.set_load(10.0);
+            assert_eq!(timer.state.borrow().early, EARLY_MAX);
+            let count = std::sync::Arc::new(Count(Default::default()));
+            let waker = Waker::from(count.clone());
+            let mut cx = Context::from_waker(&waker);
+            // Inside the spin window from the start (due in less than EARLY_MAX). A pause of
+            // the test past the deadline makes the sleep simply due: tried again then.
+            let mut pending = 0;
+            for _ in 0..50 {
+                let at = Instant::now() + EARLY_MAX - Duration::from_micros(10);
+                let mut sleep = timer.sleep_until(at);
+                match Pin::new(&mut sleep).poll(&mut cx) {
+                    Poll::Pending => {
+                        pending += 1;
+                        break;
+                    }
+                    Poll::Ready(()) => assert!(Instant::now() >= at, "woke early"),
+                }
+            }
+            assert_eq!(
+                pending, 1,
+                "never returned to the worker inside its spin window"
+            );
+            assert_eq!(
+                count.0.load(std::sync::atomic::Ordering::SeqCst),
+                1,
+                "a spinning sleep asks to be polled again at once"
+            );
+            assert!(
+                timer.state.borrow().wakers.is_empty(),
+                "and waits on no timer while it spins"
+            );
+        });
+    }
+
+    #[test]
+    fn an_early_firing_expiry_is_late_from_when_the_fd_was_due_not_from_the_deadline() {
+        on_runtime(async {
+            let timer = Timer::new().unwrap();
+            timer.state.borrow_mut().lateness = EARLY_MAX;
+            timer.set_load(10.0);
+            let at = Instant::now() + Duration::from_secs(5);
+            let waker = Waker::noop();
+            let mut sleep = timer.sleep_until(at);
+            assert!(Pin::new(&mut sleep)
+                .poll(&mut Context::from_waker(waker))
+                .is_pending());
+            // What the driver does when the fd expires, without waiting for it.
+            let armed = timer.fire(Instant::now());
+            assert_eq!(
+                armed,
+                Some(at - EARLY_MAX),
+                "the fd was due EARLY_MAX before the deadline"
+            );
+        });
+    }
+
+    #[test]
     fn each_expiry_reports_how_late_the_worker_ran_it() {
         on_runtime(async {
             let timer = Timer::new().unwrap();
@@ -373,15 +477,16 @@ mod tests {
                 let (t, s) = (timer.clone(), seen.clone());
                 async move { t.drive(|late| s.borrow_mut().push(late)).await }
             });
-            let at = Instant::now() + Duration::from_millis(1);
+            // Far enough ahead that the sleep registers (and arms the fd) before it is due.
+            let at = Instant::now() + Duration::from_millis(5);
             // The worker's thread is busy past the deadline: the timer's task runs after it.
             let busy = tokio::task::spawn_local(async {
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(50));
             });
             timer.sleep_until(at).await;
             busy.await.unwrap();
-            // The sleep may end by its own clock check; the expiry is the driver's to see.
-            // Each yield lets the runtime poll its reactor once.
+            // The sleep ends by its own clock check once the busy task lets it be polled; the
+            // expiry is the driver's to see, and each yield lets the runtime poll its reactor.
             for _ in 0..1000 {
                 if !seen.borrow().is_empty() {
                     break;
@@ -391,8 +496,8 @@ mod tests {
             let seen = seen.borrow();
             assert_eq!(seen.len(), 1, "one expiry, one sample: {seen:?}");
             assert!(
-                seen[0] >= Duration::from_millis(19),
-                "the expiry waited behind 20 ms of work due 1 ms in, yet reported {:?}",
+                seen[0] >= Duration::from_millis(45),
+                "the expiry waited behind 50 ms of work due 5 ms in, yet reported {:?}",
                 seen[0]
             );
             driver.abort();

@@ -3,7 +3,7 @@
 //! share its stats and its read buffer through plain `RefCell`s: nothing per delivery crosses
 //! threads. Besides the bots, two small tasks run on each worker: a ticker that hands the
 //! controller each second's figures, and the timer's driver, whose expiries also sample how late
-//! the event loop runs what is due.
+//! the event loop runs what is due (a worker too busy to be stamped samples it every 2 ms instead).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -55,11 +55,26 @@ pub fn spawn(
                 plan,
             });
             local.block_on(&runtime, async {
+                // The event loop's lag: a stamped worker's is sampled from the expiries its
+                // sends need anyway (its receive side is the notice lag); an unstamped one, whose
+                // loop lag stands for its receive side, wakes every 2 ms to sample it, so that a
+                // burst's reading is sampled too (see sample_loop_lag).
+                let stamped = w.arrivals.borrow().stamped();
                 let driving = tokio::task::spawn_local({
                     let w = w.clone();
-                    async move { w.timer.drive(|late| record_loop_lag(&w, late)).await }
+                    async move {
+                        w.timer
+                            .drive(|late| {
+                                if stamped {
+                                    record_loop_lag(&w, late)
+                                }
+                            })
+                            .await
+                    }
                 });
                 let ticking = tokio::task::spawn_local(tick(w.clone(), links.seconds));
+                let sampling =
+                    (!stamped).then(|| tokio::task::spawn_local(sample_loop_lag(w.clone())));
                 let bots: Vec<_> = mine
                     .into_iter()
                     .map(|nth| {
@@ -69,6 +84,9 @@ pub fn spawn(
                     .collect();
                 for b in bots {
                     let _ = b.await;
+                }
+                if let Some(sampling) = sampling {
+                    let _ = sampling.await;
                 }
                 let _ = ticking.await;
                 driving.abort();
@@ -123,11 +141,11 @@ async fn tick(w: Rc<Worker>, seconds: mpsc::Sender<Interval>) {
     }
 }
 
-/// Records how late the worker ran one of its timer's expiries, when that falls in the
-/// measurement: the time a due send or a ready socket can wait for this worker. Sampled from
-/// the sends' own wake-ups rather than from a timer of its own: a worker waking every few
-/// milliseconds just to look keeps the machine's cores from idling, and so makes the server
-/// (and the worker) answer faster than they do for a client that sleeps between events.
+/// Records how late a stamped worker ran one of its timer's expiries, when that falls in the
+/// measurement: the time a due send can wait for this worker. Sampled from the sends' own
+/// wake-ups rather than from a timer of its own: a light worker waking every few milliseconds
+/// just to look keeps the machine's cores from idling, and so makes the server (and the worker)
+/// answer faster than they do for a client that sleeps between events.
 fn record_loop_lag(w: &Worker, late: Duration) {
     let Phase::Sending { start, end } = *w.phase.borrow() else {
         return;
@@ -138,4 +156,36 @@ fn record_loop_lag(w: &Worker, late: Duration) {
         return;
     }
     stats::record(&mut w.stats.borrow_mut().loop_lag, late.as_micros() as u64);
+}
+
+/// An unstamped worker's loop lag: sleeps in 2 ms steps during the measurement and records how
+/// late each wake-up is, the time a ready socket or a due send can wait for this worker. Such a
+/// worker expects over 100,000 deliveries a second and is busy anyway; in a burst run it idles
+/// between bursts, and the reading after each burst is what its loop lag must catch.
+async fn sample_loop_lag(w: Rc<Worker>) {
+    let Some((start, end)) = sending(&w).await else {
+        return;
+    };
+    let clock = &w.plan.clock;
+    let from = clock.base + start + w.plan.config.warmup;
+    let to = clock.base + end;
+    w.timer.wake_at(from).await;
+    // On the same timer as the bots' sends, so the figure is the loop's own lag, not the
+    // timer's granularity; without a light worker's early firing and spin, so that it
+    // includes waking up, as a socket's readiness does.
+    let step = Duration::from_millis(2);
+    let mut due = std::time::Instant::now() + step;
+    let mut phase = w.phase.clone();
+    while due < to {
+        tokio::select! {
+            _ = w.timer.wake_at(due) => {}
+            _ = phase.wait_for(Phase::sending_over) => return,
+        }
+        let now = std::time::Instant::now();
+        stats::record(
+            &mut w.stats.borrow_mut().loop_lag,
+            now.saturating_duration_since(due).as_micros() as u64,
+        );
+        due = now + step;
+    }
 }
