@@ -10,7 +10,9 @@
 //! Waking from an idle core takes tens of microseconds (on a virtual machine whose idle cores
 //! halt, 50-150), which at light load is a large part of what the server takes. So a light
 //! worker's timer (see [`LIGHT_SENDS_PER_S`]) fires early and the sleep spins the rest, through
-//! the worker's scheduler: polled again at once, so that its reads and its reactor run meanwhile.
+//! the worker's scheduler: polled again at once, so that its reads and its reactor run meanwhile
+//! (a heavy worker's spin, under [`SLACK`], holds the thread: its send goes out on time rather
+//! than behind every read that is ready).
 //! How early follows how late this worker's recent wake-ups were (a decaying maximum of their
 //! lateness, plus [`SLACK`]), between [`EARLY_MIN`] and [`EARLY_MAX`]: punctual where waking is
 //! slow, and no more CPU than it takes where it is fast (at most [`EARLY_MAX`] + [`SLACK`] per
@@ -229,17 +231,26 @@ impl Future for Sleep {
             if let Some(id) = id.take() {
                 st.wakers.remove(&id);
             }
+            let light = st.light;
             drop(st);
             // A send never leaves ahead of its plan.
             if !*spin || Instant::now() >= at {
                 return Poll::Ready(());
             }
-            // Not quite due: spin by asking to be polled again at once rather than by looping
-            // here, so that the worker's reads and its reactor keep running in the meantime (a
-            // delivery arriving during the spin is noticed and read then, not after it). At most
-            // EARLY_MAX + SLACK of this on a light worker, SLACK on a heavy one.
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
+            if light {
+                // Up to EARLY_MAX + SLACK to go: spin by asking to be polled again at once
+                // rather than by looping here, so that the worker's reads and its reactor keep
+                // running in the meantime (a delivery arriving during the spin is noticed and
+                // read then, not after it).
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            // A heavy worker: at most SLACK to go, and hundreds of reads may be ready; polled
+            // again, the send would wait behind all of them.
+            while Instant::now() < at {
+                std::hint::spin_loop();
+            }
+            return Poll::Ready(());
         }
         match *id {
             Some(id) => match st.wakers.get_mut(&id) {
