@@ -237,10 +237,13 @@ mod tests {
         let (rx, mut tx) = pair();
         enable(rx.as_raw_fd()).unwrap();
         rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        // The kernel turns stamping on for the whole machine in deferred work when the first
-        // socket asks: the first segments after that may come unstamped (and then count from
-        // their read). A bounded number of tries, each waiting for its bytes.
-        for _ in 0..200 {
+        // The kernel turns stamping on for the whole machine in deferred work (a kernel worker
+        // thread) when the first socket asks: the segments until it has run come unstamped (and
+        // then count from their read). On two cores busy with other tests that thread may wait
+        // a while for a core, so the tries are bounded in time, not in number, and each one
+        // waits for its bytes and then yields the core.
+        let give_up = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < give_up {
             let before = real_now();
             tx.write_all(b"hello\n").unwrap();
             // Wait for the bytes with a blocking peek, then take them with the stamped read.
@@ -256,8 +259,9 @@ mod tests {
                 );
                 return;
             }
+            std::thread::yield_now();
         }
-        panic!("the kernel never stamped a loopback delivery in 200 tries");
+        panic!("the kernel never stamped a loopback delivery in 30 s of tries");
     }
 
     #[test]
