@@ -71,10 +71,15 @@ struct State {
     light: bool,
     /// The recent wake-ups' lateness: a decaying maximum, see [`next_lateness`].
     lateness: Duration,
-    /// How early the timerfd fires before a deadline: from `lateness` for a light worker, else 0.
-    early: Duration,
     /// The wakers one expiry fires, kept between expiries so that firing allocates nothing.
     due: Vec<Waker>,
+}
+
+impl State {
+    /// How early the timerfd fires before a deadline: from `lateness` for a light worker, else 0.
+    fn early(&self) -> Duration {
+        early_for(self.light, self.lateness)
+    }
 }
 
 /// One worker's timer; see the module docs. Cheap to clone (one per worker, shared by its bots).
@@ -110,9 +115,7 @@ impl Timer {
     /// Fires early before each deadline and spins the rest, for a worker planning at most
     /// [`LIGHT_SENDS_PER_S`] sends per second; no early firing otherwise.
     pub fn set_load(&self, sends_per_s: f64) {
-        let mut st = self.state.borrow_mut();
-        st.light = sends_per_s <= LIGHT_SENDS_PER_S;
-        st.early = early_for(st.light, st.lateness);
+        self.state.borrow_mut().light = sends_per_s <= LIGHT_SENDS_PER_S;
     }
 
     /// Resolves at `at` (or at once if it has passed), never before; on a light worker it
@@ -163,7 +166,6 @@ impl Timer {
                 let late = now.saturating_duration_since(armed);
                 let mut st = self.state.borrow_mut();
                 st.lateness = next_lateness(st.lateness, late);
-                st.early = early_for(st.light, st.lateness);
                 drop(st);
                 lateness(late);
             }
@@ -225,7 +227,7 @@ impl Future for Sleep {
         let at = *at;
         let mut st = timer.state.borrow_mut();
         // When the timerfd should fire for this sleep (the heap's key).
-        let early = if *spin { st.early } else { Duration::ZERO };
+        let early = if *spin { st.early() } else { Duration::ZERO };
         let fire_at = at.checked_sub(early).unwrap_or(at);
         if Instant::now() + SLACK >= fire_at {
             if let Some(id) = id.take() {
@@ -423,7 +425,7 @@ mod tests {
             let timer = Timer::new().unwrap();
             timer.state.borrow_mut().lateness = EARLY_MAX;
             timer.set_load(10.0);
-            assert_eq!(timer.state.borrow().early, EARLY_MAX);
+            assert_eq!(timer.state.borrow().early(), EARLY_MAX);
             let count = std::sync::Arc::new(Count(Default::default()));
             let waker = Waker::from(count.clone());
             let mut cx = Context::from_waker(&waker);

@@ -147,15 +147,10 @@ async fn tick(w: Rc<Worker>, seconds: mpsc::Sender<Interval>) {
 /// just to look keeps the machine's cores from idling, and so makes the server (and the worker)
 /// answer faster than they do for a client that sleeps between events.
 fn record_loop_lag(w: &Worker, late: Duration) {
-    let Phase::Sending { start, end } = *w.phase.borrow() else {
-        return;
-    };
-    let base = w.plan.clock.base;
-    let now = std::time::Instant::now();
-    if now < base + start + w.plan.config.warmup || now >= base + end {
-        return;
+    let clock = &w.plan.clock;
+    if clock.measured(clock.since_start_us()) {
+        stats::record(&mut w.stats.borrow_mut().loop_lag, late.as_micros() as u64);
     }
-    stats::record(&mut w.stats.borrow_mut().loop_lag, late.as_micros() as u64);
 }
 
 /// An unstamped worker's loop lag: sleeps in 2 ms steps during the measurement and records how
