@@ -78,13 +78,13 @@ pub struct Case {
     pub body: Body,
 }
 
-/// The clause of case `id` in the table of [`crate::clauses`], or its requirement's name.
+/// The clause of case `id` in the table of [`crate::chat1::clauses`], or its requirement's name.
 fn default_clause(id: &str, rf: &str) -> String {
-    crate::clauses::for_case(id).map_or_else(|| format!("requirement {rf}"), str::to_string)
+    crate::chat1::clauses::for_case(id).map_or_else(|| format!("requirement {rf}"), str::to_string)
 }
 
 impl Case {
-    /// A case with the clause the table in [`crate::clauses`] gives its id (or its
+    /// A case with the clause the table in [`crate::chat1::clauses`] gives its id (or its
     /// requirement's name), run with the others and without the client binary.
     pub fn new(id: &str, rf: &str, level: Level, title: &str, body: Body) -> Case {
         Case {

@@ -175,7 +175,7 @@ fn main() -> ExitCode {
             eprintln!("conformance: error: {e:#}");
             if let Some(path) = gradescope {
                 // Gradescope needs a results file even when nothing could be graded.
-                let text = conformance::gradescope::ungraded(&format!("{e:#}"));
+                let text = conformance::report::gradescope::ungraded(&format!("{e:#}"));
                 if let Err(w) = std::fs::write(&path, text) {
                     eprintln!("conformance: error: cannot write {}: {w}", path.display());
                 }
@@ -217,7 +217,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("no case matches --only {}", args.only.join(" "));
     }
     let rubric = match &args.rubric {
-        Some(path) => conformance::gradescope::Rubric::load(path)?,
+        Some(path) => conformance::report::gradescope::Rubric::load(path)?,
         None => Default::default(),
     };
     let expect_fail = match &args.expect_fail {
@@ -274,7 +274,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("conformance: {how}");
         settings.framing = Some(framing);
     } else {
-        conformance::preflight::check(
+        conformance::chat1::preflight::check(
             addr,
             &format!("cfcheck{}", std::process::id()),
             Duration::from_secs_f64(5.0 * args.timeout_scale),
@@ -308,7 +308,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         results,
     };
     let rendered = match args.format {
-        Output::Gradescope => conformance::gradescope::render(&report, &rubric),
+        Output::Gradescope => conformance::report::gradescope::render(&report, &rubric),
         Output::Text => report.render(Format::Text),
         Output::Json => report.render(Format::Json),
         Output::Junit => report.render(Format::Junit),
@@ -338,7 +338,7 @@ fn batch(
     file: &std::path::Path,
     out: &std::path::Path,
     cases: &[conformance::Case],
-    rubric: conformance::gradescope::Rubric,
+    rubric: conformance::report::gradescope::Rubric,
 ) -> anyhow::Result<ExitCode> {
     use conformance::batch::{self, Verdict};
     let plan = batch::load(file)?;

@@ -9,8 +9,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::case::{Case, Ctx, Entry, Failure, Level, Target};
+use crate::chat1::scenario::{self, ScenarioError};
 use crate::requirements;
-use crate::scenario::{self, ScenarioError};
 
 /// How a case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,7 +59,7 @@ pub fn all_cases(extra_dirs: &[std::path::PathBuf]) -> Result<Vec<Case>, Scenari
     for dir in extra_dirs {
         cases.extend(scenario::load_dir(dir)?);
     }
-    cases.extend(crate::cases::builtin());
+    cases.extend(crate::chat1::cases::builtin());
     cases.sort_by_key(|c| sort_key(&c.rf, &c.id));
     let dups = duplicate_ids(&cases);
     if !dups.is_empty() {

@@ -9,10 +9,11 @@ use serde::Serialize;
 
 use super::file::{BatchFile, Entry};
 use crate::case::{Case, Level, Target};
+use crate::chat1::preflight;
 use crate::plain::Protocol;
 use crate::report::{Report, Tally};
 use crate::runner::{self, Outcome};
-use crate::{preflight, spawn};
+use crate::spawn;
 
 /// How grading one server ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -91,7 +92,7 @@ pub struct Options {
     /// (whose cases are not the chat/1 ones passed in).
     pub only: Vec<String>,
     /// Points for each server's Gradescope results.json.
-    pub rubric: crate::gradescope::Rubric,
+    pub rubric: crate::report::gradescope::Rubric,
 }
 
 /// Grades every server of `batch` (as [`super::load`] returns it), one at a time, calling `progress`

@@ -10,7 +10,7 @@ use crate::report::Format;
 pub fn write(
     dir: &Path,
     graded: &[Graded],
-    rubric: &crate::gradescope::Rubric,
+    rubric: &crate::report::gradescope::Rubric,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("reports"))?;
     std::fs::write(dir.join("scoreboard.md"), scoreboard::markdown(graded))?;
@@ -25,7 +25,10 @@ pub fn write(
             Some(r) => {
                 std::fs::write(path("txt"), r.render(Format::Text))?;
                 std::fs::write(path("json"), r.render(Format::Json))?;
-                std::fs::write(path("results.json"), crate::gradescope::render(r, rubric))?;
+                std::fs::write(
+                    path("results.json"),
+                    crate::report::gradescope::render(r, rubric),
+                )?;
             }
             None => std::fs::write(
                 path("txt"),

@@ -8,6 +8,7 @@ use crate::case::Level;
 use crate::requirements::REQUIREMENTS;
 use crate::runner::{CaseResult, Outcome};
 
+pub mod gradescope;
 mod junit;
 
 /// Output formats.

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::case;
 use crate::case::{Case, Ctx, Failure, Level::*};
-use crate::wire::Wire;
+use crate::chat1::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
     let full = case("PROTO-09", "PROTO", Should, "when full the server answers ERR server-full and closes, and takes clients again once room frees", server_full).alone();

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::case;
 use crate::case::{Case, Ctx, Failure, Level::*};
+use crate::chat1::wire::Wire;
 use crate::client_proc::ClientProc;
-use crate::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
     let all = vec![

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::case;
 use crate::case::{Case, Ctx, Failure, Level::*};
-use crate::wire::Wire;
+use crate::chat1::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
     vec![case(

@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn every_cited_section_exists_in_the_protocol_document() {
-        let doc = include_str!("../../docs/PROTOCOL.md");
+        let doc = include_str!("../../../docs/PROTOCOL.md");
         for (id, clause) in CLAUSES {
             for cited in clause.split('§').skip(1) {
                 let section = SECTIONS

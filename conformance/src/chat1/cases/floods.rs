@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::case;
 use crate::case::{Case, Ctx, Failure, Level::*};
-use crate::wire::Wire;
+use crate::chat1::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
     // Megabytes to everyone would flood the clients of cases running beside them.

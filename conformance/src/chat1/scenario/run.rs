@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::schema::{Action, Scenario};
 use crate::case::{Ctx, Failure, Script};
-use crate::wire::Wire;
+use crate::chat1::wire::Wire;
 
 impl Script for Scenario {
     /// Runs the steps in order; the first failed step ends the case.

@@ -4,7 +4,7 @@ use std::thread;
 
 use super::case;
 use crate::case::{Case, Ctx, Failure, Level::*};
-use crate::wire::Wire;
+use crate::chat1::wire::Wire;
 
 pub(super) fn cases() -> Vec<Case> {
     // Several MB broadcast to everyone would flood the clients of cases running beside them.
