@@ -98,6 +98,7 @@ mod tests {
             seconds: 0.0,
             failure: None,
             transcript: Vec::new(),
+            varied: false,
         }
     }
 

@@ -24,12 +24,16 @@ pub mod client_proc;
 pub mod ctx;
 pub mod expect;
 pub mod glob;
+pub mod grade;
+pub mod health;
+pub mod kernel;
 pub mod plain;
 pub mod report;
 pub mod requirements;
 pub mod runner;
 pub mod spawn;
 pub mod target;
+pub mod watch;
 
 pub use case::{Case, Failure, Level, Target};
 pub use report::{Format, Report};

@@ -3,12 +3,12 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use batepapo_units::parse_duration;
 use clap::Parser;
-use conformance::{Format, Report, Target};
+use conformance::{Format, Target};
 
 /// Report formats: the report's own, and Gradescope's results.json.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -203,7 +203,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !plain && (args.framing.is_some() || args.quit_line.is_some()) {
         bail!("--framing and --quit-line are for --protocol plain");
     }
-    let mut settings = conformance::plain::Settings {
+    let settings = conformance::plain::Settings {
         framing: args.framing,
         quit_line: args.quit_line.clone(),
     };
@@ -244,69 +244,47 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let spawned = match &args.spawn {
-        Some(cmd) => Some(conformance::spawn::spawn(cmd, Duration::from_secs(30))?),
-        None => None,
+    let server = match &args.spawn {
+        Some(cmd) => conformance::grade::Server::Spawn {
+            command: cmd.clone(),
+            dir: None,
+            startup: Duration::from_secs(30),
+        },
+        None => conformance::grade::Server::Address(
+            args.server
+                .to_socket_addrs()
+                .with_context(|| format!("bad --server {:?}", args.server))?
+                .next()
+                .with_context(|| format!("{} resolves to no address", args.server))?,
+        ),
     };
-    let addr: SocketAddr = match &spawned {
-        Some(s) => s.addr,
-        None => args
-            .server
-            .to_socket_addrs()
-            .with_context(|| format!("bad --server {:?}", args.server))?
-            .next()
-            .with_context(|| format!("{} resolves to no address", args.server))?,
-    };
-    let patience = Duration::from_secs_f64(2.0 * args.timeout_scale);
-    let mut how = String::new();
-    if plain {
-        let framing = match settings.framing {
-            Some(f) => {
-                how = format!("protocol plain, {f} (given)");
-                f
-            }
-            None => {
-                let f = conformance::plain::detect::detect(addr, patience)?;
-                how = format!("protocol plain, {f} (detected)");
-                f
-            }
-        };
-        eprintln!("conformance: {how}");
-        settings.framing = Some(framing);
-    } else {
-        conformance::chat1::preflight::check(
-            addr,
-            &format!("cfcheck{}", std::process::id()),
-            Duration::from_secs_f64(5.0 * args.timeout_scale),
-        )?;
-    }
     let client_bin = args.client_bin.clone().or_else(sibling_client);
-    let target = Target {
-        client_bin,
-        plain: settings,
-        ..base_target(&args, addr)
+    let plan = conformance::grade::Plan {
+        protocol: args.protocol,
+        cases,
+        only: args.only.clone(),
+        target: Target {
+            client_bin,
+            plain: settings,
+            ..base_target(&args, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        },
+        jobs: args.jobs,
     };
-    let started = Instant::now();
-    let total = cases.len();
+    let total = plan.cases.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let progress = |r: &conformance::CaseResult| {
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        eprintln!("[{n:>3}/{total}] {:?} {}", r.outcome, r.id);
+        if plain {
+            eprintln!("[{n:>3}] {:?} {}", r.outcome, r.id);
+        } else {
+            eprintln!("[{n:>3}/{total}] {:?} {}", r.outcome, r.id);
+        }
     };
-    let mut results = conformance::run_all(&cases, &target, args.jobs, &progress);
-    expect_fail.apply(&mut results);
-    let report = Report {
-        server: {
-            let server = args.spawn.clone().unwrap_or_else(|| addr.to_string());
-            if how.is_empty() {
-                server
-            } else {
-                format!("{server} ({how})")
-            }
-        },
-        seconds: started.elapsed().as_secs_f64(),
-        results,
-    };
+    let mut report = conformance::grade::grade(&server, &plan, &progress)?;
+    for f in &report.findings {
+        eprintln!("conformance: {}", f.text);
+    }
+    expect_fail.apply(&mut report.results);
     let rendered = match args.format {
         Output::Gradescope => conformance::report::gradescope::render(&report, &rubric),
         Output::Text => report.render(Format::Text),
@@ -324,7 +302,6 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{} passed, {} failed", t.passed, t.failed);
     }
     let failed = report.tally().run_failed();
-    drop(spawned);
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -51,6 +51,8 @@ pub struct CaseResult {
     pub failure: Option<Failure>,
     /// Every client's traffic, kept for failures only.
     pub transcript: Vec<Entry>,
+    /// The case failed, then passed when run again on a fresh server: the server is racy here.
+    pub varied: bool,
 }
 
 /// Every built-in case plus the scenarios in `extra_dirs`, sorted by requirement and id.
@@ -102,10 +104,9 @@ pub fn select(cases: Vec<Case>, only: &[String]) -> Vec<Case> {
         .collect()
 }
 
-/// Runs one case against `target`.
-pub fn run_case(case: &Case, target: &Target) -> CaseResult {
-    let started = Instant::now();
-    let mut result = CaseResult {
+/// The result of a case that has not run yet: a pass until something fails.
+fn blank(case: &Case) -> CaseResult {
+    CaseResult {
         id: case.id.clone(),
         rf: case.rf.clone(),
         requirement: requirements::text(&case.rf),
@@ -116,7 +117,32 @@ pub fn run_case(case: &Case, target: &Target) -> CaseResult {
         seconds: 0.0,
         failure: None,
         transcript: Vec::new(),
-    };
+        varied: false,
+    }
+}
+
+/// A case that failed before it could run (its server did not start).
+pub fn failed(case: &Case, failure: Failure) -> CaseResult {
+    CaseResult {
+        outcome: Outcome::Fail,
+        failure: Some(failure),
+        ..blank(case)
+    }
+}
+
+/// A case that was not run, and why.
+pub fn skipped(case: &Case, why: Failure) -> CaseResult {
+    CaseResult {
+        outcome: Outcome::Skip,
+        failure: Some(why),
+        ..blank(case)
+    }
+}
+
+/// Runs one case against `target`.
+pub fn run_case(case: &Case, target: &Target) -> CaseResult {
+    let started = Instant::now();
+    let mut result = blank(case);
     if case.needs_client && target.client_bin.is_none() {
         result.outcome = Outcome::Skip;
         result.failure = Some(Failure::new(

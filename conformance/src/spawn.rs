@@ -10,10 +10,14 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::watch::{Broke, Watch};
 
 /// Why the server could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -72,31 +76,111 @@ fn stderr_tail(s: &str) -> String {
     }
 }
 
-/// A server started for the run; killed when dropped.
+/// A server started for the run, watched while it runs; it and every process it started are
+/// killed when it is dropped.
 pub struct Spawned {
-    child: Child,
+    child: Arc<Mutex<Child>>,
     /// The address it printed.
     pub addr: SocketAddr,
+    /// What happened to it: the monitor marks it when the process exits on its own.
+    pub watch: Arc<Watch>,
+    stopping: Arc<AtomicBool>,
+    monitor: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Spawned {
-    /// How it ended, if it has.
-    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
+    fn start(
+        child: Child,
+        addr: SocketAddr,
+        tail: Arc<Mutex<VecDeque<String>>>,
+        stderr_ended: mpsc::Receiver<()>,
+    ) -> Spawned {
+        let child = Arc::new(Mutex::new(child));
+        let watch = Arc::new(Watch::new());
+        let stopping = Arc::new(AtomicBool::new(false));
+        let monitor = {
+            let (child, watch, stopping) = (child.clone(), watch.clone(), stopping.clone());
+            std::thread::spawn(move || loop {
+                if stopping.load(Ordering::Acquire) {
+                    return;
+                }
+                let status = child
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .try_wait()
+                    .ok()
+                    .flatten();
+                if let Some(status) = status {
+                    if stopping.load(Ordering::Acquire) {
+                        return;
+                    }
+                    // Its stderr closes with it (unless a child of its own holds it open).
+                    let _ = stderr_ended.recv_timeout(Duration::from_millis(500));
+                    watch.mark(Broke::Exited {
+                        status: status.to_string(),
+                        stderr: join_tail(&tail),
+                    });
+                    return;
+                }
+                // Polled: a child's exit can only be waited for by one holder, and the kill
+                // path needs the child too.
+                std::thread::sleep(Duration::from_millis(20));
+            })
+        };
+        Spawned {
+            child,
+            addr,
+            watch,
+            stopping,
+            monitor: Some(monitor),
+        }
     }
 
-    /// Stops it now.
+    /// How it ended, if it ended on its own.
+    pub fn exited(&self) -> Option<Broke> {
+        self.watch
+            .broke()
+            .map(|(b, _)| b)
+            .filter(|b| matches!(b, Broke::Exited { .. }))
+    }
+
+    /// Stops it and every process of its group now.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stopping.store(true, Ordering::Release);
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        kill_group(&mut child);
+        drop(child);
+        if let Some(m) = self.monitor.take() {
+            let _ = m.join();
+        }
     }
 }
 
 impl Drop for Spawned {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
+}
+
+/// Kills the process group the child leads (the server and whatever it started), then reaps it.
+fn kill_group(child: &mut Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) on a process group we created; no memory is involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn join_tail(tail: &Mutex<VecDeque<String>>) -> String {
+    tail.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Runs `command` through `sh`, and waits until it serves; see the module docs.
@@ -131,7 +215,9 @@ pub fn spawn_in(
     if port.is_none() {
         sh.args(["--listen", "127.0.0.1:0"]);
     }
+    // Its own process group, so that whatever it starts is stopped with it.
     let mut child = sh
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -173,27 +259,20 @@ pub fn spawn_in(
         // Keep draining so the server never blocks on a full stdout pipe.
         let _ = std::io::copy(&mut reader.take(u64::MAX), &mut std::io::sink());
     });
-    let stderr_text = |tail: &Mutex<VecDeque<String>>| {
-        tail.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let stderr_text = |tail: &Mutex<VecDeque<String>>| join_tail(tail);
     let deadline = Instant::now() + wait;
     let mut stdout_open = true;
     loop {
         if let Some(port) = port {
             if listening_on(port) {
                 let addr = SocketAddr::from(([127, 0, 0, 1], port));
-                return Ok(Spawned { child, addr });
+                return Ok(Spawned::start(child, addr, tail, stderr_ended));
             }
             // Polled: a server that does not print its address gives nothing to wait on.
             std::thread::sleep(Duration::from_millis(50));
         } else if stdout_open {
             match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(addr) => return Ok(Spawned { child, addr }),
+                Ok(addr) => return Ok(Spawned::start(child, addr, tail, stderr_ended)),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => stdout_open = false,
             }
@@ -213,8 +292,7 @@ pub fn spawn_in(
             });
         }
         if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
             if let Some(port) = port {
                 return Err(SpawnError::NotListening {
                     command: command.to_string(),
@@ -239,36 +317,16 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-/// Whether something listens on `port` (any address), from `/proc/net/tcp` and `tcp6`. Without
-/// `/proc`, falls back to connecting once.
+/// Whether something listens on `port` (any address), from the kernel's tables; without
+/// them, by connecting once.
 fn listening_on(port: u16) -> bool {
-    let mut seen_proc = false;
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
-        };
-        seen_proc = true;
-        let listening = text.lines().skip(1).any(|l| {
-            let mut f = l.split_whitespace();
-            let local = f.nth(1).unwrap_or("");
-            let state = f.nth(1).unwrap_or("");
-            state == "0A"
-                && local
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| u16::from_str_radix(p, 16).ok())
-                    == Some(port)
-        });
-        if listening {
-            return true;
-        }
-    }
-    !seen_proc
-        && std::net::TcpStream::connect_timeout(
+    crate::kernel::listening(port).unwrap_or_else(|| {
+        std::net::TcpStream::connect_timeout(
             &SocketAddr::from(([127, 0, 0, 1], port)),
             Duration::from_millis(200),
         )
         .is_ok()
+    })
 }
 
 #[cfg(test)]

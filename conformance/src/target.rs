@@ -23,6 +23,8 @@ pub struct Target {
     pub max_connections: usize,
     /// For `--protocol plain`: how the server frames input, and how a user leaves.
     pub plain: crate::plain::settings::Settings,
+    /// What happened to the server, when the grader watches it (a server it started).
+    pub watch: Option<std::sync::Arc<crate::watch::Watch>>,
 }
 
 /// Connections the server-full case may open, unless told otherwise.
@@ -41,12 +43,18 @@ impl Target {
             stall_timeout: Duration::from_secs(10),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             plain: Default::default(),
+            watch: None,
         }
     }
 
     /// The time allowed for one expected line.
     pub fn read_timeout(&self) -> Duration {
         Duration::from_secs_f64(5.0 * self.timeout_scale)
+    }
+
+    /// How the server broke, if the grader knows it did.
+    pub fn broke(&self) -> Option<crate::watch::Broke> {
+        self.watch.as_ref()?.broke().map(|(b, _)| b)
     }
 
     /// Scales a duration by the timeout scale.

@@ -9,11 +9,10 @@ use serde::Serialize;
 
 use super::file::{BatchFile, Entry};
 use crate::case::{Case, Level, Target};
-use crate::chat1::preflight;
-use crate::plain::Protocol;
+use crate::grade::{GradeError, Plan, Server};
 use crate::report::{Report, Tally};
-use crate::runner::{self, Outcome};
-use crate::spawn;
+use crate::runner::Outcome;
+use crate::watch::Broke;
 
 /// How grading one server ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,6 +30,10 @@ pub enum Verdict {
     NotGradable(String),
     /// It exited while being graded.
     Crashed(String),
+    /// Its process lived on, but it stopped accepting connections.
+    StoppedAccepting(String),
+    /// It accepted connections, but stopped relaying anything.
+    Froze(String),
     /// It passed its time limit.
     Hung(String),
 }
@@ -45,6 +48,8 @@ impl Verdict {
             Verdict::NotChat1(_) => "NOT CHAT/1",
             Verdict::NotGradable(_) => "NOT GRADABLE",
             Verdict::Crashed(_) => "CRASHED",
+            Verdict::StoppedAccepting(_) => "STOPPED ACCEPTING",
+            Verdict::Froze(_) => "FROZE",
             Verdict::Hung(_) => "HUNG",
         }
     }
@@ -57,6 +62,8 @@ impl Verdict {
             | Verdict::NotChat1(d)
             | Verdict::NotGradable(d)
             | Verdict::Crashed(d)
+            | Verdict::StoppedAccepting(d)
+            | Verdict::Froze(d)
             | Verdict::Hung(d) => d,
         }
     }
@@ -135,74 +142,53 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
             report,
         }
     };
-    let mut spawned = None;
-    let addr = match (&e.spawn, &e.address) {
-        (Some(cmd), _) => {
-            let wait = Duration::from_secs(30).min(limit);
-            match spawn::spawn_in(cmd, e.dir.as_deref(), wait) {
-                Ok(s) => {
-                    let a = s.addr;
-                    spawned = Some(s);
-                    a
-                }
-                Err(err) => return done(Verdict::DidNotStart(err.to_string()), None),
-            }
-        }
+    let server = match (&e.spawn, &e.address) {
+        (Some(cmd), _) => Server::Spawn {
+            command: cmd.clone(),
+            dir: e.dir.clone(),
+            startup: Duration::from_secs(30).min(limit),
+        },
         (None, Some(text)) => match text.to_socket_addrs().map(|mut a| a.next()) {
-            Ok(Some(a)) => a,
+            Ok(Some(a)) => Server::Address(a),
             _ => return done(Verdict::NotChat1(format!("cannot resolve {text:?}")), None),
         },
         (None, None) => unreachable!("load() checks every entry has spawn or address"),
     };
-    let mut target = Target {
-        addr,
-        name_timeout: e.limits.name_timeout,
-        max_line: e.limits.max_line,
-        stall_timeout: e.limits.stall_timeout,
-        plain: e.limits.plain.clone(),
-        ..options.base.clone()
+    let plan = Plan {
+        protocol: e.limits.protocol,
+        cases: cases.to_vec(),
+        only: options.only.clone(),
+        target: Target {
+            name_timeout: e.limits.name_timeout,
+            max_line: e.limits.max_line,
+            stall_timeout: e.limits.stall_timeout,
+            plain: e.limits.plain.clone(),
+            ..options.base.clone()
+        },
+        jobs: options.jobs,
     };
-    let wait = target.read_timeout();
-    let plain_cases;
-    let cases = if e.limits.protocol == Protocol::Plain {
-        if target.plain.framing.is_none() {
-            let patience = target.scaled(Duration::from_secs(2));
-            match crate::plain::detect::detect(addr, patience) {
-                Ok(f) => target.plain.framing = Some(f),
-                Err(err) => return done(Verdict::NotGradable(err.to_string()), None),
-            }
-        }
-        plain_cases = runner::select(crate::plain::cases::cases(&target.plain), &options.only);
-        &plain_cases[..]
-    } else {
-        if let Err(err) = preflight::check(addr, &format!("cfcheck{}", std::process::id()), wait) {
-            return done(Verdict::NotChat1(err.to_string()), None);
-        }
-        cases
-    };
-    // The cases run on their own thread so that a server that hangs them can be given up on.
+    // Graded on its own thread so that a server that hangs the cases can be given up on;
+    // every case's server is stopped when its case ends, so the thread ends on its own.
     let (tx, rx) = mpsc::channel();
-    let (owned_cases, owned_target, jobs) = (cases.to_vec(), target.clone(), options.jobs);
     let label = e.label.clone();
-    let runner = std::thread::spawn(move || {
-        let t = Instant::now();
-        let results = runner::run_all(&owned_cases, &owned_target, jobs, &|_| {});
-        let _ = tx.send(Report {
-            server: label,
-            seconds: t.elapsed().as_secs_f64(),
-            results,
-        });
+    std::thread::spawn(move || {
+        let _ = tx.send(crate::grade::grade(&server, &plan, &|_| {}).map(|mut r| {
+            r.server = label;
+            r
+        }));
     });
     let left = limit.saturating_sub(started.elapsed());
     let report = match rx.recv_timeout(left) {
-        Ok(r) => r,
+        Ok(Ok(r)) => r,
+        Ok(Err(err)) => {
+            let verdict = match err {
+                GradeError::DidNotStart(e) => Verdict::DidNotStart(e.to_string()),
+                GradeError::NotChat1(e) => Verdict::NotChat1(e.to_string()),
+                GradeError::NotGradable(e) => Verdict::NotGradable(e.to_string()),
+            };
+            return done(verdict, None);
+        }
         Err(_) => {
-            // Stopping the server ends the cases quickly; a server we did not start is left
-            // alone, and its cases finish on their own timeouts in the background.
-            if let Some(s) = spawned.as_mut() {
-                s.kill();
-                let _ = runner.join();
-            }
             return done(
                 Verdict::Hung(format!(
                     "not done within its time limit of {:.0} s",
@@ -212,12 +198,15 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
             );
         }
     };
-    let _ = runner.join();
-    if let Some(status) = spawned.as_mut().and_then(|s| s.exit_status()) {
-        return done(
-            Verdict::Crashed(format!("it exited ({status}) during the run")),
-            Some(report),
-        );
+    // The server's own failure, named the same way whether it exited, stopped accepting or
+    // froze.
+    if let Some(f) = report.findings.first() {
+        let verdict = match f.broke {
+            Broke::Exited { .. } => Verdict::Crashed(f.text.clone()),
+            Broke::StoppedAccepting { .. } => Verdict::StoppedAccepting(f.text.clone()),
+            Broke::StoppedRelaying { .. } => Verdict::Froze(f.text.clone()),
+        };
+        return done(verdict, Some(report));
     }
     let must_failed = report
         .results

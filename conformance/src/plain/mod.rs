@@ -75,7 +75,16 @@ pub fn group(ctx: &Ctx, labels: &[&str]) -> Result<Vec<Peer>, Failure> {
     let mut peers: Vec<Peer> = Vec::new();
     for label in labels {
         let present: Vec<&Peer> = peers.iter().collect();
-        let p = join(ctx, label, &present)?;
+        let p = join(ctx, label, &present).map_err(|mut f| {
+            if peers.len() >= 2 {
+                f.actual = format!(
+                    "{} (the server had admitted {} users; a cap on users would refuse the next)",
+                    f.actual,
+                    peers.len()
+                );
+            }
+            f
+        })?;
         peers.push(p);
     }
     Ok(peers)

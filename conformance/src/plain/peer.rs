@@ -5,15 +5,33 @@
 //! the case asks for one) into a buffer that cases search by position: `mark` before an
 //! action, then wait for what must arrive after it. Searches are incremental, so a client that
 //! received megabytes is not rescanned on every read.
+//!
+//! Names, ports and addresses are matched as words ([`Peer::wait_for_words`]): `bob_1f` is not
+//! in `bob_1f7 joined`. Tokens are matched anywhere, since a server may glue messages together.
+//!
+//! A client leaves politely: it stops sending (FIN), reads what it was still sent, and closes
+//! once the server closes or 2 s pass, so the kernel never resets a connection the grader did
+//! not mean to break. [`Peer::abort`] breaks it on purpose (a reset, data unread).
+//!
+//! Every wait also watches the server ([`crate::watch`]): once it is known to have exited or
+//! stopped, the wait fails at once with that reason.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::settings::Framing;
 use crate::case::{Ctx, Failure, Transcript};
+use crate::watch::Watch;
+
+/// How long a client that left keeps reading what it was still sent.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// How long received bytes must rest before a word that ends them counts as whole.
+const SETTLE: Duration = Duration::from_millis(200);
 
 /// Between two messages sent as writes, so that a server taking each `recv` as one message
 /// gets them apart.
@@ -39,6 +57,9 @@ pub struct Peer {
     transcript: Transcript,
     timeout: Duration,
     last_write: Option<Instant>,
+    watch: Option<Arc<Watch>>,
+    leaving: Arc<AtomicBool>,
+    reader: Option<thread::JoinHandle<()>>,
 }
 
 impl Peer {
@@ -48,19 +69,32 @@ impl Peer {
         let name = ctx.name(label);
         let addr = ctx.target.addr;
         let timeout = ctx.target.read_timeout();
-        let stream = connect(addr, timeout, reading)
-            .map_err(|e| Failure::at(label, format!("to connect to {addr}"), e.to_string()))?;
+        let stream = connect(addr, timeout, reading).map_err(|e| {
+            let why = ctx.target.broke().map_or(e.to_string(), |b| b.to_string());
+            Failure::at(label, format!("to connect to {addr}"), why)
+        })?;
         let _ = stream.set_nodelay(true);
         let _ = stream.set_write_timeout(Some(ctx.target.scaled(Duration::from_secs(30))));
         ctx.transcript.record(label, "--", "connected");
         let inbox: Shared = Arc::default();
+        let leaving = Arc::new(AtomicBool::new(false));
+        let mut reader = None;
         if reading {
             let mut rd = stream
                 .try_clone()
                 .map_err(|e| Failure::at(label, "a second handle on the socket", e.to_string()))?;
-            let (inbox, transcript, label) =
-                (inbox.clone(), ctx.transcript.clone(), label.to_string());
-            thread::spawn(move || read_all(&mut rd, &inbox, &transcript, &label));
+            // Short reads, so that a client that left stops reading even if the server never
+            // closes its side.
+            let _ = rd.set_read_timeout(Some(Duration::from_millis(200)));
+            let (inbox, transcript, label, leaving) = (
+                inbox.clone(),
+                ctx.transcript.clone(),
+                label.to_string(),
+                leaving.clone(),
+            );
+            reader = Some(thread::spawn(move || {
+                read_all(&mut rd, &inbox, &transcript, &label, &leaving)
+            }));
         }
         Ok(Peer {
             label: label.to_string(),
@@ -71,6 +105,9 @@ impl Peer {
             transcript: ctx.transcript.clone(),
             timeout,
             last_write: None,
+            watch: ctx.target.watch.clone(),
+            leaving,
+            reader,
         })
     }
 
@@ -128,12 +165,35 @@ impl Peer {
             .len()
     }
 
-    /// Waits until every needle has arrived after `since`; returns where each starts. Fails
-    /// after the read timeout (or `within`), saying what came.
+    /// Waits until every needle has arrived after `since`, anywhere in the bytes; returns
+    /// where each starts. Fails after the read timeout (or `within`), saying what came, or at
+    /// once when the server is known to be dead.
     pub fn wait_for(
         &self,
         since: usize,
         needles: &[&str],
+        what: &str,
+        within: Option<Duration>,
+    ) -> Result<Vec<usize>, Failure> {
+        self.wait(since, needles, false, what, within)
+    }
+
+    /// [`Peer::wait_for`], each needle as a word: not next to a letter, digit or `_`.
+    pub fn wait_for_words(
+        &self,
+        since: usize,
+        needles: &[&str],
+        what: &str,
+        within: Option<Duration>,
+    ) -> Result<Vec<usize>, Failure> {
+        self.wait(since, needles, true, what, within)
+    }
+
+    fn wait(
+        &self,
+        since: usize,
+        needles: &[&str],
+        words: bool,
         what: &str,
         within: Option<Duration>,
     ) -> Result<Vec<usize>, Failure> {
@@ -142,19 +202,30 @@ impl Peer {
         let mut inbox = lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut found: Vec<Option<usize>> = vec![None; needles.len()];
         let mut scanned = since;
+        let mut grown = Instant::now();
         loop {
+            if inbox.bytes.len() != scanned {
+                grown = Instant::now();
+            }
+            // A word at the very end may go on in the next read; it counts once the bytes rest.
+            let settled = inbox.ended.is_some() || grown.elapsed() >= SETTLE;
             for (i, n) in needles.iter().enumerate() {
                 if found[i].is_none() {
-                    let from = scanned.saturating_sub(n.len()).max(since);
-                    found[i] = find(&inbox.bytes, n.as_bytes(), from);
+                    let from = scanned.saturating_sub(n.len() + 1).max(since);
+                    found[i] = if words {
+                        find_word(&inbox.bytes, n.as_bytes(), from, settled)
+                    } else {
+                        find(&inbox.bytes, n.as_bytes(), from)
+                    };
                 }
             }
             scanned = inbox.bytes.len();
             if found.iter().all(Option::is_some) {
                 return Ok(found.into_iter().flatten().collect());
             }
+            let broke = self.watch.as_ref().and_then(|w| w.broke());
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || inbox.ended.is_some() {
+            if left.is_zero() || inbox.ended.is_some() || broke.is_some() {
                 let missing: Vec<&str> = needles
                     .iter()
                     .zip(&found)
@@ -162,6 +233,13 @@ impl Peer {
                     .map(|(n, _)| *n)
                     .collect();
                 let tail = tail_of(&inbox.bytes[since.min(inbox.bytes.len())..]);
+                drop(inbox);
+                self.transcript
+                    .record(&self.label, "--", &format!("gave up waiting for {what}"));
+                if let Some((broke, _)) = broke {
+                    return Err(Failure::at(&self.label, what, broke.to_string()));
+                }
+                let inbox = lock.lock().unwrap_or_else(|e| e.into_inner());
                 let ended = inbox
                     .ended
                     .clone()
@@ -175,11 +253,48 @@ impl Peer {
                     ),
                 ));
             }
+            // Woken by every arrival; at least every 100 ms to look at the server's watch.
             inbox = arrived
-                .wait_timeout(inbox, left)
+                .wait_timeout(inbox, left.min(Duration::from_millis(100)))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+
+    /// Whether the connection ended (closed by the server, or failed).
+    pub fn ended(&self) -> bool {
+        self.inbox
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ended
+            .is_some()
+    }
+
+    /// Whether anything at all arrived after `since`.
+    pub fn got_any_since(&self, since: usize) -> bool {
+        self.mark() > since
+    }
+
+    /// How many times `word` arrived, as a word, in `[since, until)`.
+    pub fn count_words_between(&self, since: usize, until: usize, word: &str) -> usize {
+        let inbox = self.inbox.0.lock().unwrap_or_else(|e| e.into_inner());
+        let until = until.min(inbox.bytes.len());
+        let hay = &inbox.bytes[..until];
+        let mut n = 0;
+        let mut from = since.min(until);
+        while let Some(at) = find_word(hay, word.as_bytes(), from, true) {
+            n += 1;
+            from = at + word.len();
+        }
+        n
+    }
+
+    /// The received bytes in `[since, until)`, as text.
+    pub fn text_between(&self, since: usize, until: usize) -> String {
+        let inbox = self.inbox.0.lock().unwrap_or_else(|e| e.into_inner());
+        let until = until.min(inbox.bytes.len());
+        String::from_utf8_lossy(&inbox.bytes[since.min(until)..until]).into_owned()
     }
 
     /// Waits until anything arrives after `since` or the connection ends, at most `within`.
@@ -214,18 +329,38 @@ impl Peer {
         tail_of(&inbox.bytes[since.min(until)..until])
     }
 
-    /// Closes the connection (no quit message).
+    /// Leaves politely (no quit message): stops sending, reads what it was still sent, and
+    /// closes when the server closes or after a moment.
     pub fn close(self) {
         self.transcript
             .record(&self.label, "--", "closed by client");
-        let _ = self.stream.shutdown(Shutdown::Both);
+        // Drop does it.
+    }
+
+    /// Breaks the connection as a crashed client would: a reset, with data unread.
+    pub fn abort(mut self) {
+        self.transcript
+            .record(&self.label, "--", "connection broken by client (reset)");
+        let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+        // Ends the reader's blocked read at once, so that our handle is the socket's last and
+        // closing it sends the reset now.
+        self.leaving.store(true, Ordering::Release);
+        let _ = self.stream.shutdown(Shutdown::Read);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
     }
 }
 
 impl Drop for Peer {
     fn drop(&mut self) {
-        // The reading thread holds a handle too: shutting down ends it.
-        let _ = self.stream.shutdown(Shutdown::Both);
+        // The reading thread holds a handle too: it reads until the server closes, or LINGER.
+        self.leaving.store(true, Ordering::Release);
+        let _ = self.stream.shutdown(Shutdown::Write);
+        if self.reader.is_none() {
+            // A stopped reader has nothing to drain: its unread data goes with it.
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
     }
 }
 
@@ -240,11 +375,25 @@ fn connect(addr: SocketAddr, timeout: Duration, reading: bool) -> std::io::Resul
     Ok(socket.into())
 }
 
-fn read_all(rd: &mut TcpStream, inbox: &Shared, transcript: &Transcript, label: &str) {
+fn read_all(
+    rd: &mut TcpStream,
+    inbox: &Shared,
+    transcript: &Transcript,
+    label: &str,
+    leaving: &AtomicBool,
+) {
     let mut buf = vec![0u8; 64 * 1024];
     let (lock, arrived) = &**inbox;
     let mut recorded = 0usize;
+    let mut left_at: Option<Instant> = None;
     let ended = loop {
+        if leaving.load(Ordering::Acquire) {
+            let at = *left_at.get_or_insert_with(Instant::now);
+            if at.elapsed() > LINGER {
+                let _ = rd.shutdown(Shutdown::Both);
+                break "closed".to_string();
+            }
+        }
         match rd.read(&mut buf) {
             Ok(0) => break "end of stream".to_string(),
             Ok(n) => {
@@ -257,7 +406,13 @@ fn read_all(rd: &mut TcpStream, inbox: &Shared, transcript: &Transcript, label: 
                 i.bytes.extend_from_slice(&buf[..n]);
                 arrived.notify_all();
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::Interrupted
+                        | std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                ) => {}
             Err(e) => break format!("read failed: {e}"),
         }
     };
@@ -273,6 +428,27 @@ pub fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         return None;
     }
     memchr::memmem::find(&hay[from..], needle).map(|p| p + from)
+}
+
+/// Where `word` first occurs in `hay` at or after `from` with no word character (a letter, a
+/// digit, `_`, or a byte of a multi-byte character) right before or after it. A word that
+/// ends `hay` counts only when `end_is_boundary` (nothing more will come).
+pub fn find_word(hay: &[u8], word: &[u8], from: usize, end_is_boundary: bool) -> Option<usize> {
+    let wordy = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let mut from = from;
+    while let Some(at) = find(hay, word, from) {
+        let before = at.checked_sub(1).map(|i| hay[i]);
+        let after = hay.get(at + word.len()).copied();
+        let ends_well = match after {
+            Some(b) => !wordy(b),
+            None => end_is_boundary,
+        };
+        if !before.is_some_and(wordy) && ends_well {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn tail_of(bytes: &[u8]) -> String {

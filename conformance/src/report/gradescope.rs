@@ -228,7 +228,7 @@ pub fn results(report: &Report, rubric: &Rubric) -> Results {
         score: tests.iter().map(|t| t.score).sum(),
         execution_time: report.seconds,
         output: format!(
-            "conformance report for {}: {} passed, {} failed{}",
+            "conformance report for {}: {} passed, {} failed{}{}",
             report.server,
             t.passed,
             t.failed + t.expected,
@@ -236,7 +236,12 @@ pub fn results(report: &Report, rubric: &Rubric) -> Results {
                 format!(", {} skipped", t.skipped)
             } else {
                 String::new()
-            }
+            },
+            report
+                .findings
+                .iter()
+                .map(|f| format!("\n\nWhat happened to your server: {} (seen in {}).", f.text, f.cases.join(", ")))
+                .collect::<String>()
         ),
         tests,
     }
@@ -274,6 +279,7 @@ mod tests {
             seconds: 0.0,
             failure: None,
             transcript: Vec::new(),
+            varied: false,
         }
     }
 
@@ -282,6 +288,7 @@ mod tests {
             server: "s".into(),
             seconds: 1.5,
             results,
+            findings: Vec::new(),
         }
     }
 

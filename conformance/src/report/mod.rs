@@ -33,6 +33,8 @@ pub struct Report {
     pub seconds: f64,
     /// Every case's result, in case order.
     pub results: Vec<CaseResult>,
+    /// What happened to the server itself (exits, stops), apart from the cases.
+    pub findings: Vec<crate::watch::Finding>,
 }
 
 /// Counts over a set of results.
@@ -154,6 +156,11 @@ impl Report {
             .unwrap();
         }
         writeln!(out).unwrap();
+        for f in &self.findings {
+            writeln!(out, "SERVER {}
+       (seen in {})
+", f.text, f.cases.join(", ")).unwrap();
+        }
         for r in &self.results {
             let mark = match r.outcome {
                 Outcome::Pass => "ok  ",
@@ -200,6 +207,12 @@ impl Report {
                 t.passed, t.failed, t.skipped
             )
             .unwrap();
+        }
+        if !self.findings.is_empty() {
+            writeln!(out, "\n## What happened to the server\n").unwrap();
+            for f in &self.findings {
+                writeln!(out, "- **{}**: {} (seen in {})", f.broke.name(), f.text, f.cases.join(", ")).unwrap();
+            }
         }
         writeln!(
             out,
@@ -298,6 +311,7 @@ mod tests {
             failure: (outcome != Outcome::Pass)
                 .then(|| Failure::at("alice", "MSG a hi", "end of stream")),
             transcript: vec![],
+            varied: false,
         }
     }
 
@@ -311,6 +325,7 @@ mod tests {
                 result("RF5-01", "RF5", Outcome::Fail, Level::Must),
                 result("RF11-01", "RF11", Outcome::Skip, Level::Must),
             ],
+            findings: Vec::new(),
         }
     }
 

@@ -1,5 +1,13 @@
 //! Load: users sending at once (RF4), and a user that stops reading while another floods.
+//!
+//! Eight users send at once: more than a small cap, which a server that caps users at four
+//! must not pass. The stopped reader is filled for real: the grader watches, in the kernel's
+//! tables, the bytes the server holds for it, until they stop growing (its sends to it would
+//! now block), and only then checks, for several seconds, that the others still chat.
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::case::{Ctx, Failure};
 use crate::plain::peer::Peer;
@@ -8,7 +16,8 @@ use crate::plain::{group, join, join_as, token};
 
 pub(super) fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
     const EACH: usize = 5;
-    let mut p = group(ctx, &["alice", "bob", "carol", "dave"])?;
+    let labels = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
+    let mut p = group(ctx, &labels)?;
     let marks: Vec<usize> = p.iter().map(Peer::mark).collect();
     let tokens: Vec<Vec<String>> = (0..p.len())
         .map(|i| {
@@ -38,7 +47,7 @@ pub(super) fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
             .filter(|(j, _)| *j != i)
             .flat_map(|(_, t)| t.iter().map(String::as_str))
             .collect();
-        peer.wait_for(marks[i], &others, "every message of the three others", None)?;
+        peer.wait_for(marks[i], &others, "every message of the seven others", None)?;
     }
     Ok(())
 }
@@ -46,10 +55,8 @@ pub(super) fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
 pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
     // The stopped reader joins first, so the others' join notices already start to fill it.
     let stuck = join_as(ctx, "stuck", &[], false)?;
-    let alice = join(ctx, "alice", &[])?;
+    let mut alice = join(ctx, "alice", &[])?;
     let mut bob = join(ctx, "bob", &[&alice])?;
-    // Alice sends 8 MB as fast as the server takes it: more than a stopped reader's socket
-    // buffers hold, so a server that writes to it with a blocking send under a lock blocks.
     let bulk = match ctx.target.plain.framing.unwrap_or(Framing::Lines) {
         Framing::Lines => format!("{}\n", "x".repeat(999)).repeat(32),
         Framing::Writes => "x".repeat(32 * 1024),
@@ -57,40 +64,114 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
     ctx.transcript.record(
         "alice",
         ">>",
-        "8 MB of filler, as fast as the server takes it",
+        "filler, as fast as the server takes it, until the server holds all it can for stuck",
     );
+    let sent = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
     let flooding = {
         let out = alice
             .try_clone_stream()
             .map_err(|e| Failure::at("alice", "a second handle on the socket", e.to_string()))?;
+        // A server blocked on stuck stops reading alice too: her writes must not hang.
+        let _ = out.set_write_timeout(Some(Duration::from_millis(500)));
+        let (sent, stop) = (sent.clone(), stop.clone());
         thread::spawn(move || {
-            for _ in 0..(8 << 20) / bulk.len() {
-                if std::io::Write::write_all(&mut &out, bulk.as_bytes()).is_err() {
-                    return;
+            // At most 64 MB: a server that takes all that keeps nothing for stuck anyway.
+            while !stop.load(Ordering::Relaxed) && sent.load(Ordering::Relaxed) < 64 << 20 {
+                match std::io::Write::write(&mut &out, bulk.as_bytes()) {
+                    Ok(n) => {
+                        sent.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                    Err(_) => return,
                 }
             }
         })
     };
-    let since = alice.mark();
-    let tok = token(ctx, "meanwhile");
-    // Bob speaks once the flood is under way: he receives it.
-    bob.wait_for(
-        0,
-        &["xxxxxxxxxxxxxxxx"],
-        "alice's filler reaching bob",
-        None,
-    )?;
-    bob.send(&format!("still there? {tok}"))?;
-    let result = alice
-        .wait_for(
-            since,
-            &[&tok],
-            &format!("bob's message {tok}, while stuck reads nothing"),
-            None,
-        )
-        .map(|_| ());
+    let filled = fill(ctx, &stuck, &sent);
+    stop.store(true, Ordering::Relaxed);
+    let _ = flooding.join();
+    ctx.transcript.record("stuck", "--", &filled);
+    // Now the others chat, over several seconds, while stuck's buffers stay full.
+    let rounds = 3;
+    let mut result = Ok(());
+    for round in 0..rounds {
+        let started = Instant::now();
+        let (a_mark, b_mark) = (alice.mark(), bob.mark());
+        let tok_b = token(ctx, &format!("meanwhileb{round}"));
+        let tok_a = token(ctx, &format!("meanwhilea{round}"));
+        let exchange = bob
+            .send(&format!("still there? {tok_b}"))
+            .and_then(|_| {
+                alice.wait_for(
+                    a_mark,
+                    &[&tok_b],
+                    &format!("bob's message {tok_b}, while stuck reads nothing ({filled})"),
+                    None,
+                )
+            })
+            .and_then(|_| alice.send(&format!("yes {tok_a}")))
+            .and_then(|_| {
+                bob.wait_for(
+                    b_mark,
+                    &[&tok_a],
+                    &format!("alice's message {tok_a}, while stuck reads nothing ({filled})"),
+                    None,
+                )
+            });
+        if let Err(f) = exchange {
+            result = Err(f);
+            break;
+        }
+        // The check spans seconds: a server that blocks later is caught too.
+        if round + 1 < rounds {
+            thread::sleep(ctx.target.scaled(Duration::from_secs(1)).saturating_sub(started.elapsed()));
+        }
+    }
     drop(stuck);
     alice.close();
-    let _ = flooding.join();
     result
+}
+
+/// Waits until the bytes the kernel holds on the server's way to `stuck` (the server's send
+/// queue and stuck's receive queue) stop growing for a second, and says how much that took.
+/// Without the kernel's tables, it waits for 8 MB to be sent.
+fn fill(ctx: &Ctx, stuck: &Peer, sent: &AtomicU64) -> String {
+    let (mine, server) = (stuck.local(), ctx.target.addr);
+    let held = || {
+        let theirs = crate::kernel::queues(server, mine)?.0;
+        let ours = crate::kernel::queues(mine, server)?.1;
+        Some(theirs + ours)
+    };
+    let limit = Instant::now() + ctx.target.scaled(Duration::from_secs(20));
+    let still = ctx.target.scaled(Duration::from_secs(1));
+    let (mut most, mut grew) = (0u64, Instant::now());
+    loop {
+        let now = Instant::now();
+        match held() {
+            None => {
+                if sent.load(Ordering::Relaxed) >= 8 << 20 || now >= limit {
+                    return format!(
+                        "alice sent {} bytes; the kernel's queues could not be read",
+                        sent.load(Ordering::Relaxed)
+                    );
+                }
+            }
+            Some(h) => {
+                if h > most {
+                    (most, grew) = (h, now);
+                }
+                if most > 0 && now.duration_since(grew) >= still || now >= limit {
+                    return format!(
+                        "the server held {most} bytes for stuck, which reads nothing, after alice \
+                         sent {} bytes: its sends to stuck must block",
+                        sent.load(Ordering::Relaxed)
+                    );
+                }
+            }
+        }
+        // The kernel tells nobody when a queue stops growing: look again soon.
+        thread::sleep(Duration::from_millis(50));
+    }
 }

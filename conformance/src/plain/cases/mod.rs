@@ -1,8 +1,9 @@
 //! The requirements a free-form server is graded on, each judged by meaning (see the module
 //! docs of [`crate::plain`]). A case's clause is the requirement's own words.
 //!
-//! Every case runs alone (one at a time), so that one case's leaves and floods never touch
-//! another's, and a defect fails exactly the requirement it breaks. [`messages`]: who gets a
+//! Where the grader starts the server, every case gets a fresh one (see [`crate::grade`]), so
+//! that a defect fails exactly the requirement it breaks; on a shared server they run one at a
+//! time. The stopped reader's flood runs alone either way, for the machine's sake. [`messages`]: who gets a
 //! message; [`presence`]: joining, names and leaving; [`load`]: many senders and a stopped
 //! reader.
 
@@ -12,8 +13,8 @@ use crate::case::{Body, Case, CaseFn, Ctx, Failure, Level, Level::*};
 use load::{concurrent, stopped_reader};
 use messages::{private, public, self_private};
 use presence::{
-    after_leaves, bad_names, join_notice, leave_by_closing, leave_by_quit_line, own_address,
-    taken_name,
+    after_leaves, bad_names, join_after_break, join_notice, leave_by_breaking, leave_by_closing,
+    leave_by_quit_line, own_address, taken_name,
 };
 
 mod load;
@@ -22,9 +23,7 @@ mod presence;
 
 fn case(id: &str, rf: &str, level: Level, title: &str, f: CaseFn) -> Case {
     let clause = format!("requirement {rf}: {}", crate::requirements::text(rf));
-    Case::new(id, rf, level, title, Body::Code(f))
-        .with_clause(clause)
-        .alone()
+    Case::new(id, rf, level, title, Body::Code(f)).with_clause(clause)
 }
 
 /// The cases for a plain-protocol run. The quit-line case is there only when a quit line is
@@ -56,7 +55,7 @@ pub fn cases(settings: &Settings) -> Vec<Case> {
             "P-RF4-01",
             "RF4",
             Must,
-            "four users sending at once each get every other user's messages",
+            "eight users sending at once each get every other user's messages",
             concurrent,
         ),
         case(
@@ -65,7 +64,8 @@ pub fn cases(settings: &Settings) -> Vec<Case> {
             Must,
             "a user that stops reading does not stop the others",
             stopped_reader,
-        ),
+        )
+        .alone(),
         case(
             "P-RF5-01",
             "RF5",
@@ -77,7 +77,7 @@ pub fn cases(settings: &Settings) -> Vec<Case> {
             "P-RF6-01",
             "RF6",
             Must,
-            "@name text reaches only that user",
+            "@name text reaches only that user (a copy back to its sender is allowed)",
             private,
         ),
         case(
@@ -95,11 +95,25 @@ pub fn cases(settings: &Settings) -> Vec<Case> {
             leave_by_closing,
         ),
         case(
+            "P-RF8-03",
+            "RF8",
+            Must,
+            "when a user's connection breaks (a reset, data unread) the others are told, by name, and chat on",
+            leave_by_breaking,
+        ),
+        case(
             "P-RF10-01",
             "RF10",
             Must,
             "after users leave, newcomers join and chat",
             after_leaves,
+        ),
+        case(
+            "P-RF10-02",
+            "RF10",
+            Must,
+            "after a user's connection breaks, a newcomer joins and everyone chats",
+            join_after_break,
         ),
         case(
             "P-RF12-01",

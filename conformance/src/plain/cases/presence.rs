@@ -13,7 +13,7 @@ pub(super) fn join_notice(ctx: &mut Ctx) -> Result<(), Failure> {
     let present: Vec<&Peer> = p.iter().collect();
     let carol = join(ctx, "carol", &present)?;
     for (other, since) in p.iter().zip(marks) {
-        other.wait_for(
+        other.wait_for_words(
             since,
             &[&carol.name, &carol.port(), &carol.ip()],
             &format!(
@@ -32,7 +32,7 @@ pub(super) fn own_address(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut p = Peer::connect(ctx, "alice", true)?;
     let name = p.name.clone();
     p.send(&name)?;
-    p.wait_for(
+    p.wait_for_words(
         0,
         &[&p.port(), &p.ip()],
         &format!("to be told its own IP {} and port {}", p.ip(), p.port()),
@@ -65,15 +65,20 @@ fn refused_name(
         let at = p.wait_for(since, &[&dave.name], fence, None)?[0];
         // A taken name is in the others' text anyway (its owner's messages, a USERS list):
         // then only the refused connection's port is evidence of a notice for it.
+        let what = format!("no join notice for {attempt:?} ({why})");
+        if by_name {
+            absent_before(p, since, at, attempt, &what)?;
+        }
         let own = m.port();
-        let needles = if by_name {
-            vec![attempt, own.as_str()]
-        } else {
-            vec![own.as_str()]
-        };
-        for needle in needles {
-            let what = format!("no join notice for {attempt:?} ({why})");
-            absent_before(p, since, at, needle, &what)?;
+        if p.count_words_between(since, at, &own) > 0 {
+            return Err(Failure::at(
+                &p.label,
+                what,
+                format!(
+                    "its port {own} was announced: {}",
+                    p.shown_between(since, at)
+                ),
+            ));
         }
     }
     Ok(dave)
@@ -82,9 +87,48 @@ fn refused_name(
 pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
     let p = group(ctx, &["alice", "bob"])?;
     let taken = p[0].name.clone();
-    // Bob watches: he must not be told a second time that alice joined.
-    let present = [&p[1]];
-    refused_name(ctx, &present, &taken, "the name is in use", 0, false).map(drop)
+    let marks: Vec<usize> = p.iter().map(Peer::mark).collect();
+    let mut m = Peer::connect(ctx, "mallory", true)?;
+    let own = m.mark();
+    m.send(&taken)?;
+    // Its answer (a refusal, a request for another name, or the connection closed), if any.
+    m.wait_any(own, ctx.target.scaled(Duration::from_secs(1)));
+    // Had it been admitted, this would reach the others as a message from a second alice.
+    let tok = token(ctx, "dup");
+    let _ = m.send(&tok);
+    let present: Vec<&Peer> = p.iter().collect();
+    let dave = join(ctx, "dave", &present)?;
+    for (i, watcher) in p.iter().enumerate() {
+        let fence = "a later newcomer's join notice (a fence)";
+        let at = watcher.wait_for(marks[i], &[&dave.name], fence, None)?[0];
+        // The fence's own line may list everyone; what came before it may not name alice.
+        let line_start = watcher.text_between(0, at).rfind('\n').map_or(0, |n| n + 1);
+        let seen = watcher.count_words_between(marks[i], line_start, &taken);
+        if seen > 0 {
+            return Err(Failure::at(
+                &watcher.label,
+                format!("no second notice of {taken:?} (the name is in use, so it is refused)"),
+                format!(
+                    "{taken:?} was announced again: {}",
+                    watcher.shown_between(marks[i], line_start)
+                ),
+            ));
+        }
+    }
+    for watcher in &p {
+        let text = watcher.text_between(0, usize::MAX);
+        if let Some(line) = text.lines().find(|l| l.contains(&tok)) {
+            if crate::plain::peer::find_word(line.as_bytes(), taken.as_bytes(), 0, true).is_some() {
+                return Err(Failure::at(
+                    &watcher.label,
+                    format!("nothing from a second {taken:?} (the name is in use, so it is refused)"),
+                    format!("a message from the second {taken:?} arrived: {line:?}"),
+                ));
+            }
+        }
+    }
+    drop(m);
+    Ok(())
 }
 
 pub(super) fn bad_names(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -109,7 +153,60 @@ pub(super) fn leave_by_closing(ctx: &mut Ctx) -> Result<(), Failure> {
     let name = bob.name.clone();
     let since = p[0].mark();
     bob.close();
-    p[0].wait_for(since, &[&name], &format!("a notice that {name} left"), None)?;
+    p[0].wait_for_words(since, &[&name], &format!("a notice that {name} left"), None)?;
+    Ok(())
+}
+
+pub(super) fn leave_by_breaking(ctx: &mut Ctx) -> Result<(), Failure> {
+    let mut p = group(ctx, &["alice", "bob", "carol"])?;
+    let carol = p.pop().expect("three");
+    let name = carol.name.clone();
+    let marks: Vec<usize> = p.iter().map(Peer::mark).collect();
+    carol.abort();
+    p[0].wait_for_words(
+        marks[0],
+        &[&name],
+        &format!("a notice that {name} left (its connection broke)"),
+        None,
+    )?;
+    still_chatting(ctx, &mut p, &marks, "after carol's connection broke")
+}
+
+pub(super) fn join_after_break(ctx: &mut Ctx) -> Result<(), Failure> {
+    let mut p = group(ctx, &["alice", "bob", "carol"])?;
+    let carol = p.pop().expect("three");
+    let name = carol.name.clone();
+    let since = p[0].mark();
+    carol.abort();
+    // Its leave notice, if the server sends one (P-RF8-03 grades that): only a wait.
+    let _ = p[0].wait_for(
+        since,
+        &[&name],
+        "a leave notice",
+        Some(ctx.target.scaled(Duration::from_secs(1))),
+    );
+    let present: Vec<&Peer> = p.iter().collect();
+    let dave = join(ctx, "dave", &present)?;
+    p.push(dave);
+    let marks: Vec<usize> = p.iter().map(Peer::mark).collect();
+    still_chatting(ctx, &mut p, &marks, "after carol's connection broke, with dave new")
+}
+
+/// Each of `p` says something, and every other one hears it.
+fn still_chatting(
+    ctx: &Ctx,
+    p: &mut [Peer],
+    marks: &[usize],
+    when: &str,
+) -> Result<(), Failure> {
+    for i in 0..p.len() {
+        let tok = token(ctx, &format!("still{i}"));
+        p[i].send(&format!("hi {tok}"))?;
+        for (j, other) in p.iter().enumerate().filter(|(j, _)| *j != i) {
+            let what = format!("{}'s message {tok}, {when}", p[i].label);
+            other.wait_for(marks[j], &[&tok], &what, None)?;
+        }
+    }
     Ok(())
 }
 
@@ -125,7 +222,7 @@ pub(super) fn leave_by_quit_line(ctx: &mut Ctx) -> Result<(), Failure> {
         .replace("{name}", &name);
     let since = p[0].mark();
     p[1].send(&line)?;
-    p[0].wait_for(since, &[&name], &format!("a notice that {name} left"), None)?;
+    p[0].wait_for_words(since, &[&name], &format!("a notice that {name} left"), None)?;
     Ok(())
 }
 

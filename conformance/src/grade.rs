@@ -1,0 +1,379 @@
+//! The one way to grade a server, used by the command line, batch and Gradescope alike: a plan
+//! of cases and a server in, a report out.
+//!
+//! How a run flows:
+//! 1. A first server (started, or the one at the address) is checked: chat/1's preflight, or
+//!    for a free-form server the detection of its framing. Failing that, nothing is graded.
+//! 2. Where the grader starts the server, **every case gets a fresh one**, so that one defect
+//!    costs its own requirement only. The server is watched while the case runs ([`Watch`]): a
+//!    case whose server exited fails at once with the reason. After the case, a failure is
+//!    explained ([`health`]: exited, stopped accepting, stopped relaying), and a failed case is
+//!    run once more on another fresh server: a result that changes is reported as varied.
+//! 3. On a server the grader cannot restart (`--server`), free-form cases run one at a time
+//!    and the server's health is checked after each; once it is broken, the cases left are not
+//!    run, and the report says why.
+//! 4. What happened to the server becomes [`Finding`]s. A server that breaks when a user
+//!    disconnects fails RF8 and RF10 for that reason, whichever case saw it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::case::{Case, Failure, Target};
+use crate::chat1::preflight::{self, Preflight};
+use crate::plain::detect::DetectError;
+use crate::plain::Protocol;
+use crate::report::Report;
+use crate::runner::{run_case, CaseResult, Outcome};
+use crate::spawn::{spawn_in, SpawnError, Spawned};
+use crate::watch::{Finding, Trigger};
+use crate::{health, runner};
+
+/// The server to grade.
+#[derive(Debug, Clone)]
+pub enum Server {
+    /// A command the grader starts (one server per case).
+    Spawn {
+        /// The command (see [`crate::spawn`] for `{port}`).
+        command: String,
+        /// Its working directory.
+        dir: Option<PathBuf>,
+        /// How long it may take to start listening.
+        startup: Duration,
+    },
+    /// A server already running, shared by every case.
+    Address(SocketAddr),
+}
+
+/// What to grade it on.
+#[derive(Clone)]
+pub struct Plan {
+    /// chat/1 or free text.
+    pub protocol: Protocol,
+    /// The chat/1 cases (the free-form ones are made once the framing is known).
+    pub cases: Vec<Case>,
+    /// Case ids or requirements to run (all when empty).
+    pub only: Vec<String>,
+    /// Timeouts, limits and settings; its address is replaced by the server's.
+    pub target: Target,
+    /// Cases at once.
+    pub jobs: usize,
+}
+
+/// Why nothing could be graded.
+#[derive(Debug, thiserror::Error)]
+pub enum GradeError {
+    /// The server did not start.
+    #[error(transparent)]
+    DidNotStart(#[from] SpawnError),
+    /// It does not speak chat/1.
+    #[error(transparent)]
+    NotChat1(#[from] Preflight),
+    /// Free text, but it announces nobody.
+    #[error(transparent)]
+    NotGradable(#[from] DetectError),
+}
+
+/// Grades `server` on `plan`; `progress` hears of every case as it ends.
+pub fn grade(
+    server: &Server,
+    plan: &Plan,
+    progress: &(dyn Fn(&CaseResult) + Sync),
+) -> Result<Report, GradeError> {
+    let started = Instant::now();
+    let mut target = plan.target.clone();
+    let first = launch(server)?;
+    target.addr = first.0;
+    let how = check(plan, &mut target)?;
+    drop(first);
+    let cases = match plan.protocol {
+        Protocol::Plain => runner::select(crate::plain::cases::cases(&target.plain), &plan.only),
+        Protocol::Chat1 => plan.cases.clone(),
+    };
+    let plain = plan.protocol == Protocol::Plain;
+    let findings: Mutex<Vec<Finding>> = Mutex::default();
+    let mut results = match server {
+        Server::Spawn { .. } => {
+            let each = |case: &Case| fresh(server, case, &target, plain, &findings);
+            // Free-form servers are slow to start and easy to starve on a small machine.
+            let jobs = if plain { plan.jobs.min(4) } else { plan.jobs };
+            run_each(&cases, jobs, &each, progress)
+        }
+        Server::Address(_) if plain => shared_in_turn(&cases, &target, &findings, progress),
+        Server::Address(_) => {
+            let results = runner::run_all(&cases, &target, plan.jobs, progress);
+            if let Some(broke) = health::check(&target, false) {
+                let f = Finding::new(
+                    broke,
+                    Trigger::During("the run".into()),
+                    "the last case",
+                );
+                findings.lock().unwrap_or_else(|e| e.into_inner()).push(f);
+            }
+            results
+        }
+    };
+    let findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
+    count_against(&mut results, &findings);
+    let label = match server {
+        Server::Spawn { command, .. } => command.clone(),
+        Server::Address(a) => a.to_string(),
+    };
+    Ok(Report {
+        server: if how.is_empty() {
+            label
+        } else {
+            format!("{label} ({how})")
+        },
+        seconds: started.elapsed().as_secs_f64(),
+        results,
+        findings,
+    })
+}
+
+/// Starts the server (or takes its address).
+fn launch(server: &Server) -> Result<(SocketAddr, Option<Spawned>), SpawnError> {
+    match server {
+        Server::Spawn {
+            command,
+            dir,
+            startup,
+        } => {
+            let s = spawn_in(command, dir.as_deref(), *startup)?;
+            Ok((s.addr, Some(s)))
+        }
+        Server::Address(a) => Ok((*a, None)),
+    }
+}
+
+/// The preflight or the framing's detection; returns how the server was found to speak.
+fn check(plan: &Plan, target: &mut Target) -> Result<String, GradeError> {
+    match plan.protocol {
+        Protocol::Chat1 => {
+            let name = format!("cfcheck{}", std::process::id());
+            let wait = target.scaled(Duration::from_secs(5));
+            preflight::check(target.addr, &name, wait)?;
+            Ok(String::new())
+        }
+        Protocol::Plain => match target.plain.framing {
+            Some(f) => Ok(format!("protocol plain, {f} (given)")),
+            None => {
+                let patience = target.scaled(Duration::from_secs(2));
+                let f = crate::plain::detect::detect(target.addr, patience)?;
+                target.plain.framing = Some(f);
+                Ok(format!("protocol plain, {f} (detected)"))
+            }
+        },
+    }
+}
+
+/// Runs every case through `each`, `jobs` at once; exclusive cases alone, after the others.
+fn run_each(
+    cases: &[Case],
+    jobs: usize,
+    each: &(dyn Fn(&Case) -> CaseResult + Sync),
+    progress: &(dyn Fn(&CaseResult) + Sync),
+) -> Vec<CaseResult> {
+    let slots: Vec<Mutex<Option<CaseResult>>> = cases.iter().map(|_| Mutex::new(None)).collect();
+    let shared: Vec<usize> = (0..cases.len()).filter(|&i| !cases[i].exclusive).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let store = |i: usize, r: CaseResult| {
+        progress(&r);
+        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = shared.get(k) else { return };
+                store(i, each(&cases[i]));
+            });
+        }
+    });
+    for (i, case) in cases.iter().enumerate().filter(|(_, c)| c.exclusive) {
+        store(i, each(case));
+    }
+    slots
+        .into_iter()
+        .filter_map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect()
+}
+
+/// One case on a fresh server, explained when it fails, and run again to see whether its
+/// result holds.
+fn fresh(
+    server: &Server,
+    case: &Case,
+    base: &Target,
+    plain: bool,
+    findings: &Mutex<Vec<Finding>>,
+) -> CaseResult {
+    let first = fresh_once(server, case, base, plain, findings);
+    if first.outcome != Outcome::Fail {
+        return first;
+    }
+    let second = fresh_once(server, case, base, plain, &Mutex::default());
+    if second.outcome == Outcome::Pass {
+        let mut r = first;
+        r.varied = true;
+        if let Some(f) = r.failure.as_mut() {
+            f.actual = format!(
+                "{} (the result varied: the same case passed on a second fresh server, so the \
+                 server behaves differently from run to run here, a race)",
+                f.actual
+            );
+        }
+        return r;
+    }
+    first
+}
+
+fn fresh_once(
+    server: &Server,
+    case: &Case,
+    base: &Target,
+    plain: bool,
+    findings: &Mutex<Vec<Finding>>,
+) -> CaseResult {
+    let spawned = match launch(server) {
+        Ok((_, Some(s))) => s,
+        Ok((_, None)) => unreachable!("a command always gives a process"),
+        Err(e) => {
+            return runner::failed(
+                case,
+                Failure::new("the server to start for this case", e.to_string()),
+            )
+        }
+    };
+    let target = Target {
+        addr: spawned.addr,
+        watch: Some(spawned.watch.clone()),
+        ..base.clone()
+    };
+    let started = Instant::now();
+    let mut r = run_case(case, &target);
+    let finding = if r.outcome == Outcome::Fail {
+        health::check(&target, plain).map(|broke| {
+            let trigger = trigger_of(&r, &target, started, case);
+            if let Some(f) = r.failure.as_mut() {
+                if !f.actual.starts_with("the server ") {
+                    f.actual = format!("{broke}; before that: {}", f.actual);
+                }
+            }
+            Finding::new(broke, trigger, &case.id)
+        })
+    } else {
+        // Its users have just left: a server that dies of that dies within a moment.
+        let deadline = Instant::now() + target.scaled(Duration::from_millis(300));
+        while spawned.exited().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        spawned
+            .exited()
+            .map(|broke| Finding::new(broke, Trigger::Disconnect, &case.id))
+    };
+    if let Some(f) = finding {
+        add(findings, f);
+    }
+    r
+}
+
+/// Free-form cases on one server that cannot be restarted: in turn, its health checked after
+/// each; once it is broken the rest are not run.
+fn shared_in_turn(
+    cases: &[Case],
+    target: &Target,
+    findings: &Mutex<Vec<Finding>>,
+    progress: &(dyn Fn(&CaseResult) + Sync),
+) -> Vec<CaseResult> {
+    let mut results = Vec::new();
+    let mut broken: Option<String> = None;
+    for case in cases {
+        let r = match &broken {
+            Some(why) => runner::skipped(
+                case,
+                Failure::new(
+                    "a working server",
+                    format!("not run: {why}, so results after it would not be the server's"),
+                ),
+            ),
+            None => {
+                let started = Instant::now();
+                let r = run_case(case, target);
+                if let Some(broke) = health::check(target, true) {
+                    let trigger = trigger_of(&r, target, started, case);
+                    let f = Finding::new(broke, trigger, &case.id);
+                    broken = Some(format!("{} (in {})", f.text, case.id));
+                    add(findings, f);
+                }
+                r
+            }
+        };
+        progress(&r);
+        results.push(r);
+    }
+    results
+}
+
+/// What set off a break seen in case `case`: a disconnect when a user had disconnected after
+/// the last message sent before the server broke (or before the case gave up waiting).
+fn trigger_of(r: &CaseResult, target: &Target, started: Instant, case: &Case) -> Trigger {
+    if r.outcome == Outcome::Pass {
+        // Broken after a case that held: its users had just left.
+        return Trigger::Disconnect;
+    }
+    let until = target
+        .watch
+        .as_ref()
+        .and_then(|w| w.broke())
+        .map(|(_, at)| at.saturating_duration_since(started).as_secs_f64())
+        .or_else(|| {
+            r.transcript
+                .iter()
+                .find(|e| e.dir == "--" && e.text.starts_with("gave up"))
+                .map(|e| e.at)
+        })
+        .unwrap_or(f64::MAX);
+    let before = r.transcript.iter().filter(|e| e.at <= until);
+    let (mut sent, mut left) = (None, None);
+    for e in before {
+        if e.dir == ">>" {
+            sent = Some(e.at);
+        } else if e.dir == "--" && (e.text.starts_with("closed by") || e.text.starts_with("connection broken")) {
+            left = Some(e.at);
+        }
+    }
+    match (left, sent) {
+        (Some(l), Some(s)) if l >= s => Trigger::Disconnect,
+        (Some(_), None) => Trigger::Disconnect,
+        _ => Trigger::During(case.title.clone()),
+    }
+}
+
+fn add(findings: &Mutex<Vec<Finding>>, f: Finding) {
+    let mut all = findings.lock().unwrap_or_else(|e| e.into_inner());
+    match all.iter_mut().find(|o| o.same_as(&f)) {
+        Some(o) => {
+            o.cases.extend(f.cases);
+            o.cases.sort();
+            o.cases.dedup();
+        }
+        None => all.push(f),
+    }
+}
+
+/// A finding fails the requirements it counts against: their passing cases fail with it.
+fn count_against(results: &mut [CaseResult], findings: &[Finding]) {
+    for f in findings {
+        for r in results.iter_mut() {
+            if r.outcome == Outcome::Pass && f.counts_against.contains(&r.rf) {
+                r.outcome = Outcome::Fail;
+                r.failure = Some(Failure::new(
+                    "the server to keep working when users leave",
+                    format!("{} (seen in {})", f.text, f.cases.join(", ")),
+                ));
+            }
+        }
+    }
+}

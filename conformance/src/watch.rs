@@ -1,0 +1,238 @@
+//! What happened to the server under test, as a student would want it said.
+//!
+//! A [`Watch`] is shared by the grader and every client of a case. The process monitor of a
+//! spawned server marks it when the process exits; the health check after a failed case marks
+//! it when the server stopped accepting or relaying. A case that waits for something checks
+//! the watch on every wake-up, so once its server is known to be dead it fails at once with the
+//! reason, instead of waiting out its timeouts.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// How the server broke.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Broke {
+    /// The process ended.
+    Exited {
+        /// Its exit status, as the OS words it ("exit status: 1", "signal: 11").
+        status: String,
+        /// The last lines of its stderr.
+        stderr: String,
+    },
+    /// The process lives, but connections are refused or never accepted.
+    StoppedAccepting {
+        /// What was seen ("connections are refused", "a connection waited 2 s unaccepted").
+        seen: String,
+    },
+    /// Connections are accepted, but nothing reaches the users.
+    StoppedRelaying {
+        /// How long the users waited, in seconds.
+        seconds: f64,
+    },
+}
+
+impl Broke {
+    /// A short name for tables: CRASHED, STOPPED ACCEPTING, FROZE.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Broke::Exited { .. } => "CRASHED",
+            Broke::StoppedAccepting { .. } => "STOPPED ACCEPTING",
+            Broke::StoppedRelaying { .. } => "FROZE",
+        }
+    }
+}
+
+impl fmt::Display for Broke {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Broke::Exited { status, stderr } => {
+                let status = status.strip_prefix("exit ").unwrap_or(status);
+                write!(f, "the server exited ({status})")?;
+                if !stderr.is_empty() {
+                    write!(f, "; its stderr ends: {}", stderr_end(stderr))?;
+                }
+                Ok(())
+            }
+            Broke::StoppedAccepting { seen } => {
+                write!(f, "the server stopped accepting connections ({seen})")
+            }
+            Broke::StoppedRelaying { seconds } => write!(
+                f,
+                "the server stopped relaying: connected users got nothing for {seconds:.0} s"
+            ),
+        }
+    }
+}
+
+/// What set a break off, as far as the grader can tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// A user had just disconnected (the most common student bug).
+    Disconnect,
+    /// It happened during a case, with no disconnect before it.
+    During(String),
+}
+
+/// A finding about the server itself, apart from any requirement's cases.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// How it broke.
+    pub broke: Broke,
+    /// What set it off.
+    pub trigger: Trigger,
+    /// The cases in which it was seen.
+    pub cases: Vec<String>,
+    /// The requirements it fails besides the cases that saw it (RF8 and RF10 for a server that
+    /// breaks when a user leaves).
+    pub counts_against: Vec<String>,
+    /// The finding in a student's words.
+    pub text: String,
+}
+
+impl Finding {
+    /// A finding of `broke`, set off by `trigger`, first seen in case `case`.
+    pub fn new(broke: Broke, trigger: Trigger, case: &str) -> Finding {
+        let when = match &trigger {
+            Trigger::Disconnect => "when a user disconnected".to_string(),
+            Trigger::During(what) => format!("during \"{what}\""),
+        };
+        let counts_against = match trigger {
+            Trigger::Disconnect => vec!["RF8".to_string(), "RF10".to_string()],
+            Trigger::During(_) => Vec::new(),
+        };
+        let text = match &broke {
+            Broke::Exited { status, stderr } => {
+                let mut t = format!("the server exited ({}) {when}", plain_status(status));
+                if !stderr.trim().is_empty() {
+                    t.push_str(&format!("; its stderr ends: {}", stderr_end(stderr)));
+                }
+                t
+            }
+            Broke::StoppedAccepting { seen } => {
+                format!("the server stopped accepting connections {when} ({seen})")
+            }
+            Broke::StoppedRelaying { seconds } => format!(
+                "the server stopped relaying {when}: connected users got nothing for {seconds:.0} s"
+            ),
+        };
+        Finding {
+            broke,
+            trigger,
+            cases: vec![case.to_string()],
+            counts_against,
+            text,
+        }
+    }
+
+    /// Whether `other` is the same finding seen again (in another case).
+    pub fn same_as(&self, other: &Finding) -> bool {
+        self.broke.name() == other.broke.name() && self.trigger == other.trigger
+    }
+}
+
+/// "exit status: 1" as "status 1", "signal: 11 (SIGSEGV)" as "killed by signal 11 (SIGSEGV)".
+fn plain_status(status: &str) -> String {
+    if let Some(code) = status.strip_prefix("exit status: ") {
+        format!("with status {code}")
+    } else if let Some(sig) = status.strip_prefix("signal: ") {
+        format!("killed by signal {sig}")
+    } else {
+        status.to_string()
+    }
+}
+
+/// The last few lines of a stderr, on one line.
+fn stderr_end(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = &lines[lines.len().saturating_sub(4)..];
+    tail.iter()
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// The state of one server, shared by everyone who talks to it.
+#[derive(Debug, Default)]
+pub struct Watch {
+    state: Mutex<Option<(Broke, Instant)>>,
+}
+
+impl Watch {
+    /// A watch on a server that is fine so far.
+    pub fn new() -> Watch {
+        Watch::default()
+    }
+
+    /// Marks the server broken (the first reason stays).
+    pub fn mark(&self, broke: Broke) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.is_none() {
+            *s = Some((broke, Instant::now()));
+        }
+    }
+
+    /// How the server broke, if it did, and when that was seen.
+    pub fn broke(&self) -> Option<(Broke, Instant)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crash_on_disconnect_counts_against_leaving_and_staying_up() {
+        let f = Finding::new(
+            Broke::Exited {
+                status: "exit status: 1".into(),
+                stderr: "Error: write EPIPE\n".into(),
+            },
+            Trigger::Disconnect,
+            "P-RF5-01",
+        );
+        assert_eq!(
+            f.text,
+            "the server exited (with status 1) when a user disconnected; its stderr ends: Error: write EPIPE"
+        );
+        assert_eq!(f.counts_against, ["RF8", "RF10"]);
+    }
+
+    #[test]
+    fn a_freeze_during_a_case_names_the_case_and_counts_against_nothing_more() {
+        let f = Finding::new(
+            Broke::StoppedRelaying { seconds: 5.0 },
+            Trigger::During("a user that stops reading does not stop the others".into()),
+            "P-RF4-02",
+        );
+        assert!(f.text.starts_with("the server stopped relaying during \"a user that stops"), "{}", f.text);
+        assert!(f.counts_against.is_empty());
+    }
+
+    #[test]
+    fn the_first_reason_stays() {
+        let w = Watch::new();
+        assert!(w.broke().is_none());
+        w.mark(Broke::StoppedRelaying { seconds: 5.0 });
+        w.mark(Broke::StoppedAccepting {
+            seen: "refused".into(),
+        });
+        assert_eq!(w.broke().unwrap().0.name(), "FROZE");
+    }
+
+    #[test]
+    fn an_exit_names_its_status_and_the_end_of_stderr() {
+        let b = Broke::Exited {
+            status: "exit status: 1".into(),
+            stderr: "a\nb\nc\nd\n\nBrokenPipeError: [Errno 32] Broken pipe\n".into(),
+        };
+        let text = b.to_string();
+        assert!(text.starts_with("the server exited (status: 1)"), "{text}");
+        assert!(text.ends_with("b | c | d | BrokenPipeError: [Errno 32] Broken pipe"), "{text}");
+    }
+}
