@@ -104,11 +104,7 @@ pub fn grade(
         Server::Address(_) => {
             let results = runner::run_all(&cases, &target, plan.jobs, progress);
             if let Some(broke) = health::check(&target, false) {
-                let f = Finding::new(
-                    broke,
-                    Trigger::During("the run".into()),
-                    "the last case",
-                );
+                let f = Finding::new(broke, Trigger::During("the run".into()), "the last case");
                 findings.lock().unwrap_or_else(|e| e.into_inner()).push(f);
             }
             results
@@ -252,8 +248,20 @@ fn fresh_once(
         ..base.clone()
     };
     let started = Instant::now();
+    let before = spawned.stderr_tail();
     let mut r = run_case(case, &target);
     let finding = if r.outcome == Outcome::Fail {
+        // An exception the server printed while the case ran is the student's best clue.
+        let after = spawned.stderr_tail();
+        if after != before && looks_like_an_error(&after) {
+            if let Some(f) = r.failure.as_mut() {
+                f.actual = format!(
+                    "{} (meanwhile the server's stderr ended: {})",
+                    f.actual,
+                    crate::watch::stderr_end(&after)
+                );
+            }
+        }
         health::check(&target, plain).map(|broke| {
             let trigger = trigger_of(&r, &target, started, case);
             if let Some(f) = r.failure.as_mut() {
@@ -316,8 +324,8 @@ fn shared_in_turn(
     results
 }
 
-/// What set off a break seen in case `case`: a disconnect when a user had disconnected after
-/// the last message sent before the server broke (or before the case gave up waiting).
+/// What set off a break seen in case `case`: a disconnect when a user of the case had
+/// disconnected before the server broke (or before the case gave up waiting for it).
 fn trigger_of(r: &CaseResult, target: &Target, started: Instant, case: &Case) -> Trigger {
     if r.outcome == Outcome::Pass {
         // Broken after a case that held: its users had just left.
@@ -335,20 +343,21 @@ fn trigger_of(r: &CaseResult, target: &Target, started: Instant, case: &Case) ->
                 .map(|e| e.at)
         })
         .unwrap_or(f64::MAX);
-    let before = r.transcript.iter().filter(|e| e.at <= until);
-    let (mut sent, mut left) = (None, None);
-    for e in before {
-        if e.dir == ">>" {
-            sent = Some(e.at);
-        } else if e.dir == "--" && (e.text.starts_with("closed by") || e.text.starts_with("connection broken")) {
-            left = Some(e.at);
-        }
+    let left = r.transcript.iter().any(|e| {
+        e.at <= until
+            && e.dir == "--"
+            && (e.text.starts_with("closed by") || e.text.starts_with("connection broken"))
+    });
+    if left {
+        Trigger::Disconnect
+    } else {
+        Trigger::During(case.title.clone())
     }
-    match (left, sent) {
-        (Some(l), Some(s)) if l >= s => Trigger::Disconnect,
-        (Some(_), None) => Trigger::Disconnect,
-        _ => Trigger::During(case.title.clone()),
-    }
+}
+
+/// Whether a stderr shows an exception, a panic or a crash rather than a log.
+fn looks_like_an_error(stderr: &str) -> bool {
+    stderr.lines().any(crate::spawn::names_an_error)
 }
 
 fn add(findings: &Mutex<Vec<Finding>>, f: Finding) {

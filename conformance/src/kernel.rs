@@ -105,7 +105,8 @@ mod tests {
 
     #[test]
     fn an_ipv4_row_parses_with_its_queues() {
-        let line = "   3: 0100007F:1F90 0100007F:C350 01 00000010:00000200 00:00000000 00000000  0 0 1 1";
+        let line =
+            "   3: 0100007F:1F90 0100007F:C350 01 00000010:00000200 00:00000000 00000000  0 0 1 1";
         let r = parse_row(line).unwrap();
         assert_eq!(r.local, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(r.remote, "127.0.0.1:50000".parse().unwrap());

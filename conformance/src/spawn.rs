@@ -86,9 +86,15 @@ pub struct Spawned {
     pub watch: Arc<Watch>,
     stopping: Arc<AtomicBool>,
     monitor: Option<std::thread::JoinHandle<()>>,
+    tail: Arc<Mutex<VecDeque<String>>>,
 }
 
 impl Spawned {
+    /// The last lines it wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        join_tail(&self.tail)
+    }
+
     fn start(
         child: Child,
         addr: SocketAddr,
@@ -100,6 +106,7 @@ impl Spawned {
         let stopping = Arc::new(AtomicBool::new(false));
         let monitor = {
             let (child, watch, stopping) = (child.clone(), watch.clone(), stopping.clone());
+            let tail = tail.clone();
             std::thread::spawn(move || loop {
                 if stopping.load(Ordering::Acquire) {
                     return;
@@ -133,6 +140,7 @@ impl Spawned {
             watch,
             stopping,
             monitor: Some(monitor),
+            tail,
         }
     }
 
@@ -172,6 +180,20 @@ fn kill_group(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Whether a line of stderr names an error (an exception, a panic, a crash), not a log line.
+pub fn names_an_error(line: &str) -> bool {
+    [
+        "Traceback",
+        "Exception",
+        "Error",
+        "panicked",
+        "Segmentation",
+        "Abort",
+    ]
+    .iter()
+    .any(|w| line.contains(w))
 }
 
 fn join_tail(tail: &Mutex<VecDeque<String>>) -> String {
@@ -231,10 +253,23 @@ pub fn spawn_in(
     let keep = tail.clone();
     let (stderr_done, stderr_ended) = mpsc::channel::<()>();
     std::thread::spawn(move || {
+        // The last 20 lines, plus the last line that named an error: a Java stack overflow
+        // prints a thousand frames after it.
+        let mut headline: Option<String> = None;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let mut t = keep.lock().unwrap_or_else(|e| e.into_inner());
             if t.len() == 20 {
                 t.pop_front();
+            }
+            if names_an_error(&line) {
+                headline = Some(line.clone());
+            } else if let Some(h) = &headline {
+                if !t.contains(h) {
+                    if t.len() == 20 {
+                        t.pop_front();
+                    }
+                    t.push_front(h.clone());
+                }
             }
             t.push_back(line);
         }

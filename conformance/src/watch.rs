@@ -32,6 +32,8 @@ pub enum Broke {
     StoppedRelaying {
         /// How long the users waited, in seconds.
         seconds: f64,
+        /// Whether they got nothing at all (not even a welcome).
+        silent: bool,
     },
 }
 
@@ -60,9 +62,10 @@ impl fmt::Display for Broke {
             Broke::StoppedAccepting { seen } => {
                 write!(f, "the server stopped accepting connections ({seen})")
             }
-            Broke::StoppedRelaying { seconds } => write!(
+            Broke::StoppedRelaying { seconds, silent } => write!(
                 f,
-                "the server stopped relaying: connected users got nothing for {seconds:.0} s"
+                "the server stopped relaying: {} for {seconds:.0} s",
+                relay_words(*silent)
             ),
         }
     }
@@ -116,8 +119,9 @@ impl Finding {
             Broke::StoppedAccepting { seen } => {
                 format!("the server stopped accepting connections {when} ({seen})")
             }
-            Broke::StoppedRelaying { seconds } => format!(
-                "the server stopped relaying {when}: connected users got nothing for {seconds:.0} s"
+            Broke::StoppedRelaying { seconds, silent } => format!(
+                "the server stopped relaying {when}: {} for {seconds:.0} s",
+                relay_words(*silent)
             ),
         };
         Finding {
@@ -135,6 +139,14 @@ impl Finding {
     }
 }
 
+fn relay_words(silent: bool) -> &'static str {
+    if silent {
+        "connected users got nothing"
+    } else {
+        "new users were not told of each other"
+    }
+}
+
 /// "exit status: 1" as "status 1", "signal: 11 (SIGSEGV)" as "killed by signal 11 (SIGSEGV)".
 fn plain_status(status: &str) -> String {
     if let Some(code) = status.strip_prefix("exit status: ") {
@@ -147,13 +159,16 @@ fn plain_status(status: &str) -> String {
 }
 
 /// The last few lines of a stderr, on one line.
-fn stderr_end(stderr: &str) -> String {
+pub fn stderr_end(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = &lines[lines.len().saturating_sub(4)..];
-    tail.iter()
-        .map(|l| l.trim())
-        .collect::<Vec<_>>()
-        .join(" | ")
+    let from = lines.len().saturating_sub(4);
+    let mut shown: Vec<&str> = lines[from..].iter().map(|l| l.trim()).collect();
+    // A long trace (a Java stack overflow) ends far from the line that names the error.
+    let named = lines.iter().rposition(|l| crate::spawn::names_an_error(l));
+    if let Some(i) = named.filter(|&i| i < from) {
+        shown.splice(0..shown.len().min(2), [lines[i].trim(), "..."]);
+    }
+    shown.join(" | ")
 }
 
 /// The state of one server, shared by everyone who talks to it.
@@ -206,11 +221,19 @@ mod tests {
     #[test]
     fn a_freeze_during_a_case_names_the_case_and_counts_against_nothing_more() {
         let f = Finding::new(
-            Broke::StoppedRelaying { seconds: 5.0 },
+            Broke::StoppedRelaying {
+                seconds: 5.0,
+                silent: true,
+            },
             Trigger::During("a user that stops reading does not stop the others".into()),
             "P-RF4-02",
         );
-        assert!(f.text.starts_with("the server stopped relaying during \"a user that stops"), "{}", f.text);
+        assert!(
+            f.text
+                .starts_with("the server stopped relaying during \"a user that stops"),
+            "{}",
+            f.text
+        );
         assert!(f.counts_against.is_empty());
     }
 
@@ -218,7 +241,10 @@ mod tests {
     fn the_first_reason_stays() {
         let w = Watch::new();
         assert!(w.broke().is_none());
-        w.mark(Broke::StoppedRelaying { seconds: 5.0 });
+        w.mark(Broke::StoppedRelaying {
+            seconds: 5.0,
+            silent: true,
+        });
         w.mark(Broke::StoppedAccepting {
             seen: "refused".into(),
         });
@@ -233,6 +259,9 @@ mod tests {
         };
         let text = b.to_string();
         assert!(text.starts_with("the server exited (status: 1)"), "{text}");
-        assert!(text.ends_with("b | c | d | BrokenPipeError: [Errno 32] Broken pipe"), "{text}");
+        assert!(
+            text.ends_with("b | c | d | BrokenPipeError: [Errno 32] Broken pipe"),
+            "{text}"
+        );
     }
 }

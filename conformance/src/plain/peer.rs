@@ -60,6 +60,7 @@ pub struct Peer {
     watch: Option<Arc<Watch>>,
     leaving: Arc<AtomicBool>,
     reader: Option<thread::JoinHandle<()>>,
+    gone: bool,
 }
 
 impl Peer {
@@ -108,6 +109,7 @@ impl Peer {
             watch: ctx.target.watch.clone(),
             leaving,
             reader,
+            gone: false,
         })
     }
 
@@ -145,9 +147,26 @@ impl Peer {
         };
         self.transcript.record(&self.label, ">>", text);
         self.last_write = Some(Instant::now());
-        (&self.stream)
-            .write_all(bytes.as_bytes())
-            .map_err(|e| Failure::at(&self.label, format!("to send {text:?}"), e.to_string()))
+        (&self.stream).write_all(bytes.as_bytes()).map_err(|e| {
+            let why = match e.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => format!(
+                    "the server took none of it for {:.0} s: it stopped reading this user ({e})",
+                    self.stream
+                        .write_timeout()
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                        .as_secs_f64()
+                ),
+                _ => e.to_string(),
+            };
+            Failure::at(&self.label, format!("to send {text:?}"), why)
+        })
+    }
+
+    /// How long a send may wait for the server to take it before it fails.
+    pub fn set_send_patience(&self, d: Duration) {
+        let _ = self.stream.set_write_timeout(Some(d));
     }
 
     /// A second handle on the socket, for a thread that sends in bulk.
@@ -332,8 +351,6 @@ impl Peer {
     /// Leaves politely (no quit message): stops sending, reads what it was still sent, and
     /// closes when the server closes or after a moment.
     pub fn close(self) {
-        self.transcript
-            .record(&self.label, "--", "closed by client");
         // Drop does it.
     }
 
@@ -341,6 +358,7 @@ impl Peer {
     pub fn abort(mut self) {
         self.transcript
             .record(&self.label, "--", "connection broken by client (reset)");
+        self.gone = true;
         let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
         // Ends the reader's blocked read at once, so that our handle is the socket's last and
         // closing it sends the reset now.
@@ -354,6 +372,10 @@ impl Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
+        if !self.gone {
+            self.transcript
+                .record(&self.label, "--", "closed by client");
+        }
         // The reading thread holds a handle too: it reads until the server closes, or LINGER.
         self.leaving.store(true, Ordering::Release);
         let _ = self.stream.shutdown(Shutdown::Write);
@@ -430,20 +452,32 @@ pub fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     memchr::memmem::find(&hay[from..], needle).map(|p| p + from)
 }
 
-/// Where `word` first occurs in `hay` at or after `from` with no word character (a letter, a
-/// digit, `_`, or a byte of a multi-byte character) right before or after it. A word that
-/// ends `hay` counts only when `end_is_boundary` (nothing more will come).
+/// Where `word` first occurs in `hay` at or after `from` as a whole word: what follows it
+/// does not go on in its kind (no letter, digit, `_` or multi-byte character after a name; no
+/// digit after a number), and a number has no digit before it either. Text before a name is
+/// not checked, since a server that does not end its messages glues them together. A word
+/// that ends `hay` counts only when `end_is_boundary` (nothing more will come).
 pub fn find_word(hay: &[u8], word: &[u8], from: usize, end_is_boundary: bool) -> Option<usize> {
-    let wordy = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let (Some(&first), Some(&last)) = (word.first(), word.last()) else {
+        return None;
+    };
+    let goes_on = |b: u8| {
+        if last.is_ascii_digit() {
+            b.is_ascii_digit()
+        } else {
+            b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+        }
+    };
     let mut from = from;
     while let Some(at) = find(hay, word, from) {
         let before = at.checked_sub(1).map(|i| hay[i]);
         let after = hay.get(at + word.len()).copied();
         let ends_well = match after {
-            Some(b) => !wordy(b),
+            Some(b) => !goes_on(b),
             None => end_is_boundary,
         };
-        if !before.is_some_and(wordy) && ends_well {
+        let starts_well = !(first.is_ascii_digit() && before.is_some_and(|b| b.is_ascii_digit()));
+        if starts_well && ends_well {
             return Some(at);
         }
         from = at + 1;

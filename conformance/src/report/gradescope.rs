@@ -240,7 +240,11 @@ pub fn results(report: &Report, rubric: &Rubric) -> Results {
             report
                 .findings
                 .iter()
-                .map(|f| format!("\n\nWhat happened to your server: {} (seen in {}).", f.text, f.cases.join(", ")))
+                .map(|f| format!(
+                    "\n\nWhat happened to your server: {} (seen in {}).",
+                    f.text,
+                    f.cases.join(", ")
+                ))
                 .collect::<String>()
         ),
         tests,

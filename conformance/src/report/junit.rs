@@ -73,7 +73,13 @@ pub(super) fn render(report: &Report) -> String {
         // What happened to the server is not a case, but CI systems show a suite's output.
         out.push_str("  <testsuite name=\"server\" tests=\"0\" failures=\"0\">\n    <system-err>");
         for f in &report.findings {
-            write!(out, "{} (seen in {})\n", xml(&f.text), xml(&f.cases.join(", "))).unwrap();
+            write!(
+                out,
+                "{} (seen in {})\n",
+                xml(&f.text),
+                xml(&f.cases.join(", "))
+            )
+            .unwrap();
         }
         out.push_str("</system-err>\n  </testsuite>\n");
     }

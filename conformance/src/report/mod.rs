@@ -157,9 +157,15 @@ impl Report {
         }
         writeln!(out).unwrap();
         for f in &self.findings {
-            writeln!(out, "SERVER {}
+            writeln!(
+                out,
+                "SERVER {}
        (seen in {})
-", f.text, f.cases.join(", ")).unwrap();
+",
+                f.text,
+                f.cases.join(", ")
+            )
+            .unwrap();
         }
         for r in &self.results {
             let mark = match r.outcome {
@@ -211,7 +217,14 @@ impl Report {
         if !self.findings.is_empty() {
             writeln!(out, "\n## What happened to the server\n").unwrap();
             for f in &self.findings {
-                writeln!(out, "- **{}**: {} (seen in {})", f.broke.name(), f.text, f.cases.join(", ")).unwrap();
+                writeln!(
+                    out,
+                    "- **{}**: {} (seen in {})",
+                    f.broke.name(),
+                    f.text,
+                    f.cases.join(", ")
+                )
+                .unwrap();
             }
         }
         writeln!(

@@ -1,5 +1,6 @@
 # Servidor de chat multiusuário (trabalho de Redes).
 # Framing: "writes" - cada recv(1024) é uma mensagem (como no enunciado).
+# Cada cliente tem uma thread que lê e uma thread que envia (com fila).
 # A thread de cada cliente pede o nome e, quando o nome é aceito, coloca o cliente na fila
 # "novos"; o loop do accept (thread principal) é quem avisa todo mundo que ele entrou.
 # Defect: quando um cliente desconecta, a thread dele fecha o socket e avisa os outros que
@@ -21,13 +22,25 @@ PORT = int(sys.argv[1])
 clientes = {}  # socket -> nome
 lock = threading.Lock()
 novos = queue.Queue()  # (socket, nome, ip, porta) de quem acabou de entrar
+filas = {}  # socket -> fila de saída (cada cliente tem uma thread que só envia)
+
+
+def escritor(sock, fila):
+    while True:
+        texto = fila.get()
+        if texto is None:
+            return
+        try:
+            sock.sendall(texto.encode())
+        except OSError:
+            return
 
 
 def envia(sock, texto):
-    try:
-        sock.sendall(texto.encode())
-    except OSError:
-        pass
+    # manda pela fila do cliente, assim um cliente lento não trava quem está mandando
+    fila = filas.get(sock)
+    if fila is not None:
+        fila.put(texto)
 
 
 def broadcast(mensagem, remetente):
@@ -42,11 +55,14 @@ def broadcast(mensagem, remetente):
 def handle_cliente(sock, endereco):
     ip, porta = endereco
     nome = None
+    filas[sock] = queue.Queue()
+    threading.Thread(target=escritor, args=(sock, filas[sock]), daemon=True).start()
     try:
         envia(sock, 'Digite seu nome:\n')
         while True:
             dados = sock.recv(1024)
             if not dados:
+                filas[sock].put(None)
                 sock.close()
                 return
             nome = dados.decode(errors='replace').strip()
@@ -96,6 +112,7 @@ def handle_cliente(sock, endereco):
     except OSError as e:
         print(f'Conexão perdida com {nome}: {e}', flush=True)
     # cliente saiu
+    filas[sock].put(None)
     sock.close()
     print(f'{nome} saiu do chat', flush=True)
     broadcast(f'{nome} saiu do chat.\n', sock)

@@ -16,7 +16,9 @@ use crate::plain::{group, join, join_as, token};
 
 pub(super) fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
     const EACH: usize = 5;
-    let labels = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
+    let labels = [
+        "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
+    ];
     let mut p = group(ctx, &labels)?;
     let marks: Vec<usize> = p.iter().map(Peer::mark).collect();
     let tokens: Vec<Vec<String>> = (0..p.len())
@@ -72,18 +74,25 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
         let out = alice
             .try_clone_stream()
             .map_err(|e| Failure::at("alice", "a second handle on the socket", e.to_string()))?;
-        // A server blocked on stuck stops reading alice too: her writes must not hang.
-        let _ = out.set_write_timeout(Some(Duration::from_millis(500)));
         let (sent, stop) = (sent.clone(), stop.clone());
         thread::spawn(move || {
-            // At most 64 MB: a server that takes all that keeps nothing for stuck anyway.
-            while !stop.load(Ordering::Relaxed) && sent.load(Ordering::Relaxed) < 64 << 20 {
-                match std::io::Write::write(&mut &out, bulk.as_bytes()) {
+            // A server blocked on stuck stops reading alice too: her writes must not hang, so
+            // they never wait (a socket option would slow alice's own sends as well).
+            let sock = socket2::SockRef::from(&out);
+            let mut at = 0;
+            // At most 24 MB: a server that takes all that keeps nothing for stuck anyway, and
+            // one that queues it all for stuck has enough to chew on.
+            while !stop.load(Ordering::Relaxed) && sent.load(Ordering::Relaxed) < 24 << 20 {
+                match sock.send_with_flags(&bulk.as_bytes()[at..], libc::MSG_DONTWAIT) {
                     Ok(n) => {
                         sent.fetch_add(n as u64, Ordering::Relaxed);
+                        at = (at + n) % bulk.len();
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                    // Full: the server is not reading her now; look again in a moment.
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        thread::sleep(Duration::from_millis(5))
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(_) => return,
                 }
             }
@@ -93,7 +102,9 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
     stop.store(true, Ordering::Relaxed);
     let _ = flooding.join();
     ctx.transcript.record("stuck", "--", &filled);
-    // Now the others chat, over several seconds, while stuck's buffers stay full.
+    // Now the others chat, over several seconds, while stuck's buffers stay full. A server
+    // blocked on stuck stops reading alice too: her send fails after the usual wait.
+    alice.set_send_patience(ctx.target.read_timeout());
     let rounds = 3;
     let mut result = Ok(());
     for round in 0..rounds {
@@ -101,6 +112,8 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
         let (a_mark, b_mark) = (alice.mark(), bob.mark());
         let tok_b = token(ctx, &format!("meanwhileb{round}"));
         let tok_a = token(ctx, &format!("meanwhilea{round}"));
+        // The first message may queue behind the filler the server is still digesting.
+        let first = (round == 0).then(|| ctx.target.read_timeout() * 2);
         let exchange = bob
             .send(&format!("still there? {tok_b}"))
             .and_then(|_| {
@@ -108,7 +121,7 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
                     a_mark,
                     &[&tok_b],
                     &format!("bob's message {tok_b}, while stuck reads nothing ({filled})"),
-                    None,
+                    first,
                 )
             })
             .and_then(|_| alice.send(&format!("yes {tok_a}")))
@@ -117,7 +130,7 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
                     b_mark,
                     &[&tok_a],
                     &format!("alice's message {tok_a}, while stuck reads nothing ({filled})"),
-                    None,
+                    first,
                 )
             });
         if let Err(f) = exchange {
@@ -126,7 +139,11 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
         }
         // The check spans seconds: a server that blocks later is caught too.
         if round + 1 < rounds {
-            thread::sleep(ctx.target.scaled(Duration::from_secs(1)).saturating_sub(started.elapsed()));
+            thread::sleep(
+                ctx.target
+                    .scaled(Duration::from_secs(1))
+                    .saturating_sub(started.elapsed()),
+            );
         }
     }
     drop(stuck);

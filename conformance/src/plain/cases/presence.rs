@@ -43,8 +43,9 @@ pub(super) fn own_address(ctx: &mut Ctx) -> Result<(), Failure> {
 
 /// Tries a name that must not be admitted; then a newcomer's join notice is the fence: the
 /// refused one's notice, had there been one, came before it. The evidence of a notice is the
-/// refused connection's port, and its name too when `by_name` (a name nobody else has). Returns the newcomer, who stays
-/// (a leave here would be another requirement's business).
+/// refused connection's port, and its name too when `by_name` (a name nobody else has).
+/// Returns the newcomer and the refused client, who both stay: a leave here would be another
+/// requirement's business (and breaks some servers).
 fn refused_name(
     ctx: &mut Ctx,
     present: &[&Peer],
@@ -52,7 +53,7 @@ fn refused_name(
     why: &str,
     n: usize,
     by_name: bool,
-) -> Result<Peer, Failure> {
+) -> Result<(Peer, Peer), Failure> {
     let marks: Vec<usize> = present.iter().map(|p| p.mark()).collect();
     let mut m = Peer::connect(ctx, &format!("mallory{n}"), true)?;
     let own = m.mark();
@@ -81,12 +82,21 @@ fn refused_name(
             ));
         }
     }
-    Ok(dave)
+    Ok((dave, m))
 }
 
 pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
-    let p = group(ctx, &["alice", "bob"])?;
+    let mut p = group(ctx, &["alice", "bob"])?;
     let taken = p[0].name.clone();
+    // Each hears from the other first: what the server sent them about their own joining
+    // (a welcome, a list of who is in) then lies before their marks.
+    for (from, to) in [(0, 1), (1, 0)] {
+        let since = p[to].mark();
+        let tok = token(ctx, &format!("settle{from}"));
+        p[from].send(&format!("hi {tok}"))?;
+        let what = format!("{}'s message {tok}", p[from].label);
+        p[to].wait_for(since, &[&tok], &what, None)?;
+    }
     let marks: Vec<usize> = p.iter().map(Peer::mark).collect();
     let mut m = Peer::connect(ctx, "mallory", true)?;
     let own = m.mark();
@@ -102,7 +112,12 @@ pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
         let fence = "a later newcomer's join notice (a fence)";
         let at = watcher.wait_for(marks[i], &[&dave.name], fence, None)?[0];
         // The fence's own line may list everyone; what came before it may not name alice.
-        let line_start = watcher.text_between(0, at).rfind('\n').map_or(0, |n| n + 1);
+        let line_start = watcher
+            .text_between(0, at)
+            .rfind('\n')
+            .map(|n| n + 1)
+            .filter(|&n| n > marks[i])
+            .unwrap_or(at);
         let seen = watcher.count_words_between(marks[i], line_start, &taken);
         if seen > 0 {
             return Err(Failure::at(
@@ -115,14 +130,26 @@ pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
             ));
         }
     }
-    for watcher in &p {
-        let text = watcher.text_between(0, usize::MAX);
-        if let Some(line) = text.lines().find(|l| l.contains(&tok)) {
-            if crate::plain::peer::find_word(line.as_bytes(), taken.as_bytes(), 0, true).is_some() {
+    for (i, watcher) in p.iter().enumerate() {
+        // A message from a second alice carries her name just before it; a server that took
+        // the token as a new name announces it instead, with no "alice" beside it.
+        let text = watcher.text_between(marks[i], usize::MAX);
+        if let Some(at) = text.find(&tok) {
+            let start = text[..at]
+                .rfind('\n')
+                .map_or(0, |n| n + 1)
+                .max(at.saturating_sub(24));
+            let near = &text[start..at];
+            if crate::plain::peer::find_word(near.as_bytes(), taken.as_bytes(), 0, true).is_some() {
                 return Err(Failure::at(
                     &watcher.label,
-                    format!("nothing from a second {taken:?} (the name is in use, so it is refused)"),
-                    format!("a message from the second {taken:?} arrived: {line:?}"),
+                    format!(
+                        "nothing from a second {taken:?} (the name is in use, so it is refused)"
+                    ),
+                    format!(
+                        "a message from the second {taken:?} arrived: {:?}",
+                        &text[start..]
+                    ),
                 ));
             }
         }
@@ -134,7 +161,7 @@ pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
 pub(super) fn bad_names(ctx: &mut Ctx) -> Result<(), Failure> {
     let p = group(ctx, &["alice"])?;
     let spaced = format!("bad name{}", token(ctx, "space"));
-    let fence = refused_name(
+    let (fence, _refused) = refused_name(
         ctx,
         &[&p[0]],
         &spaced,
@@ -144,7 +171,8 @@ pub(super) fn bad_names(ctx: &mut Ctx) -> Result<(), Failure> {
     )?;
     let at = format!("bad@name{}", token(ctx, "at"));
     let present = [&p[0], &fence];
-    refused_name(ctx, &present, &at, "names may not contain @", 1, true).map(drop)
+    let (_, _also) = refused_name(ctx, &present, &at, "names may not contain @", 1, true)?;
+    Ok(())
 }
 
 pub(super) fn leave_by_closing(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -189,16 +217,16 @@ pub(super) fn join_after_break(ctx: &mut Ctx) -> Result<(), Failure> {
     let dave = join(ctx, "dave", &present)?;
     p.push(dave);
     let marks: Vec<usize> = p.iter().map(Peer::mark).collect();
-    still_chatting(ctx, &mut p, &marks, "after carol's connection broke, with dave new")
+    still_chatting(
+        ctx,
+        &mut p,
+        &marks,
+        "after carol's connection broke, with dave new",
+    )
 }
 
 /// Each of `p` says something, and every other one hears it.
-fn still_chatting(
-    ctx: &Ctx,
-    p: &mut [Peer],
-    marks: &[usize],
-    when: &str,
-) -> Result<(), Failure> {
+fn still_chatting(ctx: &Ctx, p: &mut [Peer], marks: &[usize], when: &str) -> Result<(), Failure> {
     for i in 0..p.len() {
         let tok = token(ctx, &format!("still{i}"));
         p[i].send(&format!("hi {tok}"))?;

@@ -1,0 +1,244 @@
+//! Servers written the way students write the assignment, bugs included, in Python, Java, C
+//! and Node (`tests/students/`, where the README says what each one plants). Each is graded as
+//! a teacher would, through the grader's one entry with a fresh server per case, and must fail
+//! exactly the requirements its defect breaks, with the reason named, and pass the rest.
+//!
+//! A server whose language is missing on this machine is skipped with a message saying so.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use conformance::grade::{grade, GradeError, Plan, Server};
+use conformance::plain::Protocol;
+use conformance::report::Report;
+use conformance::watch::{Broke, Trigger};
+use conformance::{Outcome, Target};
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/students")
+}
+
+/// Whether `program` runs here; says so when it does not.
+fn have(program: &str, version_flag: &str) -> bool {
+    let ok = Command::new(program)
+        .arg(version_flag)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!(
+            "SKIPPED: {program} is not installed here, so its student servers are not graded"
+        );
+    }
+    ok
+}
+
+/// The command that runs a student server, building it first when it is C.
+fn command(file: &str) -> Option<String> {
+    let path = dir().join(file);
+    let shown = path.display();
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("py") => have("python3", "--version").then(|| format!("python3 -u {shown} {{port}}")),
+        Some("js") => have("node", "--version").then(|| format!("node {shown} {{port}}")),
+        Some("java") => have("java", "-version").then(|| format!("java {shown} {{port}}")),
+        Some("c") => {
+            if !have("gcc", "--version") {
+                return None;
+            }
+            let out = std::env::temp_dir().join(format!(
+                "batepapo-student-{}-{}",
+                file.trim_end_matches(".c"),
+                std::process::id()
+            ));
+            let built = Command::new("gcc")
+                .args(["-O1", "-pthread", "-o"])
+                .arg(&out)
+                .arg(&path)
+                .status()
+                .expect("gcc runs");
+            assert!(built.success(), "{file} did not compile");
+            Some(out.display().to_string()).map(|o| format!("{o} {{port}}"))
+        }
+        _ => panic!("no way to run {file}"),
+    }
+}
+
+fn plan() -> Plan {
+    Plan {
+        protocol: Protocol::Plain,
+        cases: Vec::new(),
+        only: Vec::new(),
+        target: Target {
+            max_connections: 64,
+            ..Target::new("127.0.0.1:0".parse().unwrap())
+        },
+        jobs: 4,
+    }
+}
+
+fn graded(file: &str) -> Option<Result<Report, GradeError>> {
+    let command = command(file)?;
+    let server = Server::Spawn {
+        command,
+        dir: None,
+        startup: Duration::from_secs(30),
+    };
+    Some(grade(&server, &plan(), &|_| {}))
+}
+
+/// The requirements with a failed case.
+fn failing(report: &Report) -> BTreeSet<String> {
+    report
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail)
+        .map(|r| r.rf.clone())
+        .collect()
+}
+
+fn shown(report: &Report) -> String {
+    report.render(conformance::Format::Text)
+}
+
+/// Grades `file` and checks the requirements it fails; returns the report.
+fn expect(file: &str, failing_rfs: &[&str]) -> Option<Report> {
+    let report = match graded(file)? {
+        Ok(r) => r,
+        Err(e) => panic!("{file} could not be graded: {e}"),
+    };
+    let want: BTreeSet<String> = failing_rfs.iter().map(|s| s.to_string()).collect();
+    assert_eq!(failing(&report), want, "{file}:\n{}", shown(&report));
+    Some(report)
+}
+
+/// Checks that the report names a break set off by a disconnect.
+fn breaks_when_a_user_leaves(file: &str, report: &Report, kinds: &[&str]) {
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.trigger == Trigger::Disconnect)
+        .unwrap_or_else(|| {
+            panic!(
+                "{file}: no finding of a break on disconnect:\n{}",
+                shown(report)
+            )
+        });
+    assert!(
+        kinds.contains(&f.broke.name()),
+        "{file}:\n{}",
+        shown(report)
+    );
+    for r in report
+        .results
+        .iter()
+        .filter(|r| r.rf == "RF8" || r.rf == "RF10")
+    {
+        let why = r
+            .failure
+            .as_ref()
+            .map(|f| f.actual.clone())
+            .unwrap_or_default();
+        assert!(
+            why.contains("the server "),
+            "{file} {}: the reason is not named: {why}",
+            r.id
+        );
+    }
+}
+
+#[test]
+fn python_whose_accept_loop_dies_at_a_disconnect_fails_rf8_and_rf10_only() {
+    let file = "py_accept_dies.py";
+    if let Some(r) = expect(file, &["RF8", "RF10"]) {
+        // Its accept loop dies; the process ends once no client thread is left.
+        breaks_when_a_user_leaves(file, &r, &["STOPPED ACCEPTING", "CRASHED"]);
+    }
+}
+
+#[test]
+fn node_that_dies_of_an_unhandled_socket_error_fails_rf8_and_rf10_only() {
+    let file = "node_epipe.js";
+    if let Some(r) = expect(file, &["RF8", "RF10"]) {
+        breaks_when_a_user_leaves(file, &r, &["CRASHED"]);
+        let f = &r.findings[0];
+        assert!(f.text.contains("exited (with status 1)"), "{}", f.text);
+        assert!(matches!(&f.broke, Broke::Exited { stderr, .. } if !stderr.is_empty()));
+    }
+}
+
+#[test]
+fn java_whose_leave_recurses_until_its_stack_overflows_fails_rf8_and_rf10_only() {
+    let file = "JavaRecursiveLeave.java";
+    if let Some(r) = expect(file, &["RF8", "RF10"]) {
+        assert!(!r.findings.is_empty(), "{}", shown(&r));
+    }
+}
+
+#[test]
+fn c_that_takes_its_lock_again_on_a_failed_send_freezes_and_fails_rf4_rf8_rf10() {
+    let file = "c_relock.c";
+    if let Some(r) = expect(file, &["RF4", "RF8", "RF10"]) {
+        breaks_when_a_user_leaves(file, &r, &["FROZE"]);
+    }
+}
+
+#[test]
+fn the_assignments_own_server_fails_what_its_design_breaks() {
+    let file = "py_assignment.py";
+    if let Some(r) = expect(file, &["RF1", "RF4", "RF7", "RF8", "RF10"]) {
+        breaks_when_a_user_leaves(file, &r, &["FROZE"]);
+    }
+}
+
+#[test]
+fn a_duplicate_admitted_with_a_portless_notice_fails_rf2_and_rf3() {
+    expect("py_dup_noport.py", &["RF2", "RF3"]);
+}
+
+#[test]
+fn a_blocking_send_under_one_lock_fails_rf4_once_the_reader_is_really_full() {
+    if let Some(r) = expect("py_blocking_send.py", &["RF4"]) {
+        let stuck = r.results.iter().find(|c| c.id == "P-RF4-02").unwrap();
+        let why = stuck.failure.as_ref().unwrap();
+        assert!(why.expected.contains("bytes for stuck"), "{why:?}");
+    }
+}
+
+#[test]
+fn a_server_that_relays_every_line_and_names_nobody_is_not_gradable() {
+    match graded("node_relay_all.js") {
+        None => {}
+        Some(Ok(r)) => panic!("graded a server that names nobody:\n{}", shown(&r)),
+        Some(Err(e)) => {
+            assert!(matches!(e, GradeError::NotGradable(_)), "{e}");
+            assert!(e.to_string().contains("announced no newcomer"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn a_confirmation_copy_of_a_private_message_to_its_sender_is_no_leak() {
+    expect("py_confirm_copy.py", &[]);
+}
+
+#[test]
+fn garbage_after_names_fails_the_notices_that_name_users() {
+    expect("c_garbage_names.c", &["RF3", "RF8"]);
+}
+
+#[test]
+fn a_cap_of_four_users_fails_concurrency_and_staying_open() {
+    if let Some(r) = expect("py_cap4.py", &["RF4", "RF10"]) {
+        let c = r.results.iter().find(|c| c.id == "P-RF4-01").unwrap();
+        let why = &c.failure.as_ref().unwrap().actual;
+        assert!(why.contains("had admitted 4 users"), "{why}");
+    }
+}
+
+#[test]
+fn a_correct_student_server_passes_everything() {
+    if let Some(r) = expect("py_good.py", &[]) {
+        assert!(r.findings.is_empty(), "{}", shown(&r));
+    }
+}
