@@ -281,6 +281,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let mut report = conformance::grade::grade(&server, &plan, &progress)?;
+    eprintln!("conformance: graded {}", report.server);
     for f in &report.findings {
         eprintln!("conformance: {}", f.text);
     }

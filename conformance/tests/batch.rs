@@ -224,7 +224,7 @@ address = "{other}"
     let (_, csv, _) = run_batch(&dir, &batch, &[]);
     let row = |label: &str| row(&csv, label);
     assert!(
-        row("reference-as-plain").starts_with("reference-as-plain,PASS,0,12,0,0,"),
+        row("reference-as-plain").starts_with("reference-as-plain,PASS,0,14,0,0,"),
         "{csv}"
     );
     assert!(row("announces-nobody").contains(",NOT GRADABLE,"), "{csv}");

@@ -147,7 +147,7 @@ fn run_autograder_grades_a_submission_under_gradescopes_layout() {
     let v = run_autograder(&root);
     // The example rubric's 100 points, every case passed.
     assert!((v["score"].as_f64().unwrap() - 100.0).abs() < 1e-6, "{v}");
-    assert_eq!(v["tests"].as_array().unwrap().len(), 12);
+    assert_eq!(v["tests"].as_array().unwrap().len(), 14);
     let _ = std::fs::remove_dir_all(&root);
 }
 
