@@ -26,7 +26,7 @@ use crate::plain::detect::DetectError;
 use crate::plain::Protocol;
 use crate::report::Report;
 use crate::runner::{run_case, CaseResult, Outcome};
-use crate::spawn::{spawn_in, SpawnError, Spawned};
+use crate::spawn::{Launch, SpawnError, Spawned};
 use crate::watch::{Finding, Trigger};
 use crate::{health, runner};
 
@@ -35,12 +35,14 @@ use crate::{health, runner};
 pub enum Server {
     /// A command the grader starts (one server per case).
     Spawn {
-        /// The command (see [`crate::spawn`] for `{port}`).
+        /// The command (see [`crate::spawn`] for `{port}`, and for a command run as handed in).
         command: String,
         /// Its working directory.
         dir: Option<PathBuf>,
         /// How long it may take to start listening.
         startup: Duration,
+        /// A command run once before anything else, in the same folder (`javac *.java`).
+        build: Option<String>,
     },
     /// A server already running, shared by every case.
     Address(SocketAddr),
@@ -64,6 +66,9 @@ pub struct Plan {
 /// Why nothing could be graded.
 #[derive(Debug, thiserror::Error)]
 pub enum GradeError {
+    /// Its build step failed.
+    #[error(transparent)]
+    DidNotBuild(#[from] crate::build::BuildError),
     /// The server did not start.
     #[error(transparent)]
     DidNotStart(#[from] SpawnError),
@@ -82,26 +87,62 @@ pub fn grade(
     progress: &(dyn Fn(&CaseResult) + Sync),
 ) -> Result<Report, GradeError> {
     let started = Instant::now();
+    if let Server::Spawn {
+        build: Some(build),
+        dir,
+        ..
+    } = server
+    {
+        crate::build::run(build, dir.as_deref())?;
+    }
     let mut target = plan.target.clone();
-    let first = launch(server)?;
+    let plain = plan.protocol == Protocol::Plain;
+    let starting = how_to_launch(server, plain);
+    let first = match &starting {
+        Some(_) => launch(&starting)?,
+        None => match server {
+            Server::Address(a) => (*a, None),
+            Server::Spawn { .. } => unreachable!("a command has a launch"),
+        },
+    };
     target.addr = first.0;
-    let how = check(plan, &mut target)?;
+    target.ns = first.1.as_ref().and_then(|s| s.ns);
+    let mut how = check(plan, &mut target)?;
+    if let Some(l) = starting
+        .as_ref()
+        .filter(|l| !l.has_port() && !l.listen_flag)
+    {
+        let net = if l.isolate {
+            ", in a network of its own"
+        } else {
+            ", one copy at a time"
+        };
+        how = format!(
+            "{how}; as handed in: listening on {} (port {}){net}",
+            target.addr,
+            target.addr.port()
+        );
+    }
     drop(first);
     let cases = match plan.protocol {
         Protocol::Plain => runner::select(crate::plain::cases::cases(&target.plain), &plan.only),
         Protocol::Chat1 => plan.cases.clone(),
     };
-    let plain = plan.protocol == Protocol::Plain;
     let findings: Mutex<Vec<Finding>> = Mutex::default();
-    let mut results = match server {
-        Server::Spawn { .. } => {
-            let each = |case: &Case| fresh(server, case, &target, plain, &findings);
-            // Free-form servers are slow to start and easy to starve on a small machine.
-            let jobs = if plain { plan.jobs.min(4) } else { plan.jobs };
+    let mut results = match (server, &starting) {
+        (Server::Spawn { .. }, Some(how)) => {
+            let each = |case: &Case| fresh(how, case, &target, plain, &findings);
+            // Free-form servers are slow to start and easy to starve on a small machine; a
+            // port written in the code, without a network of its own, allows one at a time.
+            let jobs = match plain {
+                false => plan.jobs,
+                true if how.has_port() || how.isolate => plan.jobs.min(4),
+                true => 1,
+            };
             run_each(&cases, jobs, &each, progress)
         }
-        Server::Address(_) if plain => shared_in_turn(&cases, &target, &findings, progress),
-        Server::Address(_) => {
+        (_, None) if plain => shared_in_turn(&cases, &target, &findings, progress),
+        (_, _) => {
             let results = runner::run_all(&cases, &target, plan.jobs, progress);
             if let Some(broke) = health::check(&target, false) {
                 let f = Finding::new(broke, Trigger::During("the run".into()), "the last case");
@@ -128,18 +169,52 @@ pub fn grade(
     })
 }
 
+/// How to start the server, if the grader starts it: as handed in (a free-form server without
+/// `{port}`, in a network of its own where that can be had) or as the contract says.
+fn how_to_launch(server: &Server, plain: bool) -> Option<Launch> {
+    let Server::Spawn {
+        command,
+        dir,
+        startup,
+        ..
+    } = server
+    else {
+        return None;
+    };
+    let handed_in = plain && !command.contains("{port}");
+    Some(Launch {
+        command: command.clone(),
+        dir: dir.clone(),
+        startup: *startup,
+        listen_flag: !plain,
+        isolate: handed_in && crate::spawn::isolation_available(),
+    })
+}
+
 /// Starts the server (or takes its address).
-fn launch(server: &Server) -> Result<(SocketAddr, Option<Spawned>), SpawnError> {
-    match server {
-        Server::Spawn {
-            command,
-            dir,
-            startup,
-        } => {
-            let s = spawn_in(command, dir.as_deref(), *startup)?;
+fn launch(how: &Option<Launch>) -> Result<(SocketAddr, Option<Spawned>), SpawnError> {
+    match how {
+        Some(how) => {
+            let s = start(how)?;
             Ok((s.addr, Some(s)))
         }
-        Server::Address(a) => Ok((*a, None)),
+        None => unreachable!("called for started servers only"),
+    }
+}
+
+/// Starts a server; a port written in its code may still be held by the copy before (its
+/// connections closing), so that is tried again for a while.
+fn start(how: &Launch) -> Result<Spawned, SpawnError> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match crate::spawn::launch(how) {
+            Err(SpawnError::Exited { stderr, .. })
+                if stderr.contains("already in use") && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -156,7 +231,7 @@ fn check(plan: &Plan, target: &mut Target) -> Result<String, GradeError> {
             Some(f) => Ok(format!("protocol plain, {f} (given)")),
             None => {
                 let patience = target.scaled(Duration::from_secs(2));
-                let f = crate::plain::detect::detect(target.addr, patience)?;
+                let f = crate::plain::detect::detect_in(target.ns, target.addr, patience)?;
                 target.plain.framing = Some(f);
                 Ok(format!("protocol plain, {f} (detected)"))
             }
@@ -199,7 +274,7 @@ fn run_each(
 /// One case on a fresh server, explained when it fails, and run again to see whether its
 /// result holds.
 fn fresh(
-    server: &Server,
+    server: &Launch,
     case: &Case,
     base: &Target,
     plain: bool,
@@ -226,15 +301,14 @@ fn fresh(
 }
 
 fn fresh_once(
-    server: &Server,
+    server: &Launch,
     case: &Case,
     base: &Target,
     plain: bool,
     findings: &Mutex<Vec<Finding>>,
 ) -> CaseResult {
-    let spawned = match launch(server) {
-        Ok((_, Some(s))) => s,
-        Ok((_, None)) => unreachable!("a command always gives a process"),
+    let spawned = match start(server) {
+        Ok(s) => s,
         Err(e) => {
             return runner::failed(
                 case,
@@ -245,6 +319,7 @@ fn fresh_once(
     let target = Target {
         addr: spawned.addr,
         watch: Some(spawned.watch.clone()),
+        ns: spawned.ns,
         ..base.clone()
     };
     let started = Instant::now();

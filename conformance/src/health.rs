@@ -19,7 +19,7 @@ pub fn check(target: &Target, relay: bool) -> Option<Broke> {
         return Some(b);
     }
     let patience = target.scaled(Duration::from_secs(2));
-    let stream = match accepting(target.addr, patience) {
+    let stream = match accepting(target.addr, patience, target.ns) {
         Ok(s) => s,
         Err(b) => {
             // A process that exited refuses connections before its monitor has told us: give
@@ -45,8 +45,12 @@ pub fn check(target: &Target, relay: bool) -> Option<Broke> {
 }
 
 /// Connects and, where the kernel's tables can be read, waits until the server accepted it.
-pub fn accepting(addr: SocketAddr, patience: Duration) -> Result<TcpStream, Broke> {
-    let stream = TcpStream::connect_timeout(&addr, patience).map_err(|e| {
+pub fn accepting(
+    addr: SocketAddr,
+    patience: Duration,
+    ns: Option<u32>,
+) -> Result<TcpStream, Broke> {
+    let stream = crate::net::connect(ns, addr, patience, None).map_err(|e| {
         let seen = match e.kind() {
             std::io::ErrorKind::ConnectionRefused => format!(
                 "connections are refused: nothing listens on port {} any more",
@@ -61,7 +65,7 @@ pub fn accepting(addr: SocketAddr, patience: Duration) -> Result<TcpStream, Brok
     }
     let deadline = Instant::now() + patience;
     loop {
-        match crate::kernel::accept_queue(addr.port()) {
+        match crate::kernel::accept_queue(addr.port(), ns) {
             None | Some(0) => return Ok(stream),
             Some(_) if Instant::now() >= deadline => {
                 return Err(Broke::StoppedAccepting {

@@ -18,6 +18,7 @@
 //! - [`batch`]: many servers graded one at a time (the file, grading, the scoreboard, writing).
 
 pub mod batch;
+pub mod build;
 pub mod case;
 pub mod chat1;
 pub mod client_proc;
@@ -27,6 +28,7 @@ pub mod glob;
 pub mod grade;
 pub mod health;
 pub mod kernel;
+pub mod net;
 pub mod plain;
 pub mod report;
 pub mod requirements;

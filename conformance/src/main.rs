@@ -60,10 +60,17 @@ struct Args {
     )]
     server: String,
 
-    /// Start this command for the run, with `--listen 127.0.0.1:0` appended; its stdout must
-    /// print `listening on ADDR`. It is stopped when the run ends.
+    /// Start this command (run by sh, `&&` and pipes included) for every case: `{port}` in it
+    /// gets a free port; otherwise a chat/1 server gets `--listen 127.0.0.1:0` and must print
+    /// `listening on ADDR`, and a plain server runs as handed in (its port found from the
+    /// kernel's tables). Each case gets a fresh server, stopped with everything it started.
     #[arg(long, value_name = "CMD")]
     spawn: Option<String>,
+
+    /// With --spawn: a command run once before grading, in the same folder (`javac *.java`,
+    /// `gcc -o server server.c`); its failure is reported with the compiler's message.
+    #[arg(long, value_name = "CMD", requires = "spawn")]
+    build: Option<String>,
 
     /// Run only these case ids or requirements (repeatable): --only RF3 --only PROTO-01.
     #[arg(long, value_name = "ID", global = true)]
@@ -249,6 +256,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             command: cmd.clone(),
             dir: None,
             startup: Duration::from_secs(30),
+            build: args.build.clone(),
         },
         None => conformance::grade::Server::Address(
             args.server

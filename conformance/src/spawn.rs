@@ -1,11 +1,17 @@
 //! `--spawn`: start the server under test for the run and find its address.
 //!
-//! Two ways, by the command's shape:
+//! The command runs under `sh -c`, in a process group of its own that is killed with it (so a
+//! build step with `&&`, or a helper process the server starts, ends with the grading). Three
+//! ways, by the command's shape and the protocol:
 //! - with `{port}` in it (`python3 server.py {port}`), a free port is put there and the server
 //!   is ready when that port is listening (read from `/proc/net/tcp*`, so no test connection
 //!   disturbs a server that takes the first thing sent as a name);
-//! - otherwise `--listen 127.0.0.1:0` is appended and the server must print
-//!   `listening on ADDR` on stdout, as the reference server does.
+//! - a chat/1 server without `{port}` gets `--listen 127.0.0.1:0` appended and must print
+//!   `listening on ADDR` on stdout, as the reference server does;
+//! - a free-form server without `{port}` runs as handed in, its port written in its code: it is
+//!   ready once any of its processes listens (its sockets found through `/proc/PID/fd`). As
+//!   root, each such server gets a network namespace of its own, so that copies of a hard-coded
+//!   port never collide and an address of the student's machine can be bound.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
@@ -32,7 +38,7 @@ pub enum SpawnError {
         source: std::io::Error,
     },
     /// It ended before printing `listening on ADDR`.
-    #[error("{command:?} exited ({status}) before printing \"listening on ADDR\"{}", stderr_tail(.stderr))]
+    #[error("{command:?} exited ({status}) before it served{}{}", stderr_tail(.stderr), hint(.stderr))]
     Exited {
         /// The command.
         command: String,
@@ -42,7 +48,7 @@ pub enum SpawnError {
         stderr: String,
     },
     /// It never listened on the port it was given.
-    #[error("{command:?} was not listening on port {port} within {seconds} s{}", stderr_tail(.stderr))]
+    #[error("{command:?} was not listening on port {port} within {seconds} s{}{}", stderr_tail(.stderr), hint(.stderr))]
     NotListening {
         /// The command, with the port filled in.
         command: String,
@@ -56,6 +62,16 @@ pub enum SpawnError {
     /// No free port could be found for `{port}`.
     #[error("cannot find a free port for {{port}}")]
     NoPort(#[source] std::io::Error),
+    /// Run as handed in, it never listened on any TCP port.
+    #[error("{command:?} did not listen on any TCP port within {seconds} s{}{}", stderr_tail(.stderr), hint(.stderr))]
+    NoListener {
+        /// The command.
+        command: String,
+        /// How long we waited.
+        seconds: u64,
+        /// The end of its stderr.
+        stderr: String,
+    },
     /// It never printed `listening on ADDR`.
     #[error("{command:?} did not print \"listening on ADDR\" within {seconds} s{}", stderr_tail(.stderr))]
     NoAddress {
@@ -87,6 +103,8 @@ pub struct Spawned {
     stopping: Arc<AtomicBool>,
     monitor: Option<std::thread::JoinHandle<()>>,
     tail: Arc<Mutex<VecDeque<String>>>,
+    /// Its network namespace (its pid) when it has one of its own.
+    pub ns: Option<u32>,
 }
 
 impl Spawned {
@@ -100,6 +118,7 @@ impl Spawned {
         addr: SocketAddr,
         tail: Arc<Mutex<VecDeque<String>>>,
         stderr_ended: mpsc::Receiver<()>,
+        ns: Option<u32>,
     ) -> Spawned {
         let child = Arc::new(Mutex::new(child));
         let watch = Arc::new(Watch::new());
@@ -141,6 +160,7 @@ impl Spawned {
             stopping,
             monitor: Some(monitor),
             tail,
+            ns,
         }
     }
 
@@ -205,9 +225,59 @@ fn join_tail(tail: &Mutex<VecDeque<String>>) -> String {
         .join("\n")
 }
 
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The command, run by `sh -c` (so `&&`, pipes and `cd` work).
+    pub command: String,
+    /// Its working directory.
+    pub dir: Option<std::path::PathBuf>,
+    /// How long it may take to listen.
+    pub startup: Duration,
+    /// Without `{port}`: append `--listen 127.0.0.1:0` and wait for `listening on ADDR`, as
+    /// chat/1 servers do. Otherwise a command without `{port}` runs as handed in, and the port
+    /// it listens on is found in the kernel's tables.
+    pub listen_flag: bool,
+    /// Run it in a network namespace of its own (see [`isolation_available`]).
+    pub isolate: bool,
+}
+
+impl Launch {
+    /// A launch of `command` as [`spawn`] does it.
+    pub fn new(command: &str, startup: Duration) -> Launch {
+        Launch {
+            command: command.to_string(),
+            dir: None,
+            startup,
+            listen_flag: true,
+            isolate: false,
+        }
+    }
+
+    /// Whether the command takes its port in `{port}`.
+    pub fn has_port(&self) -> bool {
+        self.command.contains("{port}")
+    }
+}
+
+/// Whether servers can be run in network namespaces of their own here: root, `unshare` and
+/// `ip` (iproute2). Asked once.
+pub fn isolation_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        Command::new("unshare")
+            .args(["--net", "sh", "-c", "ip link set lo up"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
 /// Runs `command` through `sh`, and waits until it serves; see the module docs.
 pub fn spawn(command: &str, wait: Duration) -> Result<Spawned, SpawnError> {
-    spawn_in(command, None, wait)
+    launch(&Launch::new(command, wait))
 }
 
 /// [`spawn`], in the working directory `dir` when given.
@@ -216,26 +286,47 @@ pub fn spawn_in(
     dir: Option<&std::path::Path>,
     wait: Duration,
 ) -> Result<Spawned, SpawnError> {
-    let port = if command.contains("{port}") {
+    launch(&Launch {
+        dir: dir.map(|d| d.to_path_buf()),
+        ..Launch::new(command, wait)
+    })
+}
+
+/// Starts a server as `how` says, and waits until it serves.
+pub fn launch(how: &Launch) -> Result<Spawned, SpawnError> {
+    let wait = how.startup;
+    let port = if how.has_port() {
         Some(free_port().map_err(SpawnError::NoPort)?)
     } else {
         None
     };
     let filled = port.map_or_else(
-        || command.to_string(),
-        |p| command.replace("{port}", &p.to_string()),
+        || how.command.clone(),
+        |p| how.command.replace("{port}", &p.to_string()),
     );
     let command = filled.as_str();
-    let mut sh = Command::new("sh");
-    if let Some(dir) = dir {
+    let flag = port.is_none() && how.listen_flag;
+    let discover = port.is_none() && !how.listen_flag;
+    let mut sh = if how.isolate {
+        // Its own network namespace: loopback up, and every IPv4 address local, so a server
+        // that binds the address of the machine it was written on can bind it here.
+        let mut c = Command::new("unshare");
+        c.args(["--net", "sh", "-c"]).arg(
+            "ip link set lo up && ip route add local 0.0.0.0/0 dev lo 2>/dev/null; \
+             eval \"$BATEPAPO_SERVER\"",
+        );
+        c.env("BATEPAPO_SERVER", command);
+        c
+    } else {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(format!("{command} \"$@\"")).arg("sh");
+        if flag {
+            c.args(["--listen", "127.0.0.1:0"]);
+        }
+        c
+    };
+    if let Some(dir) = &how.dir {
         sh.current_dir(dir);
-    }
-    sh.arg("-c")
-        // `exec` makes the server the child itself, so killing the child stops the server.
-        .arg(format!("exec {command} \"$@\""))
-        .arg("sh");
-    if port.is_none() {
-        sh.args(["--listen", "127.0.0.1:0"]);
     }
     // Its own process group, so that whatever it starts is stopped with it.
     let mut child = sh
@@ -248,6 +339,7 @@ pub fn spawn_in(
             command: command.to_string(),
             source,
         })?;
+    let ns = how.isolate.then(|| child.id());
     let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
     let stderr = child.stderr.take().expect("piped stderr");
     let keep = tail.clone();
@@ -297,17 +389,24 @@ pub fn spawn_in(
     let stderr_text = |tail: &Mutex<VecDeque<String>>| join_tail(tail);
     let deadline = Instant::now() + wait;
     let mut stdout_open = true;
+    let group = child.id();
     loop {
+        if discover {
+            // As handed in: whatever port its processes listen on, or the address it prints.
+            if let Some(addr) = reachable(&crate::kernel::listeners_of_group(group, ns)) {
+                return Ok(Spawned::start(child, addr, tail, stderr_ended, ns));
+            }
+        }
         if let Some(port) = port {
             if listening_on(port) {
                 let addr = SocketAddr::from(([127, 0, 0, 1], port));
-                return Ok(Spawned::start(child, addr, tail, stderr_ended));
+                return Ok(Spawned::start(child, addr, tail, stderr_ended, ns));
             }
             // Polled: a server that does not print its address gives nothing to wait on.
             std::thread::sleep(Duration::from_millis(50));
         } else if stdout_open {
             match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(addr) => return Ok(Spawned::start(child, addr, tail, stderr_ended)),
+                Ok(addr) => return Ok(Spawned::start(child, addr, tail, stderr_ended, ns)),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => stdout_open = false,
             }
@@ -336,12 +435,51 @@ pub fn spawn_in(
                     stderr: stderr_text(&tail),
                 });
             }
+            if discover {
+                return Err(SpawnError::NoListener {
+                    command: command.to_string(),
+                    seconds: wait.as_secs(),
+                    stderr: stderr_text(&tail),
+                });
+            }
             return Err(SpawnError::NoAddress {
                 command: command.to_string(),
                 seconds: wait.as_secs(),
                 stderr: stderr_text(&tail),
             });
         }
+    }
+}
+
+/// Where to connect to a server listening on `addrs`: IPv4 first; an unspecified address
+/// (`0.0.0.0`, `::`) by its loopback.
+fn reachable(addrs: &[SocketAddr]) -> Option<SocketAddr> {
+    let pick = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())?;
+    let ip = match pick.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    Some(SocketAddr::new(ip, pick.port()))
+}
+
+/// What to tell the student about a server that would not start, from its stderr.
+fn hint(stderr: &str) -> &'static str {
+    if stderr.contains("Address already in use") || stderr.contains("EADDRINUSE") {
+        "\nIts port is already taken: by another copy of the server, or by one whose \
+         connections are still closing. A server whose port is written in its code can be \
+         graded one copy at a time only, or as root (each copy then has a network of its \
+         own); reading the port from the command line ({port}) avoids both."
+    } else if stderr.contains("Cannot assign requested address") || stderr.contains("EADDRNOTAVAIL")
+    {
+        "\nIt binds an address this machine does not have (the address of the machine it was \
+         written on?). Bind to \"\" or 0.0.0.0, or 127.0.0.1, instead; as root the grader gives \
+         each server a network where any address can be bound."
+    } else {
+        ""
     }
 }
 
@@ -355,7 +493,7 @@ fn free_port() -> std::io::Result<u16> {
 /// Whether something listens on `port` (any address), from the kernel's tables; without
 /// them, by connecting once.
 fn listening_on(port: u16) -> bool {
-    crate::kernel::listening(port).unwrap_or_else(|| {
+    crate::kernel::listening(port, None).unwrap_or_else(|| {
         std::net::TcpStream::connect_timeout(
             &SocketAddr::from(([127, 0, 0, 1], port)),
             Duration::from_millis(200),

@@ -25,6 +25,8 @@ pub struct Target {
     pub plain: crate::plain::settings::Settings,
     /// What happened to the server, when the grader watches it (a server it started).
     pub watch: Option<std::sync::Arc<crate::watch::Watch>>,
+    /// The network namespace the server lives in (a pid inside it), when it has its own.
+    pub ns: Option<u32>,
 }
 
 /// Connections the server-full case may open, unless told otherwise.
@@ -44,6 +46,7 @@ impl Target {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             plain: Default::default(),
             watch: None,
+            ns: None,
         }
     }
 

@@ -34,31 +34,45 @@ fn have(program: &str, version_flag: &str) -> bool {
     ok
 }
 
-/// The command that runs a student server, building it first when it is C.
-fn command(file: &str) -> Option<String> {
+/// How a student server runs: its command, and for C its build step and folder.
+struct Submission {
+    command: String,
+    build: Option<String>,
+    dir: Option<PathBuf>,
+}
+
+/// How to run a student server, as a teacher would configure it; `None` when its language is
+/// missing here.
+fn submission(file: &str) -> Option<Submission> {
     let path = dir().join(file);
     let shown = path.display();
+    let plain = |command: String| Submission {
+        command,
+        build: None,
+        dir: None,
+    };
     match path.extension().and_then(|e| e.to_str()) {
-        Some("py") => have("python3", "--version").then(|| format!("python3 -u {shown} {{port}}")),
-        Some("js") => have("node", "--version").then(|| format!("node {shown} {{port}}")),
-        Some("java") => have("java", "-version").then(|| format!("java {shown} {{port}}")),
+        Some("py") => {
+            have("python3", "--version").then(|| plain(format!("python3 -u {shown} {{port}}")))
+        }
+        Some("js") => have("node", "--version").then(|| plain(format!("node {shown} {{port}}"))),
+        Some("java") => have("java", "-version").then(|| plain(format!("java {shown} {{port}}"))),
         Some("c") => {
             if !have("gcc", "--version") {
                 return None;
             }
+            // Built the way a teacher's build step builds it, in a folder of its own.
             let out = std::env::temp_dir().join(format!(
                 "batepapo-student-{}-{}",
                 file.trim_end_matches(".c"),
                 std::process::id()
             ));
-            let built = Command::new("gcc")
-                .args(["-O1", "-pthread", "-o"])
-                .arg(&out)
-                .arg(&path)
-                .status()
-                .expect("gcc runs");
-            assert!(built.success(), "{file} did not compile");
-            Some(out.display().to_string()).map(|o| format!("{o} {{port}}"))
+            std::fs::create_dir_all(&out).unwrap();
+            Some(Submission {
+                command: "./server {port}".to_string(),
+                build: Some(format!("gcc -O1 -pthread -o server {shown}")),
+                dir: Some(out),
+            })
         }
         _ => panic!("no way to run {file}"),
     }
@@ -78,13 +92,24 @@ fn plan() -> Plan {
 }
 
 fn graded(file: &str) -> Option<Result<Report, GradeError>> {
-    let command = command(file)?;
+    Some(graded_with(submission(file)?))
+}
+
+/// Graded as handed in: no `{port}`, the port written in the code.
+fn graded_as_handed_in(file: &str) -> Option<Result<Report, GradeError>> {
+    let mut s = submission(file)?;
+    s.command = s.command.replace(" {port}", "");
+    Some(graded_with(s))
+}
+
+fn graded_with(s: Submission) -> Result<Report, GradeError> {
     let server = Server::Spawn {
-        command,
-        dir: None,
+        command: s.command,
+        dir: s.dir,
         startup: Duration::from_secs(30),
+        build: s.build,
     };
-    Some(grade(&server, &plan(), &|_| {}))
+    grade(&server, &plan(), &|_| {})
 }
 
 /// The requirements with a failed case.
@@ -241,4 +266,65 @@ fn a_correct_student_server_passes_everything() {
     if let Some(r) = expect("py_good.py", &[]) {
         assert!(r.findings.is_empty(), "{}", shown(&r));
     }
+}
+
+#[test]
+fn a_server_with_its_port_written_in_its_code_is_graded_as_handed_in() {
+    let Some(graded) = graded_as_handed_in("py_fixed_port.py") else {
+        return;
+    };
+    let r = graded.unwrap_or_else(|e| panic!("py_fixed_port.py could not be graded: {e}"));
+    assert_eq!(failing(&r), BTreeSet::new(), "{}", shown(&r));
+    assert!(r.server.contains("port 50001"), "{}", r.server);
+}
+
+#[test]
+fn a_server_bound_to_its_authors_lan_address_is_graded_in_a_network_of_its_own() {
+    let Some(graded) = graded_as_handed_in("py_lan_address.py") else {
+        return;
+    };
+    if conformance::spawn::isolation_available() {
+        let r = graded.unwrap_or_else(|e| panic!("py_lan_address.py could not be graded: {e}"));
+        assert_eq!(failing(&r), BTreeSet::new(), "{}", shown(&r));
+        assert!(r.server.contains("192.168.1.12:65432"), "{}", r.server);
+    } else {
+        // Without root: it cannot bind, and the report says what to change.
+        let e = graded.err().expect("it cannot start here");
+        assert!(
+            e.to_string()
+                .contains("an address this machine does not have"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_c_submission_that_does_not_compile_gets_the_compilers_message_at_once() {
+    if !have("gcc", "--version") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("batepapo-broken-c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("server.c"), "int main(void) { return 0 }\n").unwrap();
+    let started = std::time::Instant::now();
+    let e = graded_with(Submission {
+        command: "./server {port}".into(),
+        build: Some("gcc -o server server.c".into()),
+        dir: Some(dir.clone()),
+    })
+    .err()
+    .expect("it does not build");
+    assert!(matches!(e, GradeError::DidNotBuild(_)), "{e}");
+    let text = e.to_string();
+    assert!(text.starts_with("your server did not compile"), "{text}");
+    assert!(
+        text.contains("server.c:1"),
+        "the compiler's message: {text}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "no wait: {:?}",
+        started.elapsed()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -25,6 +25,8 @@ pub struct Settings {
     pub framing: Option<Framing>,
     /// With `plain`: the line a user sends to leave (`{name}` for its name).
     pub quit_line: Option<String>,
+    /// A command run once, in the server's folder, before it is graded (`javac *.java`).
+    pub build: Option<String>,
 }
 
 /// One server to grade.
@@ -62,6 +64,8 @@ pub struct Limits {
     pub protocol: Protocol,
     /// With `plain`: forced framing and the quit line.
     pub plain: crate::plain::Settings,
+    /// The build step, if any.
+    pub build: Option<String>,
 }
 
 impl Default for Limits {
@@ -75,6 +79,7 @@ impl Default for Limits {
             max_line: target.max_line,
             protocol: Protocol::Chat1,
             plain: target.plain,
+            build: None,
         }
     }
 }
@@ -108,6 +113,7 @@ impl Settings {
                 framing: self.framing.or(defaults.framing),
                 quit_line: self.quit_line.clone().or(defaults.quit_line.clone()),
             },
+            build: self.build.clone().or(defaults.build.clone()),
         })
     }
 }

@@ -22,6 +22,8 @@ pub enum Verdict {
     Pass,
     /// Some MUST case failed.
     Fail,
+    /// Its build step failed.
+    DidNotBuild(String),
     /// It never printed its address, or exited first.
     DidNotStart(String),
     /// It does not speak chat/1 (or could not be reached).
@@ -44,6 +46,7 @@ impl Verdict {
         match self {
             Verdict::Pass => "PASS",
             Verdict::Fail => "FAIL",
+            Verdict::DidNotBuild(_) => "DID NOT BUILD",
             Verdict::DidNotStart(_) => "DID NOT START",
             Verdict::NotChat1(_) => "NOT CHAT/1",
             Verdict::NotGradable(_) => "NOT GRADABLE",
@@ -58,7 +61,8 @@ impl Verdict {
     pub fn detail(&self) -> &str {
         match self {
             Verdict::Pass | Verdict::Fail => "",
-            Verdict::DidNotStart(d)
+            Verdict::DidNotBuild(d)
+            | Verdict::DidNotStart(d)
             | Verdict::NotChat1(d)
             | Verdict::NotGradable(d)
             | Verdict::Crashed(d)
@@ -147,6 +151,7 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
             command: cmd.clone(),
             dir: e.dir.clone(),
             startup: Duration::from_secs(30).min(limit),
+            build: e.limits.build.clone(),
         },
         (None, Some(text)) => match text.to_socket_addrs().map(|mut a| a.next()) {
             Ok(Some(a)) => Server::Address(a),
@@ -182,6 +187,7 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
         Ok(Ok(r)) => r,
         Ok(Err(err)) => {
             let verdict = match err {
+                GradeError::DidNotBuild(e) => Verdict::DidNotBuild(e.to_string()),
                 GradeError::DidNotStart(e) => Verdict::DidNotStart(e.to_string()),
                 GradeError::NotChat1(e) => Verdict::NotChat1(e.to_string()),
                 GradeError::NotGradable(e) => Verdict::NotGradable(e.to_string()),

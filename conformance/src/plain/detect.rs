@@ -59,10 +59,19 @@ pub enum DetectError {
 
 /// Detects the framing; `patience` is how long to wait for each answer.
 pub fn detect(addr: SocketAddr, patience: Duration) -> Result<Framing, DetectError> {
+    detect_in(None, addr, patience)
+}
+
+/// [`detect`], for a server in the network namespace of process `ns`.
+pub fn detect_in(
+    ns: Option<u32>,
+    addr: SocketAddr,
+    patience: Duration,
+) -> Result<Framing, DetectError> {
     let stamp = std::process::id() % 100_000;
     let (a_name, b_name) = (format!("probea{stamp}"), format!("probeb{stamp}"));
     let connect = || {
-        let s = TcpStream::connect_timeout(&addr, patience)
+        let s = crate::net::connect(ns, addr, patience, None)
             .map_err(|e| DetectError::Connect(addr, e))?;
         let _ = s.set_nodelay(true);
         Ok::<_, DetectError>(s)

@@ -70,7 +70,8 @@ impl Peer {
         let name = ctx.name(label);
         let addr = ctx.target.addr;
         let timeout = ctx.target.read_timeout();
-        let stream = connect(addr, timeout, reading).map_err(|e| {
+        let rcvbuf = (!reading).then_some(4096);
+        let stream = crate::net::connect(ctx.target.ns, addr, timeout, rcvbuf).map_err(|e| {
             let why = ctx.target.broke().map_or(e.to_string(), |b| b.to_string());
             Failure::at(label, format!("to connect to {addr}"), why)
         })?;
@@ -384,17 +385,6 @@ impl Drop for Peer {
             let _ = self.stream.shutdown(Shutdown::Both);
         }
     }
-}
-
-fn connect(addr: SocketAddr, timeout: Duration, reading: bool) -> std::io::Result<TcpStream> {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    if !reading {
-        // Set before connecting so the window starts small: the server's sends fill it soon.
-        socket.set_recv_buffer_size(4096)?;
-    }
-    socket.connect_timeout(&addr.into(), timeout)?;
-    Ok(socket.into())
 }
 
 fn read_all(

@@ -157,8 +157,9 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
 fn fill(ctx: &Ctx, stuck: &Peer, sent: &AtomicU64) -> String {
     let (mine, server) = (stuck.local(), ctx.target.addr);
     let held = || {
-        let theirs = crate::kernel::queues(server, mine)?.0;
-        let ours = crate::kernel::queues(mine, server)?.1;
+        let ns = ctx.target.ns;
+        let theirs = crate::kernel::queues(server, mine, ns)?.0;
+        let ours = crate::kernel::queues(mine, server, ns)?.1;
         Some(theirs + ours)
     };
     let limit = Instant::now() + ctx.target.scaled(Duration::from_secs(20));
