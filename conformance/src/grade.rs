@@ -61,6 +61,8 @@ pub struct Plan {
     pub target: Target,
     /// Cases at once.
     pub jobs: usize,
+    /// What each copy of a started server may take.
+    pub limits: crate::limits::Limits,
 }
 
 /// Why nothing could be graded.
@@ -97,7 +99,7 @@ pub fn grade(
     }
     let mut target = plan.target.clone();
     let plain = plan.protocol == Protocol::Plain;
-    let starting = how_to_launch(server, plain);
+    let starting = how_to_launch(server, plain, plan.limits);
     let first = match &starting {
         Some(_) => launch(&starting)?,
         None => match server {
@@ -171,7 +173,7 @@ pub fn grade(
 
 /// How to start the server, if the grader starts it: as handed in (a free-form server without
 /// `{port}`, in a network of its own where that can be had) or as the contract says.
-fn how_to_launch(server: &Server, plain: bool) -> Option<Launch> {
+fn how_to_launch(server: &Server, plain: bool, limits: crate::limits::Limits) -> Option<Launch> {
     let Server::Spawn {
         command,
         dir,
@@ -188,6 +190,7 @@ fn how_to_launch(server: &Server, plain: bool) -> Option<Launch> {
         startup: *startup,
         listen_flag: !plain,
         isolate: handed_in && crate::spawn::isolation_available(),
+        limits: Some(limits),
     })
 }
 

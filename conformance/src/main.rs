@@ -141,6 +141,20 @@ struct Args {
     #[arg(long, value_name = "FILE", global = true)]
     rubric: Option<PathBuf>,
 
+    /// Memory each copy of a started server may take, in MB (a control group where the grader
+    /// may make one, an rlimit on its data otherwise).
+    #[arg(long, value_name = "MB", default_value_t = 1024, global = true)]
+    memory: u64,
+
+    /// Processes and threads each copy of a started server may run at once (with control
+    /// groups only, as root).
+    #[arg(long, value_name = "N", default_value_t = 256, global = true)]
+    processes: u64,
+
+    /// CPU time each copy of a started server may use, in seconds (each copy serves one case).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, global = true)]
+    cpu_seconds: u64,
+
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: Output,
@@ -152,6 +166,19 @@ struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Check a teacher's configuration before any grading: the rubric (--rubric), a batch
+    /// file, Gradescope's autograder.conf. Every problem is named with its file and line.
+    ///
+    /// Exit codes: 0 all is well, 1 something is wrong.
+    #[command(verbatim_doc_comment)]
+    CheckConfig {
+        /// An autograder.conf to check.
+        #[arg(long, value_name = "FILE")]
+        autograder_conf: Option<PathBuf>,
+        /// A batch file to check.
+        #[arg(long, value_name = "FILE")]
+        batch: Option<PathBuf>,
+    },
     /// Grade many servers, one at a time, from a batch file, and write a scoreboard (Markdown,
     /// CSV, JSON) and each server's full report into --out.
     ///
@@ -171,6 +198,26 @@ enum Command {
     },
 }
 
+/// A teacher's configuration that cannot be used: named problems, and no student graded.
+#[derive(Debug)]
+struct TeacherError(Vec<conformance::config::Problem>);
+
+impl std::fmt::Display for TeacherError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "the configuration has {} problem(s); nothing was graded:",
+            self.0.len()
+        )?;
+        for p in &self.0 {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TeacherError {}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let gradescope = (args.format == Output::Gradescope && args.command.is_none())
@@ -180,6 +227,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("conformance: error: {e:#}");
+            if e.downcast_ref::<TeacherError>().is_some() {
+                // The teacher's mistake fails the run; no student gets a result from it.
+                return ExitCode::from(2);
+            }
             if let Some(path) = gradescope {
                 // Gradescope needs a results file even when nothing could be graded.
                 let text = conformance::report::gradescope::ungraded(&format!("{e:#}"));
@@ -199,6 +250,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
+    }
+    if args.memory == 0 || args.processes == 0 || args.cpu_seconds == 0 {
+        bail!("--memory, --processes and --cpu-seconds must be at least 1");
     }
     if args.max_line == 0 {
         bail!("--max-line must be at least 1");
@@ -223,8 +277,18 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     if cases.is_empty() {
         bail!("no case matches --only {}", args.only.join(" "));
     }
+    if let Some(Command::CheckConfig {
+        autograder_conf,
+        batch,
+    }) = &args.command
+    {
+        return check_config(&args, autograder_conf.as_deref(), batch.as_deref());
+    }
     let rubric = match &args.rubric {
-        Some(path) => conformance::report::gradescope::Rubric::load(path)?,
+        Some(path) => {
+            let known = known_cases(&args, &settings)?;
+            conformance::config::load_rubric(path, &known).map_err(TeacherError)?
+        }
         None => Default::default(),
     };
     let expect_fail = match &args.expect_fail {
@@ -277,6 +341,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..base_target(&args, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         },
         jobs: args.jobs,
+        limits: limits(&args),
     };
     let total = plan.cases.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -336,6 +401,7 @@ fn batch(
         jobs: args.jobs,
         only: args.only.clone(),
         rubric,
+        limits: limits(args),
     };
     let total = plan.servers.len();
     let mut n = 0;
@@ -360,6 +426,77 @@ fn batch(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Every case a rubric may name: chat/1's, and the free-form ones with a quit line.
+fn known_cases(
+    args: &Args,
+    settings: &conformance::plain::Settings,
+) -> anyhow::Result<Vec<conformance::Case>> {
+    let mut known = conformance::all_cases(&args.scenarios)?;
+    let with_quit = conformance::plain::Settings {
+        quit_line: Some(settings.quit_line.clone().unwrap_or_else(|| "/quit".into())),
+        ..settings.clone()
+    };
+    known.extend(conformance::plain::cases::cases(&with_quit));
+    Ok(known)
+}
+
+/// `conformance check-config`: every problem of the files given, or "ok".
+fn check_config(
+    args: &Args,
+    conf: Option<&std::path::Path>,
+    batch: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let mut problems = Vec::new();
+    let mut checked = Vec::new();
+    if let Some(path) = &args.rubric {
+        let known = known_cases(args, &Default::default())?;
+        if let Err(p) = conformance::config::load_rubric(path, &known) {
+            problems.extend(p);
+        }
+        checked.push(path.display().to_string());
+    }
+    if let Some(path) = conf {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        problems.extend(conformance::config::check_autograder_conf(
+            &text,
+            &path.display().to_string(),
+        ));
+        checked.push(path.display().to_string());
+    }
+    if let Some(path) = batch {
+        if let Err(e) = conformance::batch::load(path) {
+            problems.push(conformance::config::Problem {
+                file: path.display().to_string(),
+                line: None,
+                what: format!("{e:#}"),
+            });
+        }
+        checked.push(path.display().to_string());
+    }
+    if checked.is_empty() {
+        bail!("nothing to check: give --rubric, --autograder-conf or --batch");
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    if problems.is_empty() {
+        println!("ok: {}", checked.join(", "));
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// What each copy of a started server may take, from the flags.
+fn limits(args: &Args) -> conformance::limits::Limits {
+    conformance::limits::Limits {
+        memory_mb: args.memory,
+        processes: args.processes,
+        cpu_seconds: args.cpu_seconds,
+    }
 }
 
 /// The target the flags describe, at `addr` (a batch entry's settings replace the server's).

@@ -38,12 +38,14 @@ pub enum SpawnError {
         source: std::io::Error,
     },
     /// It ended before printing `listening on ADDR`.
-    #[error("{command:?} exited ({status}) before it served{}{}", stderr_tail(.stderr), hint(.stderr))]
+    #[error("{command:?} exited ({status}) before it served{}{}{}", limit.as_ref().map(|l| format!(": {l}")).unwrap_or_default(), stderr_tail(.stderr), hint(.stderr))]
     Exited {
         /// The command.
         command: String,
         /// How it ended.
         status: std::process::ExitStatus,
+        /// The limit it ran into, if any.
+        limit: Option<String>,
         /// The end of its stderr.
         stderr: String,
     },
@@ -105,6 +107,7 @@ pub struct Spawned {
     tail: Arc<Mutex<VecDeque<String>>>,
     /// Its network namespace (its pid) when it has one of its own.
     pub ns: Option<u32>,
+    jail: Option<Arc<crate::limits::Jail>>,
 }
 
 impl Spawned {
@@ -119,6 +122,7 @@ impl Spawned {
         tail: Arc<Mutex<VecDeque<String>>>,
         stderr_ended: mpsc::Receiver<()>,
         ns: Option<u32>,
+        jail: Option<Arc<crate::limits::Jail>>,
     ) -> Spawned {
         let child = Arc::new(Mutex::new(child));
         let watch = Arc::new(Watch::new());
@@ -126,6 +130,7 @@ impl Spawned {
         let monitor = {
             let (child, watch, stopping) = (child.clone(), watch.clone(), stopping.clone());
             let tail = tail.clone();
+            let jail = jail.clone();
             std::thread::spawn(move || loop {
                 if stopping.load(Ordering::Acquire) {
                     return;
@@ -142,8 +147,10 @@ impl Spawned {
                     }
                     // Its stderr closes with it (unless a child of its own holds it open).
                     let _ = stderr_ended.recv_timeout(Duration::from_millis(500));
+                    let status = status.to_string();
                     watch.mark(Broke::Exited {
-                        status: status.to_string(),
+                        limit: jail.as_ref().and_then(|j| j.hit(&status)),
+                        status,
                         stderr: join_tail(&tail),
                     });
                     return;
@@ -161,6 +168,7 @@ impl Spawned {
             monitor: Some(monitor),
             tail,
             ns,
+            jail,
         }
     }
 
@@ -180,6 +188,10 @@ impl Spawned {
         drop(child);
         if let Some(m) = self.monitor.take() {
             let _ = m.join();
+        }
+        // Whatever left the process group is still in the control groups.
+        if let Some(j) = &self.jail {
+            j.kill_all();
         }
     }
 }
@@ -240,6 +252,8 @@ pub struct Launch {
     pub listen_flag: bool,
     /// Run it in a network namespace of its own (see [`isolation_available`]).
     pub isolate: bool,
+    /// What it may take (see [`crate::limits`]); `None`: no limits.
+    pub limits: Option<crate::limits::Limits>,
 }
 
 impl Launch {
@@ -251,6 +265,7 @@ impl Launch {
             startup,
             listen_flag: true,
             isolate: false,
+            limits: None,
         }
     }
 
@@ -328,6 +343,10 @@ pub fn launch(how: &Launch) -> Result<Spawned, SpawnError> {
     if let Some(dir) = &how.dir {
         sh.current_dir(dir);
     }
+    let jail = how.limits.map(|l| Arc::new(crate::limits::Jail::new(l)));
+    if let Some(j) = &jail {
+        j.apply(&mut sh);
+    }
     // Its own process group, so that whatever it starts is stopped with it.
     let mut child = sh
         .process_group(0)
@@ -394,19 +413,19 @@ pub fn launch(how: &Launch) -> Result<Spawned, SpawnError> {
         if discover {
             // As handed in: whatever port its processes listen on, or the address it prints.
             if let Some(addr) = reachable(&crate::kernel::listeners_of_group(group, ns)) {
-                return Ok(Spawned::start(child, addr, tail, stderr_ended, ns));
+                return Ok(Spawned::start(child, addr, tail, stderr_ended, ns, jail));
             }
         }
         if let Some(port) = port {
             if listening_on(port) {
                 let addr = SocketAddr::from(([127, 0, 0, 1], port));
-                return Ok(Spawned::start(child, addr, tail, stderr_ended, ns));
+                return Ok(Spawned::start(child, addr, tail, stderr_ended, ns, jail));
             }
             // Polled: a server that does not print its address gives nothing to wait on.
             std::thread::sleep(Duration::from_millis(50));
         } else if stdout_open {
             match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(addr) => return Ok(Spawned::start(child, addr, tail, stderr_ended, ns)),
+                Ok(addr) => return Ok(Spawned::start(child, addr, tail, stderr_ended, ns, jail)),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => stdout_open = false,
             }
@@ -419,9 +438,13 @@ pub fn launch(how: &Launch) -> Result<Spawned, SpawnError> {
             // Its stderr closes with it; let the reader take the last lines (a grandchild
             // holding the pipe open must not keep us waiting).
             let _ = stderr_ended.recv_timeout(Duration::from_secs(1));
+            let limit = jail.as_ref().and_then(|j| j.hit(&status.to_string()));
+            // What it started may live on: the group and the jail end it.
+            kill_group(&mut child);
             return Err(SpawnError::Exited {
                 command: command.to_string(),
                 status,
+                limit,
                 stderr: stderr_text(&tail),
             });
         }

@@ -22,6 +22,8 @@ pub enum Broke {
         status: String,
         /// The last lines of its stderr.
         stderr: String,
+        /// The limit it ran into, if any ("it used up its 1024 MB of memory").
+        limit: Option<String>,
     },
     /// The process lives, but connections are refused or never accepted.
     StoppedAccepting {
@@ -51,9 +53,16 @@ impl Broke {
 impl fmt::Display for Broke {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Broke::Exited { status, stderr } => {
+            Broke::Exited {
+                status,
+                stderr,
+                limit,
+            } => {
                 let status = status.strip_prefix("exit ").unwrap_or(status);
                 write!(f, "the server exited ({status})")?;
+                if let Some(l) = limit {
+                    write!(f, ": {l}")?;
+                }
                 if !stderr.is_empty() {
                     write!(f, "; its stderr ends: {}", stderr_end(stderr))?;
                 }
@@ -109,8 +118,15 @@ impl Finding {
             Trigger::During(_) => Vec::new(),
         };
         let text = match &broke {
-            Broke::Exited { status, stderr } => {
+            Broke::Exited {
+                status,
+                stderr,
+                limit,
+            } => {
                 let mut t = format!("the server exited ({}) {when}", plain_status(status));
+                if let Some(l) = limit {
+                    t.push_str(&format!(": {l}"));
+                }
                 if !stderr.trim().is_empty() {
                     t.push_str(&format!("; its stderr ends: {}", stderr_end(stderr)));
                 }
@@ -207,6 +223,7 @@ mod tests {
             Broke::Exited {
                 status: "exit status: 1".into(),
                 stderr: "Error: write EPIPE\n".into(),
+                limit: None,
             },
             Trigger::Disconnect,
             "P-RF5-01",
@@ -256,6 +273,7 @@ mod tests {
         let b = Broke::Exited {
             status: "exit status: 1".into(),
             stderr: "a\nb\nc\nd\n\nBrokenPipeError: [Errno 32] Broken pipe\n".into(),
+            limit: None,
         };
         let text = b.to_string();
         assert!(text.starts_with("the server exited (status: 1)"), "{text}");

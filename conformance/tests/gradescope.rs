@@ -168,3 +168,63 @@ fn a_submission_that_does_not_start_gets_no_points_and_the_reason() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_teachers_typo_in_the_rubric_fails_the_run_and_grades_nobody() {
+    let root = std::env::temp_dir().join(format!("gradescope-typo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    autograder_layout(&root, "python3 servidor.py {port}");
+    let rubric = root.join("source/rubric.toml");
+    let text = std::fs::read_to_string(&rubric).unwrap();
+    std::fs::write(
+        &rubric,
+        format!("{text}\"P-RF4-02\" = \"after_publish\"\n[requirements]\nRF13 = 5\n"),
+    )
+    .ok();
+    // One problem at a time is what a TOML reader reports; the misspelt visibility comes first.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("gradescope/run_autograder");
+    let out = Command::new("bash")
+        .arg(script)
+        .env("AUTOGRADER_ROOT", &root)
+        .env("CONFORMANCE", cargo_bin("conformance"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rubric.toml"), "{stderr}");
+    assert!(stderr.contains("nothing was graded"), "{stderr}");
+    assert!(
+        !root.join("results/results.json").exists(),
+        "a student got a result"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn check_config_names_an_unknown_requirement_with_its_line() {
+    let dir = std::env::temp_dir().join(format!("check-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rubric = dir.join("rubric.toml");
+    std::fs::write(&rubric, "[requirements]\nRF5 = 10\nRF13 = 5\n").unwrap();
+    Command::new(cargo_bin("conformance"))
+        .args(["check-config", "--rubric"])
+        .arg(&rubric)
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains(
+            "rubric.toml:3: no requirement \"RF13\"",
+        ));
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("gradescope");
+    Command::new(cargo_bin("conformance"))
+        .args(["check-config", "--rubric"])
+        .arg(folder.join("rubric.toml"))
+        .arg("--autograder-conf")
+        .arg(folder.join("autograder.conf"))
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(0)
+        .stdout(predicates::str::starts_with("ok: "));
+    let _ = std::fs::remove_dir_all(&dir);
+}

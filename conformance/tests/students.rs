@@ -79,6 +79,10 @@ fn submission(file: &str) -> Option<Submission> {
 }
 
 fn plan() -> Plan {
+    plan_with(Default::default())
+}
+
+fn plan_with(limits: conformance::limits::Limits) -> Plan {
     Plan {
         protocol: Protocol::Plain,
         cases: Vec::new(),
@@ -88,6 +92,7 @@ fn plan() -> Plan {
             ..Target::new("127.0.0.1:0".parse().unwrap())
         },
         jobs: 4,
+        limits,
     }
 }
 
@@ -103,13 +108,17 @@ fn graded_as_handed_in(file: &str) -> Option<Result<Report, GradeError>> {
 }
 
 fn graded_with(s: Submission) -> Result<Report, GradeError> {
+    graded_under(s, plan())
+}
+
+fn graded_under(s: Submission, plan: Plan) -> Result<Report, GradeError> {
     let server = Server::Spawn {
         command: s.command,
         dir: s.dir,
         startup: Duration::from_secs(30),
         build: s.build,
     };
-    grade(&server, &plan(), &|_| {})
+    grade(&server, &plan, &|_| {})
 }
 
 /// The requirements with a failed case.
@@ -327,4 +336,64 @@ fn a_c_submission_that_does_not_compile_gets_the_compilers_message_at_once() {
         started.elapsed()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Whether this machine lets the grader make control groups (root, cgroups mounted).
+fn jails_work() -> bool {
+    let jail = conformance::limits::Jail::new(Default::default());
+    let ok = jail.limits_processes();
+    if !ok {
+        eprintln!("SKIPPED: no control group can be made here, so processes are not limited");
+    }
+    ok
+}
+
+#[test]
+fn a_fork_bomb_ends_as_a_finding_about_its_submission() {
+    if !jails_work() {
+        return;
+    }
+    let Some(s) = submission("py_fork_bomb.py") else {
+        return;
+    };
+    let e = graded_with(s)
+        .err()
+        .expect("it cannot start under the limit");
+    let text = e.to_string();
+    assert!(matches!(e, GradeError::DidNotStart(_)), "{text}");
+    assert!(text.contains("more than 256 processes"), "{text}");
+}
+
+#[test]
+fn a_twenty_gigabyte_allocation_ends_as_a_finding_about_its_submission() {
+    let Some(s) = submission("py_memory_hog.py") else {
+        return;
+    };
+    let e = graded_with(s)
+        .err()
+        .expect("it cannot start under the limit");
+    let text = e.to_string();
+    assert!(matches!(e, GradeError::DidNotStart(_)), "{text}");
+    // A memory group kills it; an rlimit on its data makes the allocation fail.
+    assert!(
+        text.contains("used up its 1024 MB of memory") || text.contains("MemoryError"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_busy_loop_is_stopped_at_its_cpu_time_and_named() {
+    let Some(s) = submission("py_busy_loop.py") else {
+        return;
+    };
+    let limits = conformance::limits::Limits {
+        cpu_seconds: 2,
+        ..Default::default()
+    };
+    let r = graded_under(s, plan_with(limits)).expect("it starts");
+    let named = r
+        .findings
+        .iter()
+        .any(|f| f.text.contains("used up its 2 s of CPU time"));
+    assert!(named, "{}", shown(&r));
 }

@@ -104,6 +104,8 @@ pub struct Options {
     pub only: Vec<String>,
     /// Points for each server's Gradescope results.json.
     pub rubric: crate::report::gradescope::Rubric,
+    /// What each copy of a server may take.
+    pub limits: crate::limits::Limits,
 }
 
 /// Grades every server of `batch` (as [`super::load`] returns it), one at a time, calling `progress`
@@ -171,6 +173,7 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
             ..options.base.clone()
         },
         jobs: options.jobs,
+        limits: options.limits,
     };
     // Graded on its own thread so that a server that hangs the cases can be given up on;
     // every case's server is stopped when its case ends, so the thread ends on its own.

@@ -51,6 +51,9 @@ pub struct Rubric {
     /// Visibility per case id or pattern.
     #[serde(rename = "visibility-of")]
     pub visibility_of: BTreeMap<String, Visibility>,
+    /// The points in all, when the teacher states them: a rubric whose points add up to
+    /// something else is refused.
+    pub total: Option<f64>,
 }
 
 impl Default for Rubric {
@@ -62,6 +65,7 @@ impl Default for Rubric {
             requirements: BTreeMap::new(),
             cases: BTreeMap::new(),
             visibility_of: BTreeMap::new(),
+            total: None,
         }
     }
 }
@@ -99,7 +103,13 @@ impl Rubric {
     pub fn load(path: &Path) -> Result<Rubric, RubricError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| RubricError::Read(file.clone(), e))?;
-        let r: Rubric = toml::from_str(&text).map_err(|e| RubricError::Parse(file.clone(), e))?;
+        Rubric::parse(&text, &file)
+    }
+
+    /// Reads a rubric from its text (`file` names it in errors).
+    pub fn parse(text: &str, file: &str) -> Result<Rubric, RubricError> {
+        let file = file.to_string();
+        let r: Rubric = toml::from_str(text).map_err(|e| RubricError::Parse(file.clone(), e))?;
         let numbers = [
             ("should-weight".to_string(), r.should_weight),
             ("default-points".into(), r.default_points),
@@ -110,7 +120,8 @@ impl Rubric {
                 .iter()
                 .map(|(k, v)| (format!("requirements.{k}"), *v)),
         )
-        .chain(r.cases.iter().map(|(k, v)| (format!("cases.{k}"), *v)));
+        .chain(r.cases.iter().map(|(k, v)| (format!("cases.{k}"), *v)))
+        .chain(r.total.map(|t| ("total".to_string(), t)));
         for (what, v) in numbers {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(RubricError::Negative(file, what));
@@ -155,7 +166,8 @@ impl Rubric {
             .collect()
     }
 
-    fn visibility_for(&self, id: &str) -> Visibility {
+    /// When students see case `id`.
+    pub fn visibility_for(&self, id: &str) -> Visibility {
         self.visibility_of
             .iter()
             .find(|(p, _)| glob::matches(p, id))
