@@ -21,6 +21,7 @@ pub mod batch;
 pub mod build;
 pub mod case;
 pub mod chat1;
+pub mod classroom;
 pub mod client_proc;
 pub mod config;
 pub mod ctx;

@@ -64,12 +64,12 @@ struct Args {
     /// gets a free port; otherwise a chat/1 server gets `--listen 127.0.0.1:0` and must print
     /// `listening on ADDR`, and a plain server runs as handed in (its port found from the
     /// kernel's tables). Each case gets a fresh server, stopped with everything it started.
-    #[arg(long, value_name = "CMD")]
+    #[arg(long, value_name = "CMD", global = true)]
     spawn: Option<String>,
 
     /// With --spawn: a command run once before grading, in the same folder (`javac *.java`,
     /// `gcc -o server server.c`); its failure is reported with the compiler's message.
-    #[arg(long, value_name = "CMD", requires = "spawn")]
+    #[arg(long, value_name = "CMD", global = true)]
     build: Option<String>,
 
     /// Run only these case ids or requirements (repeatable): --only RF3 --only PROTO-01.
@@ -110,13 +110,14 @@ struct Args {
     #[arg(long, value_name = "DIR", global = true)]
     scenarios: Vec<PathBuf>,
 
-    /// Cases run at once.
-    #[arg(long, value_name = "N", default_value_t = 16, global = true)]
-    jobs: usize,
+    /// Cases at once against one server (default 16; a free-form server's copies, 4 at
+    /// most). In batch: servers graded at once (default 2), each isolated from the others.
+    #[arg(long, value_name = "N", global = true)]
+    jobs: Option<usize>,
 
     /// What the server speaks: chat1 (the contract, every case) or plain (free text, as
     /// students write the assignment: framing detected, graded by meaning, never by wording).
-    #[arg(long, value_enum, default_value = "chat1")]
+    #[arg(long, value_enum, default_value = "chat1", global = true)]
     protocol: conformance::plain::Protocol,
 
     /// With --protocol plain: how the server frames input, instead of detecting it: lines
@@ -127,7 +128,7 @@ struct Args {
     /// With --protocol plain: the line a user sends to leave, {name} standing for its name
     /// ("/quit", or the assignment's "{name} saiu do chat."). Without it, leaving is closing the
     /// connection, and only that is graded.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", global = true)]
     quit_line: Option<String>,
 
     /// Known failures of an unfinished server: case ids or patterns (RF6-*), one per line, #
@@ -155,6 +156,11 @@ struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 120, global = true)]
     cpu_seconds: u64,
 
+    /// Exit 1 when any case fails, a SHOULD case too (for one test per requirement, as in
+    /// GitHub Classroom).
+    #[arg(long)]
+    strict: bool,
+
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: Output,
@@ -166,6 +172,16 @@ struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Write GitHub Classroom's autograding workflow: one test per requirement, worth its
+    /// points from --rubric, run with the same --spawn, --build and --protocol as here. Put it
+    /// in the template repository as .github/workflows/classroom.yml, beside a copy of this
+    /// repository in batepapo/.
+    ///
+    /// Example:
+    ///   conformance classroom --spawn 'python3 servidor.py' --protocol plain \
+    ///     --rubric rubric.toml > .github/workflows/classroom.yml
+    #[command(verbatim_doc_comment)]
+    Classroom,
     /// Check a teacher's configuration before any grading: the rubric (--rubric), a batch
     /// file, Gradescope's autograder.conf. Every problem is named with its file and line.
     ///
@@ -179,13 +195,15 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         batch: Option<PathBuf>,
     },
-    /// Grade many servers, one at a time, from a batch file, and write a scoreboard (Markdown,
-    /// CSV, JSON) and each server's full report into --out.
+    /// Grade many servers, --jobs at once (2 by default), from a batch file, and write a grade
+    /// book (Markdown, CSV, JSON: points per requirement from --rubric, and in all) and each
+    /// server's full report into --out.
     ///
     /// Each [[server]] has a label and either spawn = "COMMAND" (with an optional dir = "...")
-    /// or address = "HOST:PORT"; [defaults] and each server may set time-limit, name-timeout,
-    /// stall-timeout and max-line. A server that does not start, does not speak chat/1, crashes
-    /// or passes its time limit gets that verdict and the batch goes on.
+    /// or address = "HOST:PORT"; [defaults] and each server may set build, time-limit,
+    /// name-timeout, stall-timeout, max-line, protocol, framing and quit-line. A server that
+    /// does not build or start, does not speak chat/1, crashes, stops accepting, freezes or
+    /// passes its time limit gets that verdict and the batch goes on.
     ///
     /// Exit codes: 0 every server passed its MUST cases, 1 some did not, 2 a bad batch file.
     #[command(verbatim_doc_comment)]
@@ -248,7 +266,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         bail!("--timeout-scale must be a number above 0 and at most 1000");
     }
-    if args.jobs == 0 {
+    if args.jobs == Some(0) {
         bail!("--jobs must be at least 1");
     }
     if args.memory == 0 || args.processes == 0 || args.cpu_seconds == 0 {
@@ -283,6 +301,32 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }) = &args.command
     {
         return check_config(&args, autograder_conf.as_deref(), batch.as_deref());
+    }
+    if let Some(Command::Classroom) = &args.command {
+        let Some(spawn) = &args.spawn else {
+            bail!("classroom needs --spawn: how a submission starts");
+        };
+        let rubric = match &args.rubric {
+            Some(path) => {
+                let known = known_cases(&args, &settings)?;
+                conformance::config::load_rubric(path, &known).map_err(TeacherError)?
+            }
+            None => Default::default(),
+        };
+        let mut flags = vec![
+            "--protocol".to_string(),
+            format!("{:?}", args.protocol).to_lowercase(),
+        ];
+        if let Some(q) = &args.quit_line {
+            flags.extend(["--quit-line".to_string(), q.clone()]);
+        }
+        let c = conformance::classroom::Classroom {
+            spawn: spawn.clone(),
+            build: args.build.clone(),
+            flags,
+        };
+        print!("{}", conformance::classroom::workflow(&c, &cases, &rubric));
+        return Ok(ExitCode::SUCCESS);
     }
     let rubric = match &args.rubric {
         Some(path) => {
@@ -340,7 +384,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             plain: settings,
             ..base_target(&args, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         },
-        jobs: args.jobs,
+        jobs: args.jobs.unwrap_or(16),
         limits: limits(&args),
     };
     let total = plan.cases.len();
@@ -375,7 +419,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         let t = report.tally();
         eprintln!("{} passed, {} failed", t.passed, t.failed);
     }
-    let failed = report.tally().run_failed();
+    let t = report.tally();
+    let failed = t.run_failed() || (args.strict && t.failed > 0);
     Ok(if failed {
         ExitCode::from(1)
     } else {
@@ -398,7 +443,8 @@ fn batch(
             client_bin: args.client_bin.clone().or_else(sibling_client),
             ..base_target(args, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         },
-        jobs: args.jobs,
+        jobs: 16,
+        servers_at_once: args.jobs.unwrap_or(2),
         only: args.only.clone(),
         rubric,
         limits: limits(args),

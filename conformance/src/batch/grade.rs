@@ -84,6 +84,8 @@ pub struct Graded {
     pub tally: Tally,
     /// Per requirement: (id, passed, cases).
     pub requirements: Vec<(String, usize, usize)>,
+    /// Its points, from the rubric (none earned when it could not be graded).
+    pub points: super::points::Points,
     /// Seconds spent on it.
     pub seconds: f64,
     /// Its full report, when cases ran.
@@ -97,8 +99,10 @@ pub struct Options {
     /// What every server is graded with (client binary, timeout scale, connection cap); each
     /// entry's address and settings replace the rest.
     pub base: Target,
-    /// Cases at once.
+    /// Cases at once, within one server.
     pub jobs: usize,
+    /// Servers graded at once.
+    pub servers_at_once: usize,
     /// `--only`: the case ids or requirements to run (all when empty), for plain servers
     /// (whose cases are not the chat/1 ones passed in).
     pub only: Vec<String>,
@@ -108,21 +112,36 @@ pub struct Options {
     pub limits: crate::limits::Limits,
 }
 
-/// Grades every server of `batch` (as [`super::load`] returns it), one at a time, calling `progress`
-/// after each.
+/// Grades every server of `batch` (as [`super::load`] returns it), `servers_at_once` at a
+/// time, each isolated from the others (its own servers, ports and limits), calling `progress`
+/// after each. The results keep the file's order.
 pub fn run(
     batch: &BatchFile,
     cases: &[Case],
     options: &Options,
-    progress: &mut dyn FnMut(&Graded),
+    progress: &mut (dyn FnMut(&Graded) + Send),
 ) -> Vec<Graded> {
-    let mut all = Vec::new();
-    for entry in &batch.servers {
-        let g = grade(entry, cases, options);
-        progress(&g);
-        all.push(g);
-    }
-    all
+    let slots: Vec<std::sync::Mutex<Option<Graded>>> =
+        batch.servers.iter().map(|_| Default::default()).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let progress = std::sync::Mutex::new(progress);
+    std::thread::scope(|s| {
+        for _ in 0..options.servers_at_once.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(entry) = batch.servers.get(i) else {
+                    return;
+                };
+                let g = grade(entry, cases, options);
+                (progress.lock().unwrap_or_else(|e| e.into_inner()))(&g);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(g);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .filter_map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect()
 }
 
 fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
@@ -139,11 +158,16 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
                     .collect()
             })
             .unwrap_or_default();
+        let points = report
+            .as_ref()
+            .map(|r| super::points::of(r, &options.rubric))
+            .unwrap_or_default();
         Graded {
             label: e.label.clone(),
             verdict,
             tally,
             requirements,
+            points,
             seconds: started.elapsed().as_secs_f64(),
             report,
         }

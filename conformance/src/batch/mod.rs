@@ -28,12 +28,14 @@
 //! time limit gets that verdict, and the batch goes on with the next.
 //!
 //! Parts: [`file`] reads and checks the batch file (every entry's settings into values before
-//! any server is graded); [`grade`] grades one server at a time and gives its verdict;
-//! [`scoreboard`] renders the table of verdicts; [`write`] puts the scoreboard and every
-//! server's reports into the output folder.
+//! any server is graded); [`grade`] grades the servers (`--jobs` at once) and gives each its
+//! verdict; [`points`] turns a report into points per requirement with the rubric;
+//! [`scoreboard`] renders the grade book (Markdown, spreadsheet-safe CSV); [`write`] puts it
+//! and every server's reports into the output folder.
 
 pub mod file;
 pub mod grade;
+pub mod points;
 pub mod scoreboard;
 pub mod write;
 
