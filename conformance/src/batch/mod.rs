@@ -1,5 +1,5 @@
-//! `conformance batch FILE.toml`: grade many servers, one at a time, each isolated and bounded
-//! in time, and write a scoreboard plus every server's full report.
+//! `conformance batch FILE.toml`: grade many servers, `--jobs` at once, each isolated and
+//! bounded in time, and write a grade book plus every server's full report.
 //!
 //! ```toml
 //! [defaults]                 # optional; every key may also be set per server
@@ -19,9 +19,10 @@
 //!
 //! [[server]]
 //! label = "carla"
-//! spawn = "python3 server.py {port}"  # a free port in {port}; ready once it listens there
+//! spawn = "python3 server.py"  # as handed in: the port in its code is found
 //! protocol = "plain"            # free text, graded by meaning (framing detected, or framing = "writes")
 //! quit-line = "{name} saiu do chat."
+//! build = "gcc -o server server.c"  # run once first; a failure is DID NOT BUILD
 //! ```
 //!
 //! A server that does not start, does not speak chat/1, crashes during the run or passes its
