@@ -417,7 +417,9 @@ pub fn launch(how: &Launch) -> Result<Spawned, SpawnError> {
             }
         }
         if let Some(port) = port {
-            if listening_on(port) {
+            // Its own listener on that port: the kernel may hand the same free port to two
+            // servers started at once, and the other one's must not be taken for it.
+            if listening_on(port, group, ns) {
                 let addr = SocketAddr::from(([127, 0, 0, 1], port));
                 return Ok(Spawned::start(child, addr, tail, stderr_ended, ns, jail));
             }
@@ -513,16 +515,19 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-/// Whether something listens on `port` (any address), from the kernel's tables; without
-/// them, by connecting once.
-fn listening_on(port: u16) -> bool {
-    crate::kernel::listening(port, None).unwrap_or_else(|| {
-        std::net::TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], port)),
-            Duration::from_millis(200),
-        )
-        .is_ok()
-    })
+/// Whether a process of group `group` listens on `port`, from the kernel's tables; without
+/// them, whether anything answers there.
+fn listening_on(port: u16, group: u32, ns: Option<u32>) -> bool {
+    if crate::kernel::listening(port, ns).is_some() {
+        return crate::kernel::listeners_of_group(group, ns)
+            .iter()
+            .any(|a| a.port() == port);
+    }
+    std::net::TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(200),
+    )
+    .is_ok()
 }
 
 #[cfg(test)]
