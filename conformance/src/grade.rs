@@ -27,7 +27,7 @@ use crate::plain::Protocol;
 use crate::report::Report;
 use crate::runner::{run_case, CaseResult, Outcome};
 use crate::spawn::{Launch, SpawnError, Spawned};
-use crate::watch::{Finding, Trigger};
+use crate::watch::{Broke, Finding, Trigger};
 use crate::{health, runner};
 
 /// The server to grade.
@@ -80,6 +80,9 @@ pub enum GradeError {
     /// Free text, but it announces nobody.
     #[error(transparent)]
     NotGradable(#[from] DetectError),
+    /// It exited while it was being checked, before any case.
+    #[error("{0}, while the grader was checking how it talks, before any case")]
+    ExitedEarly(String),
 }
 
 /// Grades `server` on `plan`; `progress` hears of every case as it ends.
@@ -109,7 +112,20 @@ pub fn grade(
     };
     target.addr = first.0;
     target.ns = first.1.as_ref().and_then(|s| s.ns);
-    let mut how = check(plan, &mut target)?;
+    let mut how = match check(plan, &mut target) {
+        Ok(how) => how,
+        Err(e) => {
+            // A server that died while being checked: that, not the check, is the news.
+            let died = first.1.as_ref().and_then(|s| {
+                let deadline = Instant::now() + Duration::from_secs(1);
+                while s.exited().is_none() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                s.exited()
+            });
+            return Err(died.map_or(e, |b| GradeError::ExitedEarly(b.to_string())));
+        }
+    };
     if let Some(l) = starting
         .as_ref()
         .filter(|l| !l.has_port() && !l.listen_flag)
@@ -341,7 +357,7 @@ fn fresh_once(
             }
         }
         health::check(&target, plain).map(|broke| {
-            let trigger = trigger_of(&r, &target, started, case);
+            let trigger = trigger_of(&r, &target, started, case, &broke);
             if let Some(f) = r.failure.as_mut() {
                 if !f.actual.starts_with("the server ") {
                     f.actual = format!("{broke}; before that: {}", f.actual);
@@ -355,9 +371,14 @@ fn fresh_once(
         while spawned.exited().is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        spawned
-            .exited()
-            .map(|broke| Finding::new(broke, Trigger::Disconnect, &case.id))
+        spawned.exited().map(|broke| {
+            let trigger = if limited(&broke) {
+                Trigger::During(case.title.clone())
+            } else {
+                Trigger::Disconnect
+            };
+            Finding::new(broke, trigger, &case.id)
+        })
     };
     if let Some(f) = finding {
         add(findings, f);
@@ -388,7 +409,7 @@ fn shared_in_turn(
                 let started = Instant::now();
                 let r = run_case(case, target);
                 if let Some(broke) = health::check(target, true) {
-                    let trigger = trigger_of(&r, target, started, case);
+                    let trigger = trigger_of(&r, target, started, case, &broke);
                     let f = Finding::new(broke, trigger, &case.id);
                     broken = Some(format!("{} (in {})", f.text, case.id));
                     add(findings, f);
@@ -404,7 +425,17 @@ fn shared_in_turn(
 
 /// What set off a break seen in case `case`: a disconnect when a user of the case had
 /// disconnected before the server broke (or before the case gave up waiting for it).
-fn trigger_of(r: &CaseResult, target: &Target, started: Instant, case: &Case) -> Trigger {
+fn trigger_of(
+    r: &CaseResult,
+    target: &Target,
+    started: Instant,
+    case: &Case,
+    broke: &Broke,
+) -> Trigger {
+    if limited(broke) {
+        // Stopped at a limit: what it was doing then, not a user leaving, set it off.
+        return Trigger::During(case.title.clone());
+    }
     if r.outcome == Outcome::Pass {
         // Broken after a case that held: its users had just left.
         return Trigger::Disconnect;
@@ -431,6 +462,11 @@ fn trigger_of(r: &CaseResult, target: &Target, started: Instant, case: &Case) ->
     } else {
         Trigger::During(case.title.clone())
     }
+}
+
+/// Whether the server was stopped at one of its limits.
+fn limited(broke: &Broke) -> bool {
+    matches!(broke, Broke::Exited { limit: Some(_), .. })
 }
 
 /// Whether a stderr shows an exception, a panic or a crash rather than a log.

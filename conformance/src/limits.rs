@@ -172,7 +172,8 @@ impl Jail {
         if failcnt > 0 || counted(read(&self.memory, "memory.events"), "oom_kill ") {
             return Some(format!("it used up its {} MB of memory", l.memory_mb));
         }
-        if status.contains("SIGXCPU") {
+        // Killed by SIGXCPU: directly, or as a shell reports a child's (128 + 24).
+        if status.contains("SIGXCPU") || status == "exit status: 152" {
             return Some(format!("it used up its {} s of CPU time", l.cpu_seconds));
         }
         if counted(read(&self.pids, "pids.events"), "max ") {
@@ -293,5 +294,6 @@ mod tests {
         let jail = Jail::new(Limits::default());
         let hit = jail.hit("signal: 24 (SIGXCPU)").unwrap();
         assert_eq!(hit, "it used up its 120 s of CPU time");
+        assert_eq!(jail.hit("exit status: 152"), Some(hit), "as sh reports it");
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::Config;
-use crate::generator::{generator_bound, OwnDelay};
+use crate::generator::{generator_bound, own_delay_ms, OwnDelay};
 use crate::histograms::Histograms;
 use crate::outcome::{CpuUse, Outcome, Phases};
 use crate::report::{Counts, Latency, Rates, SelfCheck, Summary};
@@ -175,20 +175,18 @@ impl Summary {
         let latency_from_sent = Latency::of(&p.hist.from_sent);
         // A part whose generator was the bottleneck spoils its own samples, which merged
         // percentiles could dilute: the whole is generator-bound when any part was.
+        let own = OwnDelay {
+            latency_p99: latency.p99,
+            sent_p99: latency_from_sent.p99,
+            send_lag_p99: send_lag.p99,
+            loop_lag_p99: loop_lag.p99,
+            notice_lag_p99: (notice_lag.count > 0).then_some(notice_lag.p99),
+            burst_gap: (p.config.arrival == crate::schedule::Arrival::Burst)
+                .then(|| 1000.0 / p.config.rate),
+        };
+        let own_delay_ms = if measured { own_delay_ms(own) } else { 0.0 };
         let generator_note = if p.inherited_generator_notes.is_empty() {
-            measured
-                .then(|| {
-                    generator_bound(OwnDelay {
-                        latency_p99: latency.p99,
-                        sent_p99: latency_from_sent.p99,
-                        send_lag_p99: send_lag.p99,
-                        loop_lag_p99: loop_lag.p99,
-                        notice_lag_p99: (notice_lag.count > 0).then_some(notice_lag.p99),
-                        burst_gap: (p.config.arrival == crate::schedule::Arrival::Burst)
-                            .then(|| 1000.0 / p.config.rate),
-                    })
-                })
-                .flatten()
+            measured.then(|| generator_bound(own)).flatten()
         } else {
             Some(p.inherited_generator_notes.join("; "))
         };
@@ -226,6 +224,7 @@ impl Summary {
                 server_cpu_pct: p.cpu.server_cpu_pct,
                 loadgen_us_per_delivery: p.cpu.loadgen_us_per_delivery,
                 server_us_per_delivery: p.cpu.server_us_per_delivery,
+                own_delay_ms,
                 generator_bound: generator_note.is_some(),
                 generator_note,
             },

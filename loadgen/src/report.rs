@@ -111,6 +111,9 @@ pub struct SelfCheck {
     pub loadgen_us_per_delivery: Option<f64>,
     /// The embedded server's CPU time per delivery, µs.
     pub server_us_per_delivery: Option<f64>,
+    /// The generator's own delay at p99, ms: the larger of its send and receive sides. The
+    /// server's own latency is at least the headline less this.
+    pub own_delay_ms: f64,
     /// Whether the generator's own delay is a material part of the latency reported.
     pub generator_bound: bool,
     /// Why, in one line, when it is.

@@ -8,8 +8,15 @@
 //!
 //! Each step is a whole [`crate::run::run`] (connect, warm-up, measure, drain) judged by
 //! [`judge`]. On a `--server`, the next step starts only once the server has caught up
-//! ([`crate::settle`]); the embedded server is a fresh one per step. A generator-bound step ends
-//! the search: past it, what would be measured is loadgen.
+//! ([`crate::settle`]); the embedded server is a fresh one per step.
+//!
+//! Latency counts from the planned send, so loadgen's own delay only ever adds to it: a step
+//! that holds the SLO with its plan really sent passes, however much of its latency was
+//! loadgen's (the step says how much). Only a failing step can be the generator's fault: when
+//! its latency less loadgen's own delay would hold the SLO, it cannot be judged, and the search
+//! stops there with the capacity "at least" the last pass. So does a step whose generator could
+//! not send its plan (under [`SENT_ENOUGH_PCT`] of the planned messages): the generator, not
+//! the server, is then the limit.
 
 use std::time::Duration;
 
@@ -45,11 +52,18 @@ pub enum Verdict {
     GeneratorBound(String),
 }
 
+/// A step whose generator sent less than this share of its planned messages did not apply the
+/// load it names: the generator fell behind, and the search stops there. A run below it is
+/// invalid anyway (the same figure), so no step passes without its plan sent.
+pub const SENT_ENOUGH_PCT: f64 = 95.0;
+
 /// Judges a step: `Err` is a run that could not measure (too few bots registered).
 ///
 /// The server's own faults (duplicates, reordering, errors) fail a step whatever the generator
-/// did; past them, a generator-bound step is not the server's to pass or fail (a generator too
-/// slow to read in time loses deliveries too).
+/// did. A generator that did not send its plan, or that was generator-bound and lost
+/// deliveries (a generator too slow to read in time loses deliveries too), stops the search. A
+/// step that holds the SLO passes; one that fails it is the server's, unless its latency less
+/// loadgen's own delay would hold it.
 pub fn judge(run: &Result<Summary, String>, slo: &[Threshold]) -> Verdict {
     let s = match run {
         Ok(s) => s,
@@ -71,26 +85,63 @@ pub fn judge(run: &Result<Summary, String>, slo: &[Threshold]) -> Verdict {
     if !own.is_empty() {
         return Verdict::Fail(own.join(", "));
     }
-    if let Some(note) = &s.self_check.generator_note {
-        return Verdict::GeneratorBound(note.clone());
+    let planned = s.rates.target_msgs_per_s > 0.0;
+    if planned && s.rates.achieved_pct < SENT_ENOUGH_PCT {
+        return Verdict::GeneratorBound(format!(
+            "generator-bound: loadgen sent only {:.1}% of the planned messages (under {:.0}%): \
+             it fell behind its own plan",
+            s.rates.achieved_pct, SENT_ENOUGH_PCT
+        ));
     }
-    // Loss, past a generator that kept up: the server's.
     if c.lost > 0 {
-        return Verdict::Fail(format!("{} lost", c.lost));
+        return match &s.self_check.generator_note {
+            // A generator too slow to read in time loses deliveries too.
+            Some(note) => Verdict::GeneratorBound(note.clone()),
+            None => Verdict::Fail(format!("{} lost", c.lost)),
+        };
     }
     if !s.valid {
         return Verdict::Fail(format!("invalid: {}", s.invalid_reasons.join("; ")));
     }
-    let failed: Vec<String> = gate::check_thresholds(s, slo)
+    let failed = failures(s, slo);
+    if failed.is_empty() {
+        return Verdict::Pass;
+    }
+    // Latency counts from the planned send: loadgen's own delay only ever adds to it.
+    let own = s.self_check.own_delay_ms;
+    if own > 0.0 && failures(&less_own_delay(s, own), slo).is_empty() {
+        return Verdict::GeneratorBound(format!(
+            "generator-bound: the step missed the SLO ({}), but its latency less loadgen's own \
+             delay ({own:.3} ms at p99) would hold it",
+            failed.join("; ")
+        ));
+    }
+    Verdict::Fail(failed.join("; "))
+}
+
+/// The thresholds of `slo` that `s` misses, in words.
+fn failures(s: &Summary, slo: &[Threshold]) -> Vec<String> {
+    gate::check_thresholds(s, slo)
         .into_iter()
         .filter(|c| !c.pass)
         .map(|c| format!("{} (actual {})", c.what, c.actual))
-        .collect();
-    if failed.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::Fail(failed.join("; "))
+        .collect()
+}
+
+/// `s` with `own` ms taken off its latency percentiles: the best the server can have done.
+fn less_own_delay(s: &Summary, own: f64) -> Summary {
+    let mut t = s.clone();
+    for v in [
+        &mut t.latency.p50,
+        &mut t.latency.p90,
+        &mut t.latency.p99,
+        &mut t.latency.p999,
+        &mut t.latency.max,
+        &mut t.latency.mean,
+    ] {
+        *v = (*v - own).max(0.0);
     }
+    t
 }
 
 /// One step, as reported.
@@ -113,6 +164,9 @@ pub struct Step {
     pub p99_ms: f64,
     /// How long the server took to catch up before this step, seconds (`--server` only).
     pub settle_s: Option<f64>,
+    /// Loadgen's own delay at p99, ms: how much of the latency was loadgen's, not the server's.
+    #[serde(default)]
+    pub own_delay_ms: f64,
     /// The step's whole report, when it measured.
     pub report: Option<Summary>,
 }
@@ -131,6 +185,7 @@ impl Step {
         let (deliveries_per_s, p50_ms, p99_ms) = report.as_ref().map_or((0.0, 0.0, 0.0), |s| {
             (s.rates.deliveries_per_s, s.latency.p50, s.latency.p99)
         });
+        let own_delay_ms = report.as_ref().map_or(0.0, |s| s.self_check.own_delay_ms);
         Step {
             number,
             purpose,
@@ -140,6 +195,7 @@ impl Step {
             p50_ms,
             p99_ms,
             settle_s: None,
+            own_delay_ms,
             report,
         }
     }
@@ -272,6 +328,48 @@ pub struct Search {
     /// The step that answers: the confirmation of the best load (or, when the search was cut
     /// short, the best passing step so far).
     pub answer: Option<usize>,
+    /// The answer as figures, when there is one.
+    #[serde(default)]
+    pub capacity: Option<Capacity>,
+}
+
+/// The capacity found, explicitly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    /// Deliveries per second at the answering step.
+    pub deliveries_per_s: f64,
+    /// Bots.
+    pub clients: usize,
+    /// Messages per second per bot.
+    pub rate: f64,
+    /// The load applied: clients x rate, messages per second.
+    pub msgs_per_s: f64,
+    /// Latency from planned send at that load, ms.
+    pub p50_ms: f64,
+    /// Latency from planned send at that load, ms.
+    pub p99_ms: f64,
+    /// How much of that p99 was loadgen's own delay, ms: the server's margin is larger.
+    pub own_delay_ms: f64,
+    /// Whether a second run at that load held too.
+    pub confirmed: bool,
+    /// Whether the server may take more: the search was cut short, or loadgen ran on the
+    /// server's own machine and took cores it would otherwise have.
+    pub lower_bound: bool,
+    /// Whether loadgen and the server shared a machine.
+    pub shared_machine: bool,
+}
+
+/// Whether loadgen and the server of `base` share a machine: the embedded server, or an
+/// address on loopback.
+pub fn shares_machine(base: &Config) -> bool {
+    use std::net::ToSocketAddrs;
+    match &base.server {
+        None => true,
+        Some(addr) => addr
+            .to_socket_addrs()
+            .map(|mut a| a.all(|a| a.ip().is_loopback()))
+            .unwrap_or(false),
+    }
 }
 
 impl Search {
@@ -337,6 +435,25 @@ pub fn search<E: std::fmt::Display>(
         }),
     }
     .map(|s| s.number);
+    let capacity = answer
+        .and_then(|n| steps.iter().find(|s| s.number == n))
+        .map(|a| {
+            let c = plan.step_config(base, a.load);
+            let confirmed = a.purpose == Purpose::Confirm;
+            let shared_machine = shares_machine(base);
+            Capacity {
+                deliveries_per_s: a.deliveries_per_s,
+                clients: c.clients,
+                rate: c.rate,
+                msgs_per_s: c.clients as f64 * c.rate,
+                p50_ms: a.p50_ms,
+                p99_ms: a.p99_ms,
+                own_delay_ms: a.own_delay_ms,
+                confirmed,
+                lower_bound: !matches!(stop, Stop::Precision | Stop::ReachedTo) || shared_machine,
+                shared_machine,
+            }
+        });
     Search {
         vary: plan.vary,
         slo: plan.slo.iter().map(|t| t.text().to_string()).collect(),
@@ -345,6 +462,7 @@ pub fn search<E: std::fmt::Display>(
         steps,
         stop,
         answer,
+        capacity,
     }
 }
 

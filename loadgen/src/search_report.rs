@@ -37,15 +37,30 @@ pub fn answer(s: &Search) -> String {
         Stop::ReachedTo => "confirmed; the highest load allowed (--to): raise it".into(),
         _ => "not confirmed: the search was cut short".into(),
     };
-    format!(
+    let own = if a.own_delay_ms >= 0.01 {
+        format!(
+            "; {:.2} ms of that p99 was loadgen's own delay, so the server's margin is larger",
+            a.own_delay_ms
+        )
+    } else {
+        String::new()
+    };
+    let mut line = format!(
         "capacity: {at_least}{:.0} deliveries/s holding {slo}, at {} (p50 {:.2} ms, p99 {:.2} ms; \
-         step {}, {confirmed})",
+         step {}, {confirmed}{own})",
         a.deliveries_per_s,
         load(a.load),
         a.p50_ms,
         a.p99_ms,
         a.number
-    )
+    );
+    if s.capacity.as_ref().is_some_and(|c| c.shared_machine) {
+        line.push_str(
+            "\nloadgen and the server shared this machine and competed for its cores: on a \
+             machine of its own the server takes at least this much",
+        );
+    }
+    line
 }
 
 /// Why the search stopped, in a sentence a person can act on.
@@ -73,9 +88,9 @@ pub fn stop_sentence(s: &Search) -> String {
                 .unwrap_or("");
             format!(
                 "stopped at step {n}: at this load the generator is the limit, not the server \
-                 ({note}). Give loadgen more cores or more machines: --workers on a bigger \
-                 machine, or shards on other machines (--shard I/N, with --server pointing at \
-                 this server from there)."
+                 ({note}), so the capacity is at least the last load that held. Give loadgen \
+                 more cores or more machines: --workers on a bigger machine, or shards on other \
+                 machines (--shard I/N, with --server pointing at this server from there)."
             )
         }
     }
@@ -302,6 +317,7 @@ mod tests {
             p50_ms: 1.0,
             p99_ms: 4.0,
             settle_s: None,
+            own_delay_ms: 0.0,
             report: Some(Summary::default()),
         }
     }
@@ -322,6 +338,7 @@ mod tests {
             ],
             stop,
             answer,
+            capacity: None,
         }
     }
 

@@ -126,6 +126,19 @@ impl Chart {
             let pad = (x1 - x0).max(1.0) / n as f64 / 2.0;
             (x0, x1) = (x0 - pad, x1 + pad);
         }
+        if !bars && !self.x_log {
+            // One point, or a narrow range far from zero: widen it to a fifth of its size, so
+            // that round ticks tell their values apart (not 2450, 2450, 2451, ...).
+            let least = 0.2 * x0.abs().max(x1.abs()).max(1.0);
+            if x1 - x0 < least {
+                let nonnegative = x0 >= 0.0;
+                x0 = (x0 + x1) / 2.0 - least / 2.0;
+                if nonnegative {
+                    x0 = x0.max(0.0);
+                }
+                x1 = x0 + least;
+            }
+        }
         if x1 <= x0 {
             x1 = x0 + 1.0;
         }
@@ -301,6 +314,37 @@ mod tests {
         assert_eq!(nice_step(0.7, 5), 0.2);
         assert_eq!(nice_step(900.0, 8), 200.0);
         assert_eq!(nice_step(0.0, 5), 1.0);
+    }
+
+    #[test]
+    fn one_point_gets_ticks_with_distinct_labels() {
+        let chart = Chart {
+            title: "t".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            x_ticks: vec![],
+            x_log: false,
+            series: vec![Series {
+                name: "p99".into(),
+                color: "#000",
+                style: Style::Line,
+                points: vec![(2450.0, 1.6)],
+            }],
+        };
+        let svg = chart.render();
+        let labels: Vec<&str> = svg
+            .split(r#"text-anchor="middle">"#)
+            .skip(1)
+            .filter_map(|t| t.split('<').next())
+            .collect();
+        assert!(labels.len() >= 3, "{labels:?}");
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert_eq!(unique, labels, "repeated tick labels");
+        assert!(
+            labels.contains(&"2400") || labels.contains(&"2500"),
+            "{labels:?}"
+        );
     }
 
     #[test]

@@ -141,6 +141,19 @@ fn relay(
 
 #[test]
 fn a_server_of_known_capacity_is_found_within_the_precision() {
+    known_capacity_is_found(&[]);
+}
+
+#[test]
+fn a_generator_held_back_a_little_still_finds_the_capacity() {
+    // 1 ms of blocking after each send on one worker: up to 64% of its time at the steps
+    // above the capacity; it keeps its plan, so every step is judged, and none stops the
+    // search.
+    known_capacity_is_found(&["--workers", "1", "--hold-back", "1ms"]);
+}
+
+/// Searches the paced server of known capacity with `extra` flags, and checks the answer.
+fn known_capacity_is_found(extra: &[&str]) {
     let _alone = one_at_a_time();
     // 4 bots; 333 lines/s relayed, to 3 others each: 999 deliveries/s, 83.25 msg/s per bot.
     let lines_per_s = 333.0;
@@ -165,6 +178,7 @@ fn a_server_of_known_capacity_is_found_within_the_precision() {
         .args(["--slo", "p99<50ms", "--precision", "10%"])
         .args(["--warmup", "1s", "--duration", "2s", "--drain", "3s"])
         .args(["--threshold", "capacity>=700"])
+        .args(extra)
         .arg("--json")
         .arg(&json)
         .arg("--html")
@@ -189,6 +203,15 @@ fn a_server_of_known_capacity_is_found_within_the_precision() {
     );
     assert_eq!(answer["purpose"], "confirm", "{}", show(&out));
     assert_eq!(report["stop"], "precision", "{}", show(&out));
+    // The capacity, explicitly: deliveries, load, latency, confirmed, and a lower bound since
+    // loadgen and the server share this machine.
+    let c = &report["capacity"];
+    assert_eq!(c["deliveries_per_s"].as_f64(), Some(found), "{c}");
+    assert_eq!(c["clients"], 4, "{c}");
+    assert!(c["msgs_per_s"].as_f64().unwrap() > 0.0, "{c}");
+    assert_eq!(c["confirmed"], true, "{c}");
+    assert_eq!(c["lower_bound"], true, "{c}");
+    assert!(c["p99_ms"].as_f64().unwrap() < 50.0, "{c}");
     // Every step above the capacity failed, every one below passed.
     for s in steps {
         let load = s["load"].as_f64().unwrap();

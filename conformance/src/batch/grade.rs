@@ -218,6 +218,7 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
                 GradeError::DidNotStart(e) => Verdict::DidNotStart(e.to_string()),
                 GradeError::NotChat1(e) => Verdict::NotChat1(e.to_string()),
                 GradeError::NotGradable(e) => Verdict::NotGradable(e.to_string()),
+                GradeError::ExitedEarly(e) => Verdict::Crashed(e),
             };
             return done(verdict, None);
         }

@@ -61,7 +61,8 @@ pub fn of(report: &Report, rubric: &Rubric) -> Points {
 
 /// A number of points as a spreadsheet reads it: plain, at most two decimals.
 pub fn number(x: f64) -> String {
-    let text = format!("{:.2}", (x * 100.0).round() / 100.0);
+    // Adding 0 turns -0 (an empty sum) into 0.
+    let text = format!("{:.2}", (x * 100.0).round() / 100.0 + 0.0);
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
@@ -75,5 +76,6 @@ mod tests {
         assert_eq!(number(6.666_666), "6.67");
         assert_eq!(number(0.5), "0.5");
         assert_eq!(number(0.0), "0");
+        assert_eq!(number(-0.0), "0");
     }
 }

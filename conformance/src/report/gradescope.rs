@@ -91,8 +91,8 @@ pub enum RubricError {
     #[error("cannot read the rubric {0}")]
     Read(String, #[source] std::io::Error),
     /// It is not a valid rubric.
-    #[error("invalid rubric {0}")]
-    Parse(String, #[source] toml::de::Error),
+    #[error("invalid rubric {0}: {1}")]
+    Parse(String, toml::de::Error),
     /// A weight or a number of points that is negative or not a number.
     #[error("rubric {0}: {1} must be a number of points, at least 0")]
     Negative(String, String),
