@@ -7,8 +7,9 @@
 //! 2. Where the grader starts the server, **every case gets a fresh one**, so that one defect
 //!    costs its own requirement only. The server is watched while the case runs ([`Watch`]): a
 //!    case whose server exited fails at once with the reason. After the case, a failure is
-//!    explained ([`health`]: exited, stopped accepting, stopped relaying), and a failed case is
-//!    run once more on another fresh server: a result that changes is reported as varied.
+//!    explained ([`health`]: exited, stopped accepting, stopped relaying), and every case is
+//!    run twice, each time on a fresh server: two results that disagree fail the case as
+//!    varied, so that a racy server passes or fails nothing by luck.
 //! 3. On a server the grader cannot restart (`--server`), free-form cases run one at a time
 //!    and the server's health is checked after each; once it is broken, the cases left are not
 //!    run, and the report says why.
@@ -290,8 +291,10 @@ fn run_each(
         .collect()
 }
 
-/// One case on a fresh server, explained when it fails, and run again to see whether its
-/// result holds.
+/// One case on a fresh server, explained when it fails, and run on a second fresh server to
+/// see whether its result holds: a racy server must not pass or fail a case by luck. Two runs
+/// that disagree fail the case, saying that it varied (a passing case is quick to run twice; a
+/// failing one would be retried anyway).
 fn fresh(
     server: &Launch,
     case: &Case,
@@ -300,23 +303,26 @@ fn fresh(
     findings: &Mutex<Vec<Finding>>,
 ) -> CaseResult {
     let first = fresh_once(server, case, base, plain, findings);
-    if first.outcome != Outcome::Fail {
+    if !matches!(first.outcome, Outcome::Fail | Outcome::Pass) {
         return first;
     }
-    let second = fresh_once(server, case, base, plain, &Mutex::default());
-    if second.outcome == Outcome::Pass {
-        let mut r = first;
-        r.varied = true;
-        if let Some(f) = r.failure.as_mut() {
-            f.actual = format!(
-                "{} (the result varied: the same case passed on a second fresh server, so the \
-                 server behaves differently from run to run here, a race)",
-                f.actual
-            );
-        }
-        return r;
+    let second = fresh_once(server, case, base, plain, findings);
+    let (failed, passed) = match (first.outcome, second.outcome) {
+        (Outcome::Pass, Outcome::Pass) => return first,
+        (Outcome::Fail, Outcome::Pass) => (first, "the same case then passed"),
+        (Outcome::Pass, Outcome::Fail) => (second, "the same case had passed"),
+        _ => return first,
+    };
+    let mut r = failed;
+    r.varied = true;
+    if let Some(f) = r.failure.as_mut() {
+        f.actual = format!(
+            "{} (the result varied: {passed} on another fresh server, so the server behaves \
+             differently from run to run here, a race)",
+            f.actual
+        );
     }
-    first
+    r
 }
 
 fn fresh_once(
