@@ -298,7 +298,7 @@ fn a_server_bound_to_its_authors_lan_address_is_graded_in_a_network_of_its_own()
         assert!(r.server.contains("192.168.1.12:65432"), "{}", r.server);
     } else {
         // Without root: it cannot bind, and the report says what to change.
-        let e = graded.err().expect("it cannot start here");
+        let e = graded.expect_err("it cannot start here");
         assert!(
             e.to_string()
                 .contains("an address this machine does not have"),
@@ -321,8 +321,7 @@ fn a_c_submission_that_does_not_compile_gets_the_compilers_message_at_once() {
         build: Some("gcc -o server server.c".into()),
         dir: Some(dir.clone()),
     })
-    .err()
-    .expect("it does not build");
+    .expect_err("it does not build");
     assert!(matches!(e, GradeError::DidNotBuild(_)), "{e}");
     let text = e.to_string();
     assert!(text.starts_with("your server did not compile"), "{text}");
@@ -356,9 +355,7 @@ fn a_fork_bomb_ends_as_a_finding_about_its_submission() {
     let Some(s) = submission("py_fork_bomb.py") else {
         return;
     };
-    let e = graded_with(s)
-        .err()
-        .expect("it cannot start under the limit");
+    let e = graded_with(s).expect_err("it cannot start under the limit");
     let text = e.to_string();
     assert!(matches!(e, GradeError::DidNotStart(_)), "{text}");
     assert!(text.contains("more than 256 processes"), "{text}");
@@ -369,9 +366,7 @@ fn a_twenty_gigabyte_allocation_ends_as_a_finding_about_its_submission() {
     let Some(s) = submission("py_memory_hog.py") else {
         return;
     };
-    let e = graded_with(s)
-        .err()
-        .expect("it cannot start under the limit");
+    let e = graded_with(s).expect_err("it cannot start under the limit");
     let text = e.to_string();
     assert!(matches!(e, GradeError::DidNotStart(_)), "{text}");
     // A memory group kills it; an rlimit on its data makes the allocation fail.

@@ -73,9 +73,9 @@ pub(super) fn render(report: &Report) -> String {
         // What happened to the server is not a case, but CI systems show a suite's output.
         out.push_str("  <testsuite name=\"server\" tests=\"0\" failures=\"0\">\n    <system-err>");
         for f in &report.findings {
-            write!(
+            writeln!(
                 out,
-                "{} (seen in {})\n",
+                "{} (seen in {})",
                 xml(&f.text),
                 xml(&f.cases.join(", "))
             )

@@ -203,16 +203,7 @@ pub(super) fn leave_by_breaking(ctx: &mut Ctx) -> Result<(), Failure> {
 pub(super) fn join_after_break(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut p = group(ctx, &["alice", "bob", "carol"])?;
     let carol = p.pop().expect("three");
-    let name = carol.name.clone();
-    let since = p[0].mark();
-    carol.abort();
-    // Its leave notice, if the server sends one (P-RF8-03 grades that): only a wait.
-    let _ = p[0].wait_for(
-        since,
-        &[&name],
-        "a leave notice",
-        Some(ctx.target.scaled(Duration::from_secs(1))),
-    );
+    leaves(ctx, &p[0], carol, true);
     let present: Vec<&Peer> = p.iter().collect();
     let dave = join(ctx, "dave", &present)?;
     p.push(dave);
@@ -223,6 +214,24 @@ pub(super) fn join_after_break(ctx: &mut Ctx) -> Result<(), Failure> {
         &marks,
         "after carol's connection broke, with dave new",
     )
+}
+
+/// `gone` leaves (closing, or breaking its connection when `abrupt`), and `watcher` is given a
+/// moment for its leave notice, if the server sends one: only a wait, since RF8 grades that.
+fn leaves(ctx: &Ctx, watcher: &Peer, gone: Peer, abrupt: bool) {
+    let name = gone.name.clone();
+    let since = watcher.mark();
+    if abrupt {
+        gone.abort();
+    } else {
+        gone.close();
+    }
+    let _ = watcher.wait_for(
+        since,
+        &[&name],
+        "a leave notice",
+        Some(ctx.target.scaled(Duration::from_secs(1))),
+    );
 }
 
 /// Each of `p` says something, and every other one hears it.
@@ -258,16 +267,7 @@ pub(super) fn after_leaves(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut p = group(ctx, &["alice", "bob", "carol"])?;
     for _ in 0..2 {
         let gone = p.pop().expect("three");
-        let name = gone.name.clone();
-        let since = p[0].mark();
-        gone.close();
-        // Its leave notice, if the server sends one (RF8 grades that): only a wait.
-        let _ = p[0].wait_for(
-            since,
-            &[&name],
-            "a leave notice",
-            Some(ctx.target.scaled(Duration::from_secs(1))),
-        );
+        leaves(ctx, &p[0], gone, false);
     }
     let present: Vec<&Peer> = p.iter().collect();
     let dave = join(ctx, "dave", &present)?;
