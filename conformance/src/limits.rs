@@ -6,7 +6,8 @@
 //! tree), each server gets its own `pids` and `memory` group: the kernel then refuses the 257th
 //! process and kills a server past its memory, and every process left in the group is killed
 //! when the server is stopped, even one that left the process group. CPU time is an rlimit
-//! (`RLIMIT_CPU`, SIGXCPU), and without a memory group memory is one too (`RLIMIT_DATA`).
+//! (`RLIMIT_CPU`, SIGXCPU), and without a memory group memory is one too (`RLIMIT_DATA`, at four
+//! times the limit: each thread's stack counts there in full).
 //! Without control groups the number of processes is not limited (an rlimit on processes
 //! counts every process of the user, the grader's own threads included).
 
@@ -30,7 +31,8 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             memory_mb: 1024,
-            processes: 256,
+            // A thread per client, and the chat/1 cases open up to 2000 connections at once.
+            processes: 4096,
             cpu_seconds: 120,
         }
     }
@@ -121,7 +123,12 @@ impl Jail {
         use std::os::unix::process::CommandExt;
         let joins = self.joins.clone();
         let cpu = self.limits.cpu_seconds;
-        let data = self.memory.is_none().then_some(self.limits.memory_mb << 20);
+        // Without a memory group, an rlimit on data: four times the limit, since every thread's
+        // stack counts there in full although little of it is ever touched.
+        let data = self
+            .memory
+            .is_none()
+            .then_some((self.limits.memory_mb << 20).saturating_mul(4));
         // SAFETY: between fork and exec only async-signal-safe calls are made: open, write,
         // close and setrlimit, on paths prepared before the fork.
         unsafe {

@@ -148,8 +148,9 @@ struct Args {
     memory: u64,
 
     /// Processes and threads each copy of a started server may run at once (with control
-    /// groups only, as root).
-    #[arg(long, value_name = "N", default_value_t = 256, global = true)]
+    /// groups only, as root). A thread-per-client server needs one per connection, and the
+    /// chat/1 cases open up to --max-connections (2000) at once to find a server's limit.
+    #[arg(long, value_name = "N", default_value_t = 4096, global = true)]
     processes: u64,
 
     /// CPU time each copy of a started server may use, in seconds (each copy serves one case).

@@ -355,7 +355,11 @@ fn a_fork_bomb_ends_as_a_finding_about_its_submission() {
     let Some(s) = submission("py_fork_bomb.py") else {
         return;
     };
-    let e = graded_with(s).expect_err("it cannot start under the limit");
+    let limits = conformance::limits::Limits {
+        processes: 256,
+        ..Default::default()
+    };
+    let e = graded_under(s, plan_with(limits)).expect_err("it cannot start under the limit");
     let text = e.to_string();
     assert!(matches!(e, GradeError::DidNotStart(_)), "{text}");
     assert!(text.contains("more than 256 processes"), "{text}");
