@@ -93,25 +93,6 @@ impl Jail {
         jail
     }
 
-    /// Which limits the kernel enforces for this server, in words.
-    pub fn enforced(&self) -> String {
-        let l = self.limits;
-        let mut parts = vec![format!("{} s of CPU time", l.cpu_seconds)];
-        parts.push(format!(
-            "{} MB of memory{}",
-            l.memory_mb,
-            if self.memory.is_some() {
-                ""
-            } else {
-                " (of data)"
-            }
-        ));
-        if self.pids.is_some() {
-            parts.push(format!("{} processes and threads", l.processes));
-        }
-        parts.join(", ")
-    }
-
     /// Whether processes are limited (a control group could be made).
     pub fn limits_processes(&self) -> bool {
         self.pids.is_some()
