@@ -111,7 +111,7 @@ struct Args {
     scenarios: Vec<PathBuf>,
 
     /// Cases at once against one server (default 16; a free-form server's copies, 4 at
-    /// most). In batch: servers graded at once (default 2), each isolated from the others.
+    /// most). In batch: servers graded at once (default 4), each isolated from the others.
     #[arg(long, value_name = "N", global = true)]
     jobs: Option<usize>,
 
@@ -196,7 +196,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         batch: Option<PathBuf>,
     },
-    /// Grade many servers, --jobs at once (2 by default), from a batch file, and write a grade
+    /// Grade many servers, --jobs at once (4 by default), from a batch file, and write a grade
     /// book (Markdown, CSV, JSON: points per requirement from --rubric, and in all) and each
     /// server's full report into --out.
     ///
@@ -445,7 +445,7 @@ fn batch(
             ..base_target(args, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         },
         jobs: 16,
-        servers_at_once: args.jobs.unwrap_or(2),
+        servers_at_once: args.jobs.unwrap_or(4),
         only: args.only.clone(),
         rubric,
         limits: limits(args),
