@@ -51,8 +51,15 @@ pub fn line_of(text: &str, section: &str, key: &str) -> Option<usize> {
     None
 }
 
-/// What is wrong with a rubric for `cases` (its semantics: its syntax was read already).
-pub fn check_rubric(rubric: &Rubric, text: &str, file: &str, cases: &[Case]) -> Vec<Problem> {
+/// What is wrong with a rubric whose ids may name any of `cases`, and whose points are scored
+/// on `scored` (the cases of the protocol graded; its syntax was read already).
+pub fn check_rubric(
+    rubric: &Rubric,
+    text: &str,
+    file: &str,
+    cases: &[Case],
+    scored: &[Case],
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     let at = |section: &str, key: &str, what: String| Problem {
         file: file.to_string(),
@@ -94,7 +101,7 @@ pub fn check_rubric(rubric: &Rubric, text: &str, file: &str, cases: &[Case]) -> 
         }
     }
     if let Some(total) = rubric.total {
-        let results: Vec<crate::runner::CaseResult> = cases
+        let results: Vec<crate::runner::CaseResult> = scored
             .iter()
             .map(|c| crate::runner::skipped(c, crate::case::Failure::new("", "")))
             .collect();
@@ -185,8 +192,8 @@ pub fn check_autograder_conf(text: &str, file: &str) -> Vec<Problem> {
     problems
 }
 
-/// Reads and checks a rubric file for `cases`: every problem, or the rubric.
-pub fn load_rubric(path: &Path, cases: &[Case]) -> Result<Rubric, Vec<Problem>> {
+/// Reads and checks a rubric file (see [`check_rubric`]): every problem, or the rubric.
+pub fn load_rubric(path: &Path, cases: &[Case], scored: &[Case]) -> Result<Rubric, Vec<Problem>> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![Problem {
@@ -202,7 +209,7 @@ pub fn load_rubric(path: &Path, cases: &[Case]) -> Result<Rubric, Vec<Problem>> 
             what: e.to_string(),
         }]
     })?;
-    let problems = check_rubric(&rubric, &text, &file, cases);
+    let problems = check_rubric(&rubric, &text, &file, cases, scored);
     if problems.is_empty() {
         Ok(rubric)
     } else {
@@ -223,7 +230,7 @@ mod tests {
 
     fn problems(text: &str) -> Vec<String> {
         let rubric = Rubric::parse(text, "rubric.toml").unwrap();
-        check_rubric(&rubric, text, "rubric.toml", &plain_cases())
+        check_rubric(&rubric, text, "rubric.toml", &plain_cases(), &plain_cases())
             .iter()
             .map(ToString::to_string)
             .collect()

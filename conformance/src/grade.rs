@@ -307,6 +307,18 @@ fn fresh(
         return first;
     }
     let second = fresh_once(server, case, base, plain, findings);
+    // A copy that could not start says nothing of the case's result, only of the machine.
+    let unstarted = |r: &CaseResult| {
+        r.failure
+            .as_ref()
+            .is_some_and(|f| f.expected == START_EXPECTED)
+    };
+    if unstarted(&first) {
+        return second;
+    }
+    if unstarted(&second) {
+        return first;
+    }
     let (failed, passed) = match (first.outcome, second.outcome) {
         (Outcome::Pass, Outcome::Pass) => return first,
         (Outcome::Fail, Outcome::Pass) => (first, "the same case then passed"),
@@ -334,12 +346,7 @@ fn fresh_once(
 ) -> CaseResult {
     let spawned = match start(server) {
         Ok(s) => s,
-        Err(e) => {
-            return runner::failed(
-                case,
-                Failure::new("the server to start for this case", e.to_string()),
-            )
-        }
+        Err(e) => return runner::failed(case, Failure::new(START_EXPECTED, e.to_string())),
     };
     let target = Target {
         addr: spawned.addr,
@@ -469,6 +476,9 @@ fn trigger_of(
         Trigger::During(case.title.clone())
     }
 }
+
+/// What a case whose copy of the server did not start expected.
+const START_EXPECTED: &str = "the server to start for this case";
 
 /// Whether the server was stopped at one of its limits.
 fn limited(broke: &Broke) -> bool {

@@ -60,31 +60,36 @@ impl Jail {
             memory: None,
             joins: Vec::new(),
         };
-        for (controller, own) in own_groups() {
+        // One directory may serve both controllers (cgroup v2's single tree): made once.
+        for (controllers, own) in own_groups() {
             let dir = own.join(&name);
             if std::fs::create_dir(&dir).is_err() {
                 continue;
             }
             let set = |file: &str, value: String| std::fs::write(dir.join(file), value).is_ok();
-            let ok = match controller.as_str() {
-                "pids" => set("pids.max", limits.processes.to_string()),
-                "memory" => {
-                    let bytes = (limits.memory_mb << 20).to_string();
-                    set("memory.limit_in_bytes", bytes.clone()) || set("memory.max", bytes)
-                }
-                _ => false,
-            };
-            // Only a group that took the limit is worth joining.
-            let joinable = CString::new(dir.join("cgroup.procs").to_string_lossy().as_bytes());
-            match (ok, joinable) {
-                (true, Ok(procs)) => {
-                    jail.joins.push(procs);
-                    if controller == "pids" {
-                        jail.pids = Some(dir);
-                    } else {
-                        jail.memory = Some(dir);
+            let mut took = false;
+            for controller in &controllers {
+                let ok = match controller.as_str() {
+                    "pids" => set("pids.max", limits.processes.to_string()),
+                    "memory" => {
+                        let bytes = (limits.memory_mb << 20).to_string();
+                        set("memory.limit_in_bytes", bytes.clone()) || set("memory.max", bytes)
                     }
+                    _ => false,
+                };
+                if ok && controller == "pids" {
+                    jail.pids = Some(dir.clone());
+                } else if ok {
+                    jail.memory = Some(dir.clone());
                 }
+                took |= ok;
+            }
+            // Only a group that took a limit is worth joining.
+            match (
+                took,
+                CString::new(dir.join("cgroup.procs").to_string_lossy().as_bytes()),
+            ) {
+                (true, Ok(procs)) => jail.joins.push(procs),
                 _ => {
                     let _ = std::fs::remove_dir(&dir);
                 }
@@ -203,8 +208,9 @@ impl Drop for Jail {
     }
 }
 
-/// The grader's own groups of the `pids` and `memory` controllers, where it may make more.
-fn own_groups() -> Vec<(String, PathBuf)> {
+/// The grader's own groups where it may make more, with the controllers (`pids`, `memory`)
+/// each serves.
+fn own_groups() -> Vec<(Vec<String>, PathBuf)> {
     let Ok(text) = std::fs::read_to_string("/proc/self/cgroup") else {
         return Vec::new();
     };
@@ -219,18 +225,15 @@ fn own_groups() -> Vec<(String, PathBuf)> {
         }
         for c in controllers.split(',') {
             if c == "pids" || c == "memory" {
-                groups.push((
-                    c.to_string(),
-                    PathBuf::from("/sys/fs/cgroup").join(c).join(path),
-                ));
+                let dir = PathBuf::from("/sys/fs/cgroup").join(c).join(path);
+                groups.push((vec![c.to_string()], dir));
             }
         }
     }
     if groups.is_empty() {
         // cgroup v2: one tree; a child group has the controllers its parent delegates.
         if let Some(dir) = unified {
-            groups.push(("pids".to_string(), dir.clone()));
-            groups.push(("memory".to_string(), dir));
+            groups.push((vec!["pids".to_string(), "memory".to_string()], dir));
         }
     }
     groups

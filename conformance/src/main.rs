@@ -287,12 +287,13 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         framing: args.framing,
         quit_line: args.quit_line.clone(),
     };
-    let cases = if plain {
+    // Every case of the protocol (a rubric's points add up over these), then those to run.
+    let protocol_cases = if plain {
         conformance::plain::cases::cases(&settings)
     } else {
         conformance::all_cases(&args.scenarios)?
     };
-    let cases = conformance::select(cases, &args.only);
+    let cases = conformance::select(protocol_cases.clone(), &args.only);
     if cases.is_empty() {
         bail!("no case matches --only {}", args.only.join(" "));
     }
@@ -310,7 +311,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         let rubric = match &args.rubric {
             Some(path) => {
                 let known = known_cases(&args, &settings)?;
-                conformance::config::load_rubric(path, &known).map_err(TeacherError)?
+                conformance::config::load_rubric(path, &known, &protocol_cases)
+                    .map_err(TeacherError)?
             }
             None => Default::default(),
         };
@@ -332,7 +334,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rubric = match &args.rubric {
         Some(path) => {
             let known = known_cases(&args, &settings)?;
-            conformance::config::load_rubric(path, &known).map_err(TeacherError)?
+            conformance::config::load_rubric(path, &known, &protocol_cases).map_err(TeacherError)?
         }
         None => Default::default(),
     };
@@ -499,7 +501,17 @@ fn check_config(
     let mut checked = Vec::new();
     if let Some(path) = &args.rubric {
         let known = known_cases(args, &Default::default())?;
-        if let Err(p) = conformance::config::load_rubric(path, &known) {
+        let scored = match args.protocol {
+            conformance::plain::Protocol::Plain => {
+                let settings = conformance::plain::Settings {
+                    framing: None,
+                    quit_line: args.quit_line.clone(),
+                };
+                conformance::plain::cases::cases(&settings)
+            }
+            conformance::plain::Protocol::Chat1 => conformance::all_cases(&args.scenarios)?,
+        };
+        if let Err(p) = conformance::config::load_rubric(path, &known, &scored) {
             problems.extend(p);
         }
         checked.push(path.display().to_string());

@@ -127,21 +127,18 @@ impl Spawned {
         let child = Arc::new(Mutex::new(child));
         let watch = Arc::new(Watch::new());
         let stopping = Arc::new(AtomicBool::new(false));
+        let pid = child.lock().unwrap_or_else(|e| e.into_inner()).id();
         let monitor = {
-            let (child, watch, stopping) = (child.clone(), watch.clone(), stopping.clone());
+            let (watch, stopping) = (watch.clone(), stopping.clone());
             let tail = tail.clone();
             let jail = jail.clone();
             std::thread::spawn(move || loop {
                 if stopping.load(Ordering::Acquire) {
                     return;
                 }
-                let status = child
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .try_wait()
-                    .ok()
-                    .flatten();
-                if let Some(status) = status {
+                // Seen without reaping: the leader stays a zombie, so its pid (the group's id)
+                // cannot be reused before kill() has signalled the group and reaped it.
+                if let Some(status) = ended_unreaped(pid) {
                     if stopping.load(Ordering::Acquire) {
                         return;
                     }
@@ -155,8 +152,7 @@ impl Spawned {
                     });
                     return;
                 }
-                // Polled: a child's exit can only be waited for by one holder, and the kill
-                // path needs the child too.
+                // Polled: the kill path reaps the child, so nothing here may block on it.
                 std::thread::sleep(Duration::from_millis(20));
             })
         };
@@ -200,6 +196,32 @@ impl Drop for Spawned {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// How our child `pid` ended, if it has, without reaping it (`waitid` with `WNOWAIT`).
+fn ended_unreaped(pid: u32) -> Option<std::process::ExitStatus> {
+    use std::os::unix::process::ExitStatusExt;
+    // SAFETY: waitid(2) fills a zeroed siginfo_t we own; WNOWAIT leaves the child unreaped.
+    let info = unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        if libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) != 0 {
+            return None;
+        }
+        info
+    };
+    // SAFETY: for a WEXITED waitid, si_pid and si_status are the fields the kernel filled.
+    let (who, status) = unsafe { (info.si_pid(), info.si_status()) };
+    if who == 0 {
+        return None;
+    }
+    let raw = match info.si_code {
+        libc::CLD_EXITED => (status & 0xff) << 8,
+        libc::CLD_KILLED => status,
+        libc::CLD_DUMPED => status | 0x80,
+        _ => return None,
+    };
+    Some(std::process::ExitStatus::from_raw(raw))
 }
 
 /// Kills the process group the child leads (the server and whatever it started), then reaps it.
@@ -436,7 +458,7 @@ pub fn launch(how: &Launch) -> Result<Spawned, SpawnError> {
             std::thread::sleep(Duration::from_millis(50));
         }
         // A command that ended is reported at once, not after the whole wait.
-        if let Ok(Some(status)) = child.try_wait() {
+        if let Some(status) = ended_unreaped(child.id()) {
             // Its stderr closes with it; let the reader take the last lines (a grandchild
             // holding the pipe open must not keep us waiting).
             let _ = stderr_ended.recv_timeout(Duration::from_secs(1));

@@ -125,8 +125,19 @@ pub fn run(
         batch.servers.iter().map(|_| Default::default()).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let progress = std::sync::Mutex::new(progress);
+    // Servers whose port is written in their code all want the same port: without a network
+    // of their own each, one at a time.
+    let fixed_port = batch.servers.iter().any(|e| {
+        e.limits.protocol == crate::plain::Protocol::Plain
+            && e.spawn.as_ref().is_some_and(|c| !c.contains("{port}"))
+    });
+    let at_once = if fixed_port && !crate::spawn::isolation_available() {
+        1
+    } else {
+        options.servers_at_once.max(1)
+    };
     std::thread::scope(|s| {
-        for _ in 0..options.servers_at_once.max(1) {
+        for _ in 0..at_once {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(entry) = batch.servers.get(i) else {

@@ -310,11 +310,11 @@ impl Peer {
         n
     }
 
-    /// The received bytes in `[since, until)`, as text.
-    pub fn text_between(&self, since: usize, until: usize) -> String {
+    /// The received bytes in `[since, until)`.
+    pub fn bytes_between(&self, since: usize, until: usize) -> Vec<u8> {
         let inbox = self.inbox.0.lock().unwrap_or_else(|e| e.into_inner());
         let until = until.min(inbox.bytes.len());
-        String::from_utf8_lossy(&inbox.bytes[since.min(until)..until]).into_owned()
+        inbox.bytes[since.min(until)..until].to_vec()
     }
 
     /// Waits until anything arrives after `since` or the connection ends, at most `within`.
@@ -373,10 +373,13 @@ impl Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
-        if !self.gone {
-            self.transcript
-                .record(&self.label, "--", "closed by client");
+        if self.gone {
+            // Aborted: closing with linger 0 sends the reset, and nothing may come first (a
+            // FIN would let the server read a clean end of stream instead).
+            return;
         }
+        self.transcript
+            .record(&self.label, "--", "closed by client");
         // The reading thread holds a handle too: it reads until the server closes, or LINGER.
         self.leaving.store(true, Ordering::Release);
         let _ = self.stream.shutdown(Shutdown::Write);

@@ -112,9 +112,12 @@ pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
         let fence = "a later newcomer's join notice (a fence)";
         let at = watcher.wait_for(marks[i], &[&dave.name], fence, None)?[0];
         // The fence's own line may list everyone; what came before it may not name alice.
+        // (Offsets are in bytes: the received bytes, not their text, which a lossy reading
+        // of a Latin-1 server would lengthen.)
         let line_start = watcher
-            .text_between(0, at)
-            .rfind('\n')
+            .bytes_between(0, at)
+            .iter()
+            .rposition(|&b| b == b'\n')
             .map(|n| n + 1)
             .filter(|&n| n > marks[i])
             .unwrap_or(at);
@@ -132,15 +135,17 @@ pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
     }
     for (i, watcher) in p.iter().enumerate() {
         // A message from a second alice carries her name just before it; a server that took
-        // the token as a new name announces it instead, with no "alice" beside it.
-        let text = watcher.text_between(marks[i], usize::MAX);
-        if let Some(at) = text.find(&tok) {
-            let start = text[..at]
-                .rfind('\n')
+        // the token as a new name announces it instead, with no "alice" beside it. Bytes, not
+        // text: a window may start inside a multi-byte character.
+        let bytes = watcher.bytes_between(marks[i], usize::MAX);
+        if let Some(at) = crate::plain::peer::find(&bytes, tok.as_bytes(), 0) {
+            let start = bytes[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
                 .map_or(0, |n| n + 1)
                 .max(at.saturating_sub(24));
-            let near = &text[start..at];
-            if crate::plain::peer::find_word(near.as_bytes(), taken.as_bytes(), 0, true).is_some() {
+            let near = &bytes[start..at];
+            if crate::plain::peer::find_word(near, taken.as_bytes(), 0, true).is_some() {
                 return Err(Failure::at(
                     &watcher.label,
                     format!(
@@ -148,7 +153,7 @@ pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
                     ),
                     format!(
                         "a message from the second {taken:?} arrived: {:?}",
-                        &text[start..]
+                        String::from_utf8_lossy(&bytes[start..])
                     ),
                 ));
             }
