@@ -141,7 +141,7 @@ fn relay(
 
 #[test]
 fn a_server_of_known_capacity_is_found_within_the_precision() {
-    known_capacity_is_found(&[]);
+    known_capacity_is_found(&[], 0.9 * 0.97);
 }
 
 #[test]
@@ -149,11 +149,16 @@ fn a_generator_held_back_a_little_still_finds_the_capacity() {
     // 1 ms of blocking after each send on one worker: up to 64% of its time at the steps
     // above the capacity; it keeps its plan, so every step is judged, and none stops the
     // search.
-    known_capacity_is_found(&["--workers", "1", "--hold-back", "1ms"]);
+    // What it must show is that the search is not stopped by loadgen's own delay: the answer
+    // may sit lower (the delay adds to every p99 near the capacity), and steps just under the
+    // capacity may fail on it, so neither is held to the precision.
+    known_capacity_is_found(&["--workers", "1", "--hold-back", "1ms"], 0.6);
 }
 
-/// Searches the paced server of known capacity with `extra` flags, and checks the answer.
-fn known_capacity_is_found(extra: &[&str]) {
+/// Searches the paced server of known capacity with `extra` flags, and checks the answer: at
+/// least `least` of the capacity; with `least` under the precision, every step below the
+/// capacity's precision passes.
+fn known_capacity_is_found(extra: &[&str], least: f64) {
     let _alone = one_at_a_time();
     // 4 bots; 333 lines/s relayed, to 3 others each: 999 deliveries/s, 83.25 msg/s per bot.
     let lines_per_s = 333.0;
@@ -197,7 +202,7 @@ fn known_capacity_is_found(extra: &[&str]) {
     let found = answer["deliveries_per_s"].as_f64().unwrap();
     // Within the precision below the capacity; a little above it is measurement edge.
     assert!(
-        found >= capacity * 0.9 * 0.97 && found <= capacity * 1.03,
+        found >= capacity * least && found <= capacity * 1.03,
         "found {found:.0} deliveries/s for a capacity of {capacity:.0}\n{}",
         show(&out)
     );
@@ -216,7 +221,7 @@ fn known_capacity_is_found(extra: &[&str]) {
     for s in steps {
         let load = s["load"].as_f64().unwrap();
         let verdict = s["verdict"].as_str().unwrap();
-        let expect = if load * 4.0 < lines_per_s * 0.97 {
+        let expect = if load * 4.0 < lines_per_s * 0.97 && least > 0.8 {
             Some("pass")
         } else if load * 4.0 > lines_per_s * 1.03 {
             Some("fail")
