@@ -156,8 +156,9 @@ fn a_generator_held_back_a_little_still_finds_the_capacity() {
 }
 
 /// Searches the paced server of known capacity with `extra` flags, and checks the answer: at
-/// least `least` of the capacity; with `least` under the precision, every step below the
-/// capacity's precision passes.
+/// least `least` of the capacity and confirmed. Where `least` is within the precision (0.8 or
+/// more), every step clearly below the capacity must also have passed, and every step above
+/// it failed.
 fn known_capacity_is_found(extra: &[&str], least: f64) {
     let _alone = one_at_a_time();
     // 4 bots; 333 lines/s relayed, to 3 others each: 999 deliveries/s, 83.25 msg/s per bot.
