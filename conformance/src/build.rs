@@ -70,11 +70,7 @@ pub fn run(command: &str, dir: Option<&Path>) -> Result<(), BuildError> {
             break status;
         }
         if Instant::now() >= deadline {
-            // SAFETY: kill(2) on the process group we created.
-            unsafe {
-                libc::kill(-(child.id() as i32), libc::SIGKILL);
-            }
-            let _ = child.wait();
+            crate::spawn::kill_group(&mut child);
             return Err(BuildError::TooLong {
                 command: command.to_string(),
             });

@@ -104,26 +104,20 @@ pub fn grade(
     let mut target = plan.target.clone();
     let plain = plan.protocol == Protocol::Plain;
     let starting = how_to_launch(server, plain, plan.limits);
-    let first = match &starting {
-        Some(_) => launch(&starting)?,
-        None => match server {
-            Server::Address(a) => (*a, None),
-            Server::Spawn { .. } => unreachable!("a command has a launch"),
-        },
-    };
-    target.addr = first.0;
-    target.ns = first.1.as_ref().and_then(|s| s.ns);
+    // The first server, for the check; each case then gets its own.
+    let first = starting.as_ref().map(start).transpose()?;
+    if let Some(s) = &first {
+        (target.addr, target.ns) = (s.addr, s.ns);
+    } else if let Server::Address(a) = server {
+        target.addr = *a;
+    }
     let mut how = match check(plan, &mut target) {
         Ok(how) => how,
         Err(e) => {
             // A server that died while being checked: that, not the check, is the news.
-            let died = first.1.as_ref().and_then(|s| {
-                let deadline = Instant::now() + Duration::from_secs(1);
-                while s.exited().is_none() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                s.exited()
-            });
+            let died = first
+                .as_ref()
+                .and_then(|s| s.wait_exit(Duration::from_secs(1)));
             return Err(died.map_or(e, |b| GradeError::ExitedEarly(b.to_string())));
         }
     };
@@ -158,7 +152,7 @@ pub fn grade(
                 true if how.has_port() || how.isolate => plan.jobs.min(4),
                 true => 1,
             };
-            run_each(&cases, jobs, &each, progress)
+            runner::run_each(&cases, jobs, &each, progress)
         }
         (_, None) if plain => shared_in_turn(&cases, &target, &findings, progress),
         (_, _) => {
@@ -211,17 +205,6 @@ fn how_to_launch(server: &Server, plain: bool, limits: crate::limits::Limits) ->
     })
 }
 
-/// Starts the server (or takes its address).
-fn launch(how: &Option<Launch>) -> Result<(SocketAddr, Option<Spawned>), SpawnError> {
-    match how {
-        Some(how) => {
-            let s = start(how)?;
-            Ok((s.addr, Some(s)))
-        }
-        None => unreachable!("called for started servers only"),
-    }
-}
-
 /// Starts a server; a port written in its code may still be held by the copy before (its
 /// connections closing), so that is tried again for a while.
 fn start(how: &Launch) -> Result<Spawned, SpawnError> {
@@ -257,38 +240,6 @@ fn check(plan: &Plan, target: &mut Target) -> Result<String, GradeError> {
             }
         },
     }
-}
-
-/// Runs every case through `each`, `jobs` at once; exclusive cases alone, after the others.
-fn run_each(
-    cases: &[Case],
-    jobs: usize,
-    each: &(dyn Fn(&Case) -> CaseResult + Sync),
-    progress: &(dyn Fn(&CaseResult) + Sync),
-) -> Vec<CaseResult> {
-    let slots: Vec<Mutex<Option<CaseResult>>> = cases.iter().map(|_| Mutex::new(None)).collect();
-    let shared: Vec<usize> = (0..cases.len()).filter(|&i| !cases[i].exclusive).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let store = |i: usize, r: CaseResult| {
-        progress(&r);
-        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-    };
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&i) = shared.get(k) else { return };
-                store(i, each(&cases[i]));
-            });
-        }
-    });
-    for (i, case) in cases.iter().enumerate().filter(|(_, c)| c.exclusive) {
-        store(i, each(case));
-    }
-    slots
-        .into_iter()
-        .filter_map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
-        .collect()
 }
 
 /// One case on a fresh server, explained when it fails, and run on a second fresh server to
@@ -380,11 +331,8 @@ fn fresh_once(
         })
     } else {
         // Its users have just left: a server that dies of that dies within a moment.
-        let deadline = Instant::now() + target.scaled(Duration::from_millis(300));
-        while spawned.exited().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        spawned.exited().map(|broke| {
+        let moment = target.scaled(Duration::from_millis(300));
+        spawned.wait_exit(moment).map(|broke| {
             let trigger = if limited(&broke) {
                 Trigger::During(case.title.clone())
             } else {

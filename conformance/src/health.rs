@@ -24,14 +24,11 @@ pub fn check(target: &Target, relay: bool) -> Option<Broke> {
         Err(b) => {
             // A process that exited refuses connections before its monitor has told us: give
             // the monitor a moment, so the finding says it exited.
-            let deadline = Instant::now() + Duration::from_secs(1);
-            while target.watch.is_some() && Instant::now() < deadline {
-                if let Some(exited) = target.broke() {
-                    return Some(exited);
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            return Some(b);
+            let exited = target
+                .watch
+                .as_ref()
+                .and_then(|w| w.wait(Duration::from_secs(1)));
+            return Some(exited.map_or(b, |(exited, _)| exited));
         }
     };
     drop(stream);

@@ -288,11 +288,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         quit_line: args.quit_line.clone(),
     };
     // Every case of the protocol (a rubric's points add up over these), then those to run.
-    let protocol_cases = if plain {
-        conformance::plain::cases::cases(&settings)
-    } else {
-        conformance::all_cases(&args.scenarios)?
-    };
+    let protocol_cases = cases_of(&args, &settings)?;
     let cases = conformance::select(protocol_cases.clone(), &args.only);
     if cases.is_empty() {
         bail!("no case matches --only {}", args.only.join(" "));
@@ -477,6 +473,17 @@ fn batch(
     })
 }
 
+/// Every case of the protocol graded.
+fn cases_of(
+    args: &Args,
+    settings: &conformance::plain::Settings,
+) -> anyhow::Result<Vec<conformance::Case>> {
+    Ok(match args.protocol {
+        conformance::plain::Protocol::Plain => conformance::plain::cases::cases(settings),
+        conformance::plain::Protocol::Chat1 => conformance::all_cases(&args.scenarios)?,
+    })
+}
+
 /// Every case a rubric may name: chat/1's, and the free-form ones with a quit line.
 fn known_cases(
     args: &Args,
@@ -501,16 +508,11 @@ fn check_config(
     let mut checked = Vec::new();
     if let Some(path) = &args.rubric {
         let known = known_cases(args, &Default::default())?;
-        let scored = match args.protocol {
-            conformance::plain::Protocol::Plain => {
-                let settings = conformance::plain::Settings {
-                    framing: None,
-                    quit_line: args.quit_line.clone(),
-                };
-                conformance::plain::cases::cases(&settings)
-            }
-            conformance::plain::Protocol::Chat1 => conformance::all_cases(&args.scenarios)?,
+        let settings = conformance::plain::Settings {
+            framing: None,
+            quit_line: args.quit_line.clone(),
         };
+        let scored = cases_of(args, &settings)?;
         if let Err(p) = conformance::config::load_rubric(path, &known, &scored) {
             problems.extend(p);
         }

@@ -185,24 +185,34 @@ pub fn run_all(
     jobs: usize,
     progress: &(dyn Fn(&CaseResult) + Sync),
 ) -> Vec<CaseResult> {
+    run_each(cases, jobs, &|case| run_case(case, target), progress)
+}
+
+/// [`run_all`] with each case run by `each` (on a fresh server of its own, say).
+pub fn run_each(
+    cases: &[Case],
+    jobs: usize,
+    each: &(dyn Fn(&Case) -> CaseResult + Sync),
+    progress: &(dyn Fn(&CaseResult) + Sync),
+) -> Vec<CaseResult> {
     let slots: Vec<Mutex<Option<CaseResult>>> = cases.iter().map(|_| Mutex::new(None)).collect();
     let shared: Vec<usize> = (0..cases.len()).filter(|&i| !cases[i].exclusive).collect();
     let next = AtomicUsize::new(0);
+    let store = |i: usize, r: CaseResult| {
+        progress(&r);
+        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+    };
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
             scope.spawn(|| loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&i) = shared.get(k) else { return };
-                let r = run_case(&cases[i], target);
-                progress(&r);
-                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                store(i, each(&cases[i]));
             });
         }
     });
     for (i, case) in cases.iter().enumerate().filter(|(_, c)| c.exclusive) {
-        let r = run_case(case, target);
-        progress(&r);
-        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        store(i, each(case));
     }
     slots
         .into_iter()

@@ -97,14 +97,14 @@ fn stderr_tail(s: &str) -> String {
 /// A server started for the run, watched while it runs; it and every process it started are
 /// killed when it is dropped.
 pub struct Spawned {
-    child: Arc<Mutex<Child>>,
+    child: Child,
     /// The address it printed.
     pub addr: SocketAddr,
     /// What happened to it: the monitor marks it when the process exits on its own.
     pub watch: Arc<Watch>,
     stopping: Arc<AtomicBool>,
     monitor: Option<std::thread::JoinHandle<()>>,
-    tail: Arc<Mutex<VecDeque<String>>>,
+    tail: Arc<Mutex<Tail>>,
     /// Its network namespace (its pid) when it has one of its own.
     pub ns: Option<u32>,
     jail: Option<Arc<crate::limits::Jail>>,
@@ -119,15 +119,14 @@ impl Spawned {
     fn start(
         child: Child,
         addr: SocketAddr,
-        tail: Arc<Mutex<VecDeque<String>>>,
+        tail: Arc<Mutex<Tail>>,
         stderr_ended: mpsc::Receiver<()>,
         ns: Option<u32>,
         jail: Option<Arc<crate::limits::Jail>>,
     ) -> Spawned {
-        let child = Arc::new(Mutex::new(child));
         let watch = Arc::new(Watch::new());
         let stopping = Arc::new(AtomicBool::new(false));
-        let pid = child.lock().unwrap_or_else(|e| e.into_inner()).id();
+        let pid = child.id();
         let monitor = {
             let (watch, stopping) = (watch.clone(), stopping.clone());
             let tail = tail.clone();
@@ -168,10 +167,10 @@ impl Spawned {
         }
     }
 
-    /// How it ended, if it ended on its own.
-    pub fn exited(&self) -> Option<Broke> {
+    /// How it ended, if it ends on its own within `within`.
+    pub fn wait_exit(&self, within: Duration) -> Option<Broke> {
         self.watch
-            .broke()
+            .wait(within)
             .map(|(b, _)| b)
             .filter(|b| matches!(b, Broke::Exited { .. }))
     }
@@ -179,9 +178,7 @@ impl Spawned {
     /// Stops it and every process of its group now.
     pub fn kill(&mut self) {
         self.stopping.store(true, Ordering::Release);
-        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        kill_group(&mut child);
-        drop(child);
+        kill_group(&mut self.child);
         if let Some(m) = self.monitor.take() {
             let _ = m.join();
         }
@@ -225,7 +222,7 @@ fn ended_unreaped(pid: u32) -> Option<std::process::ExitStatus> {
 }
 
 /// Kills the process group the child leads (the server and whatever it started), then reaps it.
-fn kill_group(child: &mut Child) {
+pub(crate) fn kill_group(child: &mut Child) {
     if let Ok(pid) = i32::try_from(child.id()) {
         // SAFETY: kill(2) on a process group we created; no memory is involved.
         unsafe {
@@ -250,10 +247,34 @@ pub fn names_an_error(line: &str) -> bool {
     .any(|w| line.contains(w))
 }
 
-fn join_tail(tail: &Mutex<VecDeque<String>>) -> String {
-    tail.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
+/// The end of a server's stderr: its last lines, and the last line that named an error when
+/// that has scrolled out (a Java stack overflow prints a thousand frames after it).
+#[derive(Debug, Default)]
+struct Tail {
+    lines: VecDeque<String>,
+    headline: Option<String>,
+}
+
+impl Tail {
+    const LINES: usize = 20;
+
+    fn push(&mut self, line: String) {
+        if names_an_error(&line) {
+            self.headline = Some(line.clone());
+        }
+        if self.lines.len() == Self::LINES {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line);
+    }
+}
+
+fn join_tail(tail: &Mutex<Tail>) -> String {
+    let t = tail.lock().unwrap_or_else(|e| e.into_inner());
+    let scrolled_out = t.headline.as_ref().filter(|h| !t.lines.contains(h));
+    scrolled_out
+        .into_iter()
+        .chain(t.lines.iter())
         .cloned()
         .collect::<Vec<_>>()
         .join("\n")
@@ -381,30 +402,13 @@ pub fn launch(how: &Launch) -> Result<Spawned, SpawnError> {
             source,
         })?;
     let ns = how.isolate.then(|| child.id());
-    let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
+    let tail: Arc<Mutex<Tail>> = Arc::default();
     let stderr = child.stderr.take().expect("piped stderr");
     let keep = tail.clone();
     let (stderr_done, stderr_ended) = mpsc::channel::<()>();
     std::thread::spawn(move || {
-        // The last 20 lines, plus the last line that named an error: a Java stack overflow
-        // prints a thousand frames after it.
-        let mut headline: Option<String> = None;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let mut t = keep.lock().unwrap_or_else(|e| e.into_inner());
-            if t.len() == 20 {
-                t.pop_front();
-            }
-            if names_an_error(&line) {
-                headline = Some(line.clone());
-            } else if let Some(h) = &headline {
-                if !t.contains(h) {
-                    if t.len() == 20 {
-                        t.pop_front();
-                    }
-                    t.push_front(h.clone());
-                }
-            }
-            t.push_back(line);
+            keep.lock().unwrap_or_else(|e| e.into_inner()).push(line);
         }
         drop(stderr_done);
     });
@@ -427,7 +431,6 @@ pub fn launch(how: &Launch) -> Result<Spawned, SpawnError> {
         // Keep draining so the server never blocks on a full stdout pipe.
         let _ = std::io::copy(&mut reader.take(u64::MAX), &mut std::io::sink());
     });
-    let stderr_text = |tail: &Mutex<VecDeque<String>>| join_tail(tail);
     let deadline = Instant::now() + wait;
     let mut stdout_open = true;
     let group = child.id();
@@ -469,7 +472,7 @@ pub fn launch(how: &Launch) -> Result<Spawned, SpawnError> {
                 command: command.to_string(),
                 status,
                 limit,
-                stderr: stderr_text(&tail),
+                stderr: join_tail(&tail),
             });
         }
         if Instant::now() >= deadline {
@@ -479,20 +482,20 @@ pub fn launch(how: &Launch) -> Result<Spawned, SpawnError> {
                     command: command.to_string(),
                     port,
                     seconds: wait.as_secs(),
-                    stderr: stderr_text(&tail),
+                    stderr: join_tail(&tail),
                 });
             }
             if discover {
                 return Err(SpawnError::NoListener {
                     command: command.to_string(),
                     seconds: wait.as_secs(),
-                    stderr: stderr_text(&tail),
+                    stderr: join_tail(&tail),
                 });
             }
             return Err(SpawnError::NoAddress {
                 command: command.to_string(),
                 seconds: wait.as_secs(),
-                stderr: stderr_text(&tail),
+                stderr: join_tail(&tail),
             });
         }
     }
@@ -555,6 +558,24 @@ fn listening_on(port: u16, group: u32, ns: Option<u32>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_trace_keeps_its_last_lines_and_the_line_that_named_the_error() {
+        let tail = Mutex::new(Tail::default());
+        tail.lock()
+            .unwrap()
+            .push("Exception in thread \"T\" java.lang.StackOverflowError".into());
+        for i in 0..1000 {
+            tail.lock()
+                .unwrap()
+                .push(format!("\tat Server.remove(Server.java:{i})"));
+        }
+        assert_eq!(tail.lock().unwrap().lines.len(), Tail::LINES);
+        let text = join_tail(&tail);
+        assert!(text.starts_with("Exception in thread"), "{text}");
+        assert!(text.ends_with("Server.java:999)"), "{text}");
+        assert_eq!(text.lines().count(), Tail::LINES + 1);
+    }
 
     /// Not a test on its own: the server the next test spawns (this binary run again), which
     /// listens on the port in `SERVE_PORT_FOR_TEST` and prints nothing.

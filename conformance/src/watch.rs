@@ -1,14 +1,15 @@
 //! What happened to the server under test, as a student would want it said.
 //!
 //! A [`Watch`] is shared by the grader and every client of a case. The process monitor of a
-//! spawned server marks it when the process exits; the health check after a failed case marks
-//! it when the server stopped accepting or relaying. A case that waits for something checks
-//! the watch on every wake-up, so once its server is known to be dead it fails at once with the
-//! reason, instead of waiting out its timeouts.
+//! spawned server marks it when the process exits. A case that waits for something checks the
+//! watch on every wake-up, so once its server is known to be dead it fails at once with the
+//! reason, instead of waiting out its timeouts; the grader waits on it for an exit it expects.
+//! What the health check finds after a failed case (stopped accepting or relaying) becomes a
+//! [`Finding`] directly.
 
 use std::fmt;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -191,6 +192,7 @@ pub fn stderr_end(stderr: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Watch {
     state: Mutex<Option<(Broke, Instant)>>,
+    marked: Condvar,
 }
 
 impl Watch {
@@ -204,12 +206,23 @@ impl Watch {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if s.is_none() {
             *s = Some((broke, Instant::now()));
+            self.marked.notify_all();
         }
     }
 
     /// How the server broke, if it did, and when that was seen.
     pub fn broke(&self) -> Option<(Broke, Instant)> {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// [`Watch::broke`], waiting up to `within` for it to be marked.
+    pub fn wait(&self, within: Duration) -> Option<(Broke, Instant)> {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (s, _) = self
+            .marked
+            .wait_timeout_while(s, within, |s| s.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        s.clone()
     }
 }
 
@@ -252,6 +265,22 @@ mod tests {
             f.text
         );
         assert!(f.counts_against.is_empty());
+    }
+
+    #[test]
+    fn a_wait_ends_when_the_server_is_marked() {
+        let w = std::sync::Arc::new(Watch::new());
+        assert!(w.wait(Duration::from_millis(10)).is_none());
+        let marker = w.clone();
+        let t = std::thread::spawn(move || {
+            marker.mark(Broke::StoppedRelaying {
+                seconds: 5.0,
+                silent: true,
+            })
+        });
+        let seen = w.wait(Duration::from_secs(10)).expect("marked");
+        assert_eq!(seen.0.name(), "FROZE");
+        t.join().unwrap();
     }
 
     #[test]
