@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use crate::ctx::{Ctx, Entry, Transcript};
+use crate::i18n::Text;
 pub use crate::target::{Target, DEFAULT_MAX_CONNECTIONS};
 
 /// How binding a case is: a MUST failure fails the run, a SHOULD failure is reported only.
@@ -67,7 +68,7 @@ pub struct Case {
     /// MUST or SHOULD.
     pub level: Level,
     /// What it checks, in one line.
-    pub title: String,
+    pub title: Text,
     /// The clause of the contract (docs/PROTOCOL.md) or the requirement it enforces.
     pub clause: String,
     /// Needs the server to itself (e.g. it fills the server up); run after the others.
@@ -86,12 +87,12 @@ fn default_clause(id: &str, rf: &str) -> String {
 impl Case {
     /// A case with the clause the table in [`crate::chat1::clauses`] gives its id (or its
     /// requirement's name), run with the others and without the client binary.
-    pub fn new(id: &str, rf: &str, level: Level, title: &str, body: Body) -> Case {
+    pub fn new(id: &str, rf: &str, level: Level, title: impl Into<Text>, body: Body) -> Case {
         Case {
             id: id.to_string(),
             rf: rf.to_string(),
             level,
-            title: title.to_string(),
+            title: title.into(),
             clause: default_clause(id, rf),
             exclusive: false,
             needs_client: false,
@@ -118,14 +119,14 @@ pub struct Failure {
     /// The client whose view failed, if any.
     pub client: Option<String>,
     /// What the case expected.
-    pub expected: String,
+    pub expected: Text,
     /// What happened instead.
-    pub actual: String,
+    pub actual: Text,
 }
 
 impl Failure {
     /// A failure seen by one client.
-    pub fn at(client: &str, expected: impl Into<String>, actual: impl Into<String>) -> Failure {
+    pub fn at(client: &str, expected: impl Into<Text>, actual: impl Into<Text>) -> Failure {
         Failure {
             client: Some(client.to_string()),
             expected: expected.into(),
@@ -134,7 +135,7 @@ impl Failure {
     }
 
     /// A failure not tied to one client.
-    pub fn new(expected: impl Into<String>, actual: impl Into<String>) -> Failure {
+    pub fn new(expected: impl Into<Text>, actual: impl Into<Text>) -> Failure {
         Failure {
             client: None,
             expected: expected.into(),

@@ -125,7 +125,7 @@ const CONF_KEYS: &[&str] = &[
     "PROTOCOL",
     "QUIT_LINE",
     "FRAMING",
-    "LANG",
+    "REPORT_LANG",
     "EXTRA_ARGS",
 ];
 
@@ -163,9 +163,16 @@ pub fn check_autograder_conf(text: &str, file: &str) -> Vec<Problem> {
             "FRAMING" if !["lines", "writes", ""].contains(&value) => problems.push(problem(
                 format!("FRAMING is {value:?}: lines, writes, or empty to detect it"),
             )),
-            "LANG" if !["en", "pt-BR", ""].contains(&value) => {
-                problems.push(problem(format!("LANG is {value:?}: en or pt-BR")))
+            "REPORT_LANG" if !value.is_empty() && value.parse::<crate::i18n::Lang>().is_err() => {
+                problems.push(problem(format!("REPORT_LANG is {value:?}: en or pt-BR")))
             }
+            // Sourced by bash, LANG would be every program's locale, the students' servers'
+            // included.
+            "LANG" | "lang" => problems.push(problem(
+                "LANG is the locale of every program the autograder runs; the report's \
+                 language is REPORT_LANG (en or pt-BR)"
+                    .into(),
+            )),
             "LANGUAGES" => {
                 for l in value.split_whitespace() {
                     if !["python", "java", "node", "c"].contains(&l) {
@@ -310,5 +317,23 @@ mod tests {
             "{p:?}"
         );
         assert!(p[2].contains("no SERVER_CMD"), "{p:?}");
+    }
+
+    #[test]
+    fn the_report_language_is_checked_and_lang_is_refused() {
+        let text = "SERVER_CMD='python3 s.py'\nREPORT_LANG=pt_BR\nLANG=pt-BR\nREPORT_LANG=fr\n";
+        let p: Vec<String> = check_autograder_conf(text, "autograder.conf")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].starts_with("autograder.conf:3: LANG is the locale"),
+            "{p:?}"
+        );
+        assert!(
+            p[1].starts_with("autograder.conf:4: REPORT_LANG is \"fr\""),
+            "{p:?}"
+        );
     }
 }

@@ -92,7 +92,7 @@ mod tests {
             rf: "RF6".into(),
             requirement: "",
             level: Level::Must,
-            title: String::new(),
+            title: String::new().into(),
             clause: String::new(),
             outcome,
             seconds: 0.0,

@@ -23,11 +23,13 @@ use std::time::{Duration, Instant};
 
 use crate::case::{Case, Failure, Target};
 use crate::chat1::preflight::{self, Preflight};
+use crate::i18n::{catalog, Text};
 use crate::plain::detect::DetectError;
 use crate::plain::Protocol;
 use crate::report::Report;
 use crate::runner::{run_case, CaseResult, Outcome};
 use crate::spawn::{Launch, SpawnError, Spawned};
+use crate::t;
 use crate::watch::{Broke, Finding, Trigger};
 use crate::{health, runner};
 
@@ -64,6 +66,8 @@ pub struct Plan {
     pub jobs: usize,
     /// What each copy of a started server may take.
     pub limits: crate::limits::Limits,
+    /// The language of the report's texts.
+    pub lang: crate::i18n::Lang,
 }
 
 /// Why nothing could be graded.
@@ -83,7 +87,7 @@ pub enum GradeError {
     NotGradable(#[from] DetectError),
     /// It exited while it was being checked, before any case.
     #[error("{0}, while the grader was checking how it talks, before any case")]
-    ExitedEarly(String),
+    ExitedEarly(Text),
 }
 
 /// Grades `server` on `plan`; `progress` hears of every case as it ends.
@@ -118,7 +122,7 @@ pub fn grade(
             let died = first
                 .as_ref()
                 .and_then(|s| s.wait_exit(Duration::from_secs(1)));
-            return Err(died.map_or(e, |b| GradeError::ExitedEarly(b.to_string())));
+            return Err(died.map_or(e, |b| GradeError::ExitedEarly(b.text())));
         }
     };
     if let Some(l) = starting
@@ -126,15 +130,17 @@ pub fn grade(
         .filter(|l| !l.has_port() && !l.listen_flag)
     {
         let net = if l.isolate {
-            ", in a network of its own"
+            catalog::OWN_NETWORK
         } else {
-            ", one copy at a time"
+            catalog::ONE_COPY_AT_A_TIME
         };
-        how = format!(
-            "{how}; as handed in: listening on {} (port {}){net}",
+        how = Some(t!(
+            catalog::AS_HANDED_IN,
+            how.unwrap_or(Text::data("")),
             target.addr,
-            target.addr.port()
-        );
+            target.addr.port(),
+            net
+        ));
     }
     drop(first);
     let cases = match plan.protocol {
@@ -158,7 +164,8 @@ pub fn grade(
         (_, _) => {
             let results = runner::run_all(&cases, &target, plan.jobs, progress);
             if let Some(broke) = health::check(&target, false) {
-                let f = Finding::new(broke, Trigger::During("the run".into()), "the last case");
+                let the_run = Trigger::During(catalog::THE_RUN.text());
+                let f = Finding::new(broke, the_run, "the last case");
                 findings.lock().unwrap_or_else(|e| e.into_inner()).push(f);
             }
             results
@@ -171,13 +178,11 @@ pub fn grade(
         Server::Address(a) => a.to_string(),
     };
     Ok(Report {
-        server: if how.is_empty() {
-            label
-        } else {
-            format!("{label} ({how})")
-        },
+        server: label,
+        setup: how,
         seconds: started.elapsed().as_secs_f64(),
         results,
+        lang: plan.lang,
         findings,
     })
 }
@@ -222,21 +227,21 @@ fn start(how: &Launch) -> Result<Spawned, SpawnError> {
 }
 
 /// The preflight or the framing's detection; returns how the server was found to speak.
-fn check(plan: &Plan, target: &mut Target) -> Result<String, GradeError> {
+fn check(plan: &Plan, target: &mut Target) -> Result<Option<Text>, GradeError> {
     match plan.protocol {
         Protocol::Chat1 => {
             let name = format!("cfcheck{}", std::process::id());
             let wait = target.scaled(Duration::from_secs(5));
             preflight::check(target.addr, &name, wait)?;
-            Ok(String::new())
+            Ok(None)
         }
         Protocol::Plain => match target.plain.framing {
-            Some(f) => Ok(format!("protocol plain, {f} (given)")),
+            Some(f) => Ok(Some(t!(catalog::SETUP_GIVEN, f.text()))),
             None => {
                 let patience = target.scaled(Duration::from_secs(2));
                 let f = crate::plain::detect::detect_in(target.ns, target.addr, patience)?;
                 target.plain.framing = Some(f);
-                Ok(format!("protocol plain, {f} (detected)"))
+                Ok(Some(t!(catalog::SETUP_DETECTED, f.text())))
             }
         },
     }
@@ -262,7 +267,7 @@ fn fresh(
     let unstarted = |r: &CaseResult| {
         r.failure
             .as_ref()
-            .is_some_and(|f| f.expected == START_EXPECTED)
+            .is_some_and(|f| f.expected.is(catalog::SERVER_TO_START))
     };
     if unstarted(&first) {
         return second;
@@ -272,18 +277,14 @@ fn fresh(
     }
     let (failed, passed) = match (first.outcome, second.outcome) {
         (Outcome::Pass, Outcome::Pass) => return first,
-        (Outcome::Fail, Outcome::Pass) => (first, "the same case then passed"),
-        (Outcome::Pass, Outcome::Fail) => (second, "the same case had passed"),
+        (Outcome::Fail, Outcome::Pass) => (first, catalog::THEN_PASSED),
+        (Outcome::Pass, Outcome::Fail) => (second, catalog::HAD_PASSED),
         _ => return first,
     };
     let mut r = failed;
     r.varied = true;
     if let Some(f) = r.failure.as_mut() {
-        f.actual = format!(
-            "{} (the result varied: {passed} on another fresh server, so the server behaves \
-             differently from run to run here, a race)",
-            f.actual
-        );
+        f.actual = t!(catalog::RESULT_VARIED, f.actual.clone(), passed);
     }
     r
 }
@@ -297,7 +298,10 @@ fn fresh_once(
 ) -> CaseResult {
     let spawned = match start(server) {
         Ok(s) => s,
-        Err(e) => return runner::failed(case, Failure::new(START_EXPECTED, e.to_string())),
+        Err(e) => {
+            let why = Text::data(e.to_string());
+            return runner::failed(case, Failure::new(catalog::SERVER_TO_START, why));
+        }
     };
     let target = Target {
         addr: spawned.addr,
@@ -313,9 +317,9 @@ fn fresh_once(
         let after = spawned.stderr_tail();
         if after != before && looks_like_an_error(&after) {
             if let Some(f) = r.failure.as_mut() {
-                f.actual = format!(
-                    "{} (meanwhile the server's stderr ended: {})",
-                    f.actual,
+                f.actual = t!(
+                    catalog::STDERR_MEANWHILE,
+                    f.actual.clone(),
                     crate::watch::stderr_end(&after)
                 );
             }
@@ -323,8 +327,8 @@ fn fresh_once(
         health::check(&target, plain).map(|broke| {
             let trigger = trigger_of(&r, &target, started, case, &broke);
             if let Some(f) = r.failure.as_mut() {
-                if !f.actual.starts_with("the server ") {
-                    f.actual = format!("{broke}; before that: {}", f.actual);
+                if !Broke::describes(&f.actual) {
+                    f.actual = t!(catalog::BEFORE_THAT, broke.text(), f.actual.clone());
                 }
             }
             Finding::new(broke, trigger, &case.id)
@@ -356,14 +360,14 @@ fn shared_in_turn(
     progress: &(dyn Fn(&CaseResult) + Sync),
 ) -> Vec<CaseResult> {
     let mut results = Vec::new();
-    let mut broken: Option<String> = None;
+    let mut broken: Option<Text> = None;
     for case in cases {
         let r = match &broken {
             Some(why) => runner::skipped(
                 case,
                 Failure::new(
-                    "a working server",
-                    format!("not run: {why}, so results after it would not be the server's"),
+                    catalog::A_WORKING_SERVER,
+                    t!(catalog::NOT_RUN_BROKEN, why.clone()),
                 ),
             ),
             None => {
@@ -372,7 +376,7 @@ fn shared_in_turn(
                 if let Some(broke) = health::check(target, true) {
                     let trigger = trigger_of(&r, target, started, case, &broke);
                     let f = Finding::new(broke, trigger, &case.id);
-                    broken = Some(format!("{} (in {})", f.text, case.id));
+                    broken = Some(t!(catalog::IN_CASE, f.text.clone(), case.id.as_str()));
                     add(findings, f);
                 }
                 r
@@ -425,9 +429,6 @@ fn trigger_of(
     }
 }
 
-/// What a case whose copy of the server did not start expected.
-const START_EXPECTED: &str = "the server to start for this case";
-
 /// Whether the server was stopped at one of its limits.
 fn limited(broke: &Broke) -> bool {
     matches!(broke, Broke::Exited { limit: Some(_), .. })
@@ -457,8 +458,8 @@ fn count_against(results: &mut [CaseResult], findings: &[Finding]) {
             if r.outcome == Outcome::Pass && f.counts_against.contains(&r.rf) {
                 r.outcome = Outcome::Fail;
                 r.failure = Some(Failure::new(
-                    "the server to keep working when users leave",
-                    format!("{} (seen in {})", f.text, f.cases.join(", ")),
+                    catalog::KEEP_WORKING,
+                    t!(catalog::SEEN_IN, f.text.clone(), f.cases.join(", ")),
                 ));
             }
         }

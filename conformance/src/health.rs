@@ -6,6 +6,8 @@
 //! and, for a free-form server, does it still relay (two newcomers join; a server that sends
 //! them nothing at all, not even a refusal, for 5 s has stopped).
 
+use crate::i18n::catalog;
+use crate::t;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -54,11 +56,10 @@ pub fn accepting(
 ) -> Result<TcpStream, Broke> {
     let stream = crate::net::connect(ns, addr, patience, None).map_err(|e| {
         let seen = match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => format!(
-                "connections are refused: nothing listens on port {} any more",
-                addr.port()
-            ),
-            _ => format!("connecting failed: {e}"),
+            std::io::ErrorKind::ConnectionRefused => {
+                t!(catalog::REFUSED_NOTHING_LISTENS, addr.port())
+            }
+            _ => t!(catalog::CONNECTING_FAILED, crate::plain::peer::io_error(&e)),
         };
         Broke::StoppedAccepting { seen }
     })?;
@@ -71,9 +72,9 @@ pub fn accepting(
             None | Some(0) => return Ok(stream),
             Some(_) if Instant::now() >= deadline => {
                 return Err(Broke::StoppedAccepting {
-                    seen: format!(
-                        "a new connection waited {:.0} s in its queue and was never accepted",
-                        patience.as_secs_f64()
+                    seen: t!(
+                        catalog::NEVER_ACCEPTED,
+                        format!("{:.0}", patience.as_secs_f64())
                     ),
                 })
             }
@@ -103,7 +104,12 @@ fn relaying(target: &Target) -> Option<Broke> {
     // A server that closes a newcomer it never welcomed is full, not stopped; one that
     // welcomed it by name and then dropped it broke.
     let welcomed = a
-        .wait_for(since_a, &[&name], "its welcome", Some(Duration::ZERO))
+        .wait_for(
+            since_a,
+            &[&name],
+            catalog::A_WELCOME.text(),
+            Some(Duration::ZERO),
+        )
         .is_ok();
     if a.ended() && !welcomed {
         return None;

@@ -14,7 +14,9 @@
 //! - [`spawn`]: starts a server for the run and reads `listening on ADDR`.
 //! - [`plain`]: `--protocol plain`, for free-form servers as students write the assignment:
 //!   framing detected, judged by meaning (names, ports, tokens), never by wording.
-//! - [`requirements`]: RF1–RF12 and their text.
+//! - [`requirements`]: RF1–RF12 and their text, in English and in the assignment's Portuguese.
+//! - [`i18n`]: every text a student reads is data (a catalog message and its arguments) until a
+//!   report renders it in its language (`--lang pt-BR`).
 //! - [`batch`]: many servers graded one at a time (the file, grading, the scoreboard, writing).
 
 pub mod batch;
@@ -29,6 +31,7 @@ pub mod expect;
 pub mod glob;
 pub mod grade;
 pub mod health;
+pub mod i18n;
 pub mod kernel;
 pub mod limits;
 pub mod net;
@@ -38,6 +41,7 @@ pub mod requirements;
 pub mod runner;
 pub mod spawn;
 pub mod target;
+pub mod ungraded;
 pub mod watch;
 
 pub use case::{Case, Failure, Level, Target};

@@ -16,6 +16,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::i18n::catalog;
+use crate::t;
+
 /// The limits of one server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -144,7 +147,7 @@ impl Jail {
     }
 
     /// Which limit the server ran into, if the kernel says or its end shows it.
-    pub fn hit(&self, status: &str) -> Option<String> {
+    pub fn hit(&self, status: &str) -> Option<crate::i18n::Text> {
         let l = self.limits;
         let read = |dir: &Option<PathBuf>, file: &str| {
             dir.as_ref()
@@ -163,17 +166,14 @@ impl Jail {
             .and_then(|t| t.trim().parse::<u64>().ok())
             .unwrap_or(0);
         if failcnt > 0 || counted(read(&self.memory, "memory.events"), "oom_kill ") {
-            return Some(format!("it used up its {} MB of memory", l.memory_mb));
+            return Some(t!(catalog::USED_UP_MEMORY, l.memory_mb));
         }
         // Killed by SIGXCPU: directly, or as a shell reports a child's (128 + 24).
         if status.contains("SIGXCPU") || status == "exit status: 152" {
-            return Some(format!("it used up its {} s of CPU time", l.cpu_seconds));
+            return Some(t!(catalog::USED_UP_CPU, l.cpu_seconds));
         }
         if counted(read(&self.pids, "pids.events"), "max ") {
-            return Some(format!(
-                "it tried to run more than {} processes and threads at once",
-                l.processes
-            ));
+            return Some(t!(catalog::TOO_MANY_PROCESSES, l.processes));
         }
         None
     }
@@ -275,6 +275,7 @@ mod tests {
         cmd.status().unwrap();
         assert!(jail
             .hit("")
+            .map(|t| t.to_string())
             .unwrap_or_default()
             .contains("more than 5 processes"));
     }
@@ -283,7 +284,7 @@ mod tests {
     fn cpu_time_past_the_limit_is_named() {
         let jail = Jail::new(Limits::default());
         let hit = jail.hit("signal: 24 (SIGXCPU)").unwrap();
-        assert_eq!(hit, "it used up its 120 s of CPU time");
+        assert_eq!(hit.to_string(), "it used up its 120 s of CPU time");
         assert_eq!(jail.hit("exit status: 152"), Some(hit), "as sh reports it");
     }
 }

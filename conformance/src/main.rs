@@ -162,6 +162,11 @@ struct Args {
     #[arg(long)]
     strict: bool,
 
+    /// The language of every text a student reads: en or pt-BR (the assignment's own, with
+    /// its requirements in its own words). Batch entries may set their own (`lang`).
+    #[arg(long, value_name = "LANG", default_value = "en", global = true)]
+    lang: conformance::i18n::Lang,
+
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: Output,
@@ -242,6 +247,7 @@ fn main() -> ExitCode {
     let gradescope = (args.format == Output::Gradescope && args.command.is_none())
         .then(|| args.output.clone())
         .flatten();
+    let lang = args.lang;
     match run(args) {
         Ok(code) => code,
         Err(e) => {
@@ -252,7 +258,11 @@ fn main() -> ExitCode {
             }
             if let Some(path) = gradescope {
                 // Gradescope needs a results file even when nothing could be graded.
-                let text = conformance::report::gradescope::ungraded(&format!("{e:#}"));
+                let why = match e.downcast_ref::<conformance::grade::GradeError>() {
+                    Some(g) => g.text().render(lang),
+                    None => format!("{e:#}"),
+                };
+                let text = conformance::report::gradescope::ungraded(&why, lang);
                 if let Err(w) = std::fs::write(&path, text) {
                     eprintln!("conformance: error: cannot write {}: {w}", path.display());
                 }
@@ -351,7 +361,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
                 c.id,
                 c.rf,
                 c.level.to_string(),
-                c.title,
+                c.title.render(args.lang),
                 "",
                 c.clause
             );
@@ -385,6 +395,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         jobs: args.jobs.unwrap_or(16),
         limits: limits(&args),
+        lang: args.lang,
     };
     let total = plan.cases.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -397,9 +408,12 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let mut report = conformance::grade::grade(&server, &plan, &progress)?;
-    eprintln!("conformance: graded {}", report.server);
+    eprintln!(
+        "conformance: graded {}",
+        report.described().render(report.lang)
+    );
     for f in &report.findings {
-        eprintln!("conformance: {}", f.text);
+        eprintln!("conformance: {}", f.text.render(report.lang));
     }
     expect_fail.apply(&mut report.results);
     let rendered = match args.format {
@@ -436,7 +450,17 @@ fn batch(
     rubric: conformance::report::gradescope::Rubric,
 ) -> anyhow::Result<ExitCode> {
     use conformance::batch::{self, Verdict};
-    let plan = batch::load(file)?;
+    let mut plan = batch::load(file)?;
+    if plan.defaults.lang.is_none() {
+        // The command line's language for every entry that names none of its own.
+        for e in plan
+            .servers
+            .iter_mut()
+            .filter(|e| e.settings.lang.is_none())
+        {
+            e.limits.lang = args.lang;
+        }
+    }
     let options = batch::Options {
         base: Target {
             client_bin: args.client_bin.clone().or_else(sibling_client),

@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use crate::case::{Case, Ctx, Entry, Failure, Level, Target};
 use crate::chat1::scenario::{self, ScenarioError};
+use crate::i18n::catalog;
 use crate::requirements;
+use crate::t;
 
 /// How a case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,7 +42,7 @@ pub struct CaseResult {
     /// MUST or SHOULD.
     pub level: Level,
     /// What the case checks.
-    pub title: String,
+    pub title: crate::i18n::Text,
     /// The contract clause or requirement it enforces.
     pub clause: String,
     /// Pass, fail or skip.
@@ -145,10 +147,7 @@ pub fn run_case(case: &Case, target: &Target) -> CaseResult {
     let mut result = blank(case);
     if case.needs_client && target.client_bin.is_none() {
         result.outcome = Outcome::Skip;
-        result.failure = Some(Failure::new(
-            "a chat-client binary (--client-bin)",
-            "none found, so this client-side case was not run",
-        ));
+        result.failure = Some(Failure::new(catalog::CLIENT_BIN, catalog::NO_CLIENT_BIN));
         return result;
     }
     let mut ctx = Ctx::new(target.clone());
@@ -163,8 +162,8 @@ pub fn run_case(case: &Case, target: &Target) -> CaseResult {
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
             Some(Failure::new(
-                "the case to run to completion",
-                format!("it panicked: {msg}"),
+                catalog::RUN_TO_COMPLETION,
+                t!(catalog::IT_PANICKED, msg),
             ))
         }
     };

@@ -45,7 +45,7 @@ pub enum SpawnError {
         /// How it ended.
         status: std::process::ExitStatus,
         /// The limit it ran into, if any.
-        limit: Option<String>,
+        limit: Option<crate::i18n::Text>,
         /// The end of its stderr.
         stderr: String,
     },
@@ -517,19 +517,20 @@ fn reachable(addrs: &[SocketAddr]) -> Option<SocketAddr> {
 }
 
 /// What to tell the student about a server that would not start, from its stderr.
-fn hint(stderr: &str) -> &'static str {
+fn hint(stderr: &str) -> String {
+    hint_for(stderr).map_or(String::new(), |h| format!("\n{}", h.en))
+}
+
+/// What to change, for a server whose stderr shows it could not bind its port.
+pub(crate) fn hint_for(stderr: &str) -> Option<crate::i18n::Msg> {
+    use crate::i18n::catalog;
     if stderr.contains("Address already in use") || stderr.contains("EADDRINUSE") {
-        "\nIts port is already taken: by another copy of the server, or by one whose \
-         connections are still closing. A server whose port is written in its code can be \
-         graded one copy at a time only, or as root (each copy then has a network of its \
-         own); reading the port from the command line ({port}) avoids both."
+        Some(catalog::HINT_PORT_TAKEN)
     } else if stderr.contains("Cannot assign requested address") || stderr.contains("EADDRNOTAVAIL")
     {
-        "\nIt binds an address this machine does not have (the address of the machine it was \
-         written on?). Bind to \"\" or 0.0.0.0, or 127.0.0.1, instead; as root the grader gives \
-         each server a network where any address can be bound."
+        Some(catalog::HINT_FOREIGN_ADDRESS)
     } else {
-        ""
+        None
     }
 }
 

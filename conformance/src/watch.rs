@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::i18n::{catalog, Msg, Text};
+use crate::t;
+
 /// How the server broke.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -24,12 +27,12 @@ pub enum Broke {
         /// The last lines of its stderr.
         stderr: String,
         /// The limit it ran into, if any ("it used up its 1024 MB of memory").
-        limit: Option<String>,
+        limit: Option<Text>,
     },
     /// The process lives, but connections are refused or never accepted.
     StoppedAccepting {
         /// What was seen ("connections are refused", "a connection waited 2 s unaccepted").
-        seen: String,
+        seen: Text,
     },
     /// Connections are accepted, but nothing reaches the users.
     StoppedRelaying {
@@ -43,41 +46,67 @@ pub enum Broke {
 impl Broke {
     /// A short name for tables: CRASHED, STOPPED ACCEPTING, FROZE.
     pub fn name(&self) -> &'static str {
+        self.label().en
+    }
+
+    /// [`Broke::name`], translatable.
+    pub fn label(&self) -> Msg {
         match self {
-            Broke::Exited { .. } => "CRASHED",
-            Broke::StoppedAccepting { .. } => "STOPPED ACCEPTING",
-            Broke::StoppedRelaying { .. } => "FROZE",
+            Broke::Exited { .. } => catalog::BROKE_CRASHED,
+            Broke::StoppedAccepting { .. } => catalog::BROKE_STOPPED_ACCEPTING,
+            Broke::StoppedRelaying { .. } => catalog::BROKE_FROZE,
         }
     }
-}
 
-impl fmt::Display for Broke {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// What happened, in a student's words.
+    pub fn text(&self) -> Text {
+        self.said(Text::data(""))
+    }
+
+    /// What happened and `when` (a leading space, or nothing).
+    fn said(&self, when: Text) -> Text {
         match self {
             Broke::Exited {
                 status,
                 stderr,
                 limit,
             } => {
-                let status = status.strip_prefix("exit ").unwrap_or(status);
-                write!(f, "the server exited ({status})")?;
+                let mut t = t!(catalog::SERVER_EXITED, plain_status(status), when);
                 if let Some(l) = limit {
-                    write!(f, ": {l}")?;
+                    t = t!(catalog::AT_SIGN_JOIN, t, t!(catalog::AT_LIMIT, l.clone()));
                 }
-                if !stderr.is_empty() {
-                    write!(f, "; its stderr ends: {}", stderr_end(stderr))?;
+                if !stderr.trim().is_empty() {
+                    let end = t!(catalog::STDERR_ENDS, stderr_end(stderr));
+                    t = t!(catalog::AT_SIGN_JOIN, t, end);
                 }
-                Ok(())
+                t
             }
-            Broke::StoppedAccepting { seen } => {
-                write!(f, "the server stopped accepting connections ({seen})")
-            }
-            Broke::StoppedRelaying { seconds, silent } => write!(
-                f,
-                "the server stopped relaying: {} for {seconds:.0} s",
-                relay_words(*silent)
+            Broke::StoppedAccepting { seen } => t!(catalog::STOPPED_ACCEPTING, when, seen.clone()),
+            Broke::StoppedRelaying { seconds, silent } => t!(
+                catalog::STOPPED_RELAYING,
+                when,
+                relay_words(*silent),
+                format!("{seconds:.0}")
             ),
         }
+    }
+
+    /// Whether `text` is a break's own description (so nothing need be said before it).
+    pub fn describes(text: &Text) -> bool {
+        [
+            catalog::SERVER_EXITED,
+            catalog::STOPPED_ACCEPTING,
+            catalog::STOPPED_RELAYING,
+            catalog::AT_SIGN_JOIN,
+        ]
+        .into_iter()
+        .any(|m| text.is(m))
+    }
+}
+
+impl fmt::Display for Broke {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.text())
     }
 }
 
@@ -87,8 +116,8 @@ impl fmt::Display for Broke {
 pub enum Trigger {
     /// A user had just disconnected (the most common student bug).
     Disconnect,
-    /// It happened during a case, with no disconnect before it.
-    During(String),
+    /// It happened during a case (named by its title), with no disconnect before it.
+    During(Text),
 }
 
 /// A finding about the server itself, apart from any requirement's cases.
@@ -104,43 +133,21 @@ pub struct Finding {
     /// breaks when a user leaves).
     pub counts_against: Vec<String>,
     /// The finding in a student's words.
-    pub text: String,
+    pub text: Text,
 }
 
 impl Finding {
     /// A finding of `broke`, set off by `trigger`, first seen in case `case`.
     pub fn new(broke: Broke, trigger: Trigger, case: &str) -> Finding {
         let when = match &trigger {
-            Trigger::Disconnect => "when a user disconnected".to_string(),
-            Trigger::During(what) => format!("during \"{what}\""),
+            Trigger::Disconnect => catalog::WHEN_DISCONNECT.text(),
+            Trigger::During(what) => t!(catalog::DURING, what.clone()),
         };
         let counts_against = match trigger {
             Trigger::Disconnect => vec!["RF8".to_string(), "RF10".to_string()],
             Trigger::During(_) => Vec::new(),
         };
-        let text = match &broke {
-            Broke::Exited {
-                status,
-                stderr,
-                limit,
-            } => {
-                let mut t = format!("the server exited ({}) {when}", plain_status(status));
-                if let Some(l) = limit {
-                    t.push_str(&format!(": {l}"));
-                }
-                if !stderr.trim().is_empty() {
-                    t.push_str(&format!("; its stderr ends: {}", stderr_end(stderr)));
-                }
-                t
-            }
-            Broke::StoppedAccepting { seen } => {
-                format!("the server stopped accepting connections {when} ({seen})")
-            }
-            Broke::StoppedRelaying { seconds, silent } => format!(
-                "the server stopped relaying {when}: {} for {seconds:.0} s",
-                relay_words(*silent)
-            ),
-        };
+        let text = broke.said(when);
         Finding {
             broke,
             trigger,
@@ -156,22 +163,23 @@ impl Finding {
     }
 }
 
-fn relay_words(silent: bool) -> &'static str {
+fn relay_words(silent: bool) -> Msg {
     if silent {
-        "connected users got nothing"
+        catalog::RELAY_SILENT
     } else {
-        "new users were not told of each other"
+        catalog::RELAY_UNTOLD
     }
 }
 
-/// "exit status: 1" as "status 1", "signal: 11 (SIGSEGV)" as "killed by signal 11 (SIGSEGV)".
-fn plain_status(status: &str) -> String {
+/// "exit status: 1" as "with status 1", "signal: 11 (SIGSEGV)" as "killed by signal 11
+/// (SIGSEGV)".
+fn plain_status(status: &str) -> Text {
     if let Some(code) = status.strip_prefix("exit status: ") {
-        format!("with status {code}")
+        t!(catalog::WITH_STATUS, code)
     } else if let Some(sig) = status.strip_prefix("signal: ") {
-        format!("killed by signal {sig}")
+        t!(catalog::KILLED_BY_SIGNAL, sig)
     } else {
-        status.to_string()
+        Text::data(status)
     }
 }
 
@@ -242,10 +250,28 @@ mod tests {
             "P-RF5-01",
         );
         assert_eq!(
-            f.text,
-            "the server exited (with status 1) when a user disconnected; its stderr ends: Error: write EPIPE"
+            f.text.to_string(),
+            "the server exited (with status 1) when a user left; its stderr ends: Error: write EPIPE"
         );
         assert_eq!(f.counts_against, ["RF8", "RF10"]);
+    }
+
+    #[test]
+    fn a_crash_on_disconnect_is_said_in_portuguese_too() {
+        let f = Finding::new(
+            Broke::Exited {
+                status: "exit status: 1".into(),
+                stderr: String::new(),
+                limit: Some(t!(catalog::USED_UP_MEMORY, 1024usize)),
+            },
+            Trigger::Disconnect,
+            "P-RF5-01",
+        );
+        assert_eq!(
+            f.text.render(crate::i18n::Lang::PtBr),
+            "o servidor terminou (com status 1) quando um usuário saiu: ele esgotou seus 1024 MB de memória"
+        );
+        assert!(f.text.untranslated().is_empty());
     }
 
     #[test]
@@ -255,11 +281,12 @@ mod tests {
                 seconds: 5.0,
                 silent: true,
             },
-            Trigger::During("a user that stops reading does not stop the others".into()),
+            Trigger::During(catalog::TITLE_STOPPED_READER.text()),
             "P-RF4-02",
         );
         assert!(
             f.text
+                .to_string()
                 .starts_with("the server stopped relaying during \"a user that stops"),
             "{}",
             f.text
@@ -292,7 +319,7 @@ mod tests {
             silent: true,
         });
         w.mark(Broke::StoppedAccepting {
-            seen: "refused".into(),
+            seen: Text::data("refused"),
         });
         assert_eq!(w.broke().unwrap().0.name(), "FROZE");
     }
@@ -305,7 +332,10 @@ mod tests {
             limit: None,
         };
         let text = b.to_string();
-        assert!(text.starts_with("the server exited (status: 1)"), "{text}");
+        assert!(
+            text.starts_with("the server exited (with status 1)"),
+            "{text}"
+        );
         assert!(
             text.ends_with("b | c | d | BrokenPipeError: [Errno 32] Broken pipe"),
             "{text}"

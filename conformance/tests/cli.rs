@@ -109,7 +109,7 @@ fn plain_mode_detects_the_framing_says_so_and_grades_by_meaning() {
         ))
         .stdout(
             predicate::str::contains("\"P-RF8-02\"").and(predicate::str::contains(
-                "(protocol plain, one message per line (LF) (detected))",
+                "\"setup\": \"protocol plain, one message per line (LF) (detected)\"",
             )),
         );
 }
@@ -175,4 +175,45 @@ fn expected_failures_do_not_fail_the_run_and_stale_ones_do() {
         "xfail.txt:1: \"RF9-99\" matches no case of this run",
     ));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lang_pt_br_writes_the_report_in_the_assignments_portuguese() {
+    let server = chat_server::RunningServer::start(chat_server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..chat_server::Config::default()
+    })
+    .unwrap();
+    grader()
+        .args(["--protocol", "plain", "--lang", "pt-BR", "--only", "RF5"])
+        .args(["--server", &server.addr().to_string()])
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("requisito")
+                .and(predicate::str::contains(
+                    "O sistema deve permitir que os usuários possam enviar mensagens no chat para que todos possam ver.",
+                ))
+                .and(predicate::str::contains(
+                    "uma mensagem chega a todos os outros, e não a quem a enviou",
+                ))
+                .and(predicate::str::contains("1 passaram, 0 falharam"))
+                .and(predicate::str::contains("passed").not()),
+        );
+}
+
+#[test]
+fn an_unknown_language_is_a_usage_error_that_names_the_choices() {
+    grader()
+        .args([
+            "--protocol",
+            "plain",
+            "--lang",
+            "fr",
+            "--server",
+            "127.0.0.1:9",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("en or pt-BR"));
 }

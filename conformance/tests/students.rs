@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use conformance::grade::{grade, GradeError, Plan, Server};
+use conformance::i18n::Lang;
 use conformance::plain::Protocol;
 use conformance::report::Report;
 use conformance::watch::{Broke, Trigger};
@@ -93,6 +94,7 @@ fn plan_with(limits: conformance::limits::Limits) -> Plan {
         },
         jobs: 4,
         limits,
+        lang: Lang::En,
     }
 }
 
@@ -143,7 +145,69 @@ fn expect(file: &str, failing_rfs: &[&str]) -> Option<Report> {
     };
     let want: BTreeSet<String> = failing_rfs.iter().map(|s| s.to_string()).collect();
     assert_eq!(failing(&report), want, "{file}:\n{}", shown(&report));
+    speaks_to_students(file, &report);
     Some(report)
+}
+
+/// Every text a student reads has its Portuguese, and says "a message from alice" rather than
+/// showing the grader's unique names and tokens (those stay in the transcript).
+fn speaks_to_students(file: &str, report: &Report) {
+    let mut untranslated: Vec<String> = Vec::new();
+    for r in &report.results {
+        untranslated.extend(r.title.untranslated());
+        if let Some(f) = &r.failure {
+            untranslated.extend(f.expected.untranslated());
+            untranslated.extend(f.actual.untranslated());
+            for lang in [Lang::En, Lang::PtBr] {
+                let expected = f.expected.render(lang);
+                let internal = expected
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .find(|w| (w.starts_with("tok") && w.len() > 8) || w.contains('_'));
+                assert!(
+                    internal.is_none(),
+                    "{file} {}: {internal:?} is the grader's own word: {expected}",
+                    r.id
+                );
+            }
+        }
+    }
+    for f in &report.findings {
+        untranslated.extend(f.text.untranslated());
+    }
+    if let Some(s) = &report.setup {
+        untranslated.extend(s.untranslated());
+    }
+    assert!(
+        untranslated.is_empty(),
+        "{file}: texts without a translation: {untranslated:?}"
+    );
+    let mut in_portuguese = report.clone();
+    in_portuguese.lang = Lang::PtBr;
+    // The transcripts' notes stay in English (the report says so above them).
+    let mut pt: String = in_portuguese
+        .render(conformance::Format::Text)
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            t.split_once("s ")
+                .is_none_or(|(at, _)| at.parse::<f64>().is_err())
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let gs = conformance::report::gradescope::results(&in_portuguese, &Default::default());
+    pt.push_str(&gs.output);
+    for english in [
+        "expected:",
+        "actual:",
+        " passed,",
+        "requirement RF",
+        "the server ",
+    ] {
+        assert!(
+            !pt.contains(english),
+            "{file}: {english:?} in Portuguese:\n{pt}"
+        );
+    }
 }
 
 /// Checks that the report names a break set off by a disconnect.
@@ -171,7 +235,7 @@ fn breaks_when_a_user_leaves(file: &str, report: &Report, kinds: &[&str]) {
         let why = r
             .failure
             .as_ref()
-            .map(|f| f.actual.clone())
+            .map(|f| f.actual.to_string())
             .unwrap_or_default();
         assert!(
             why.contains("the server "),
@@ -196,7 +260,11 @@ fn node_that_dies_of_an_unhandled_socket_error_fails_rf8_and_rf10_only() {
     if let Some(r) = expect(file, &["RF8", "RF10"]) {
         breaks_when_a_user_leaves(file, &r, &["CRASHED"]);
         let f = &r.findings[0];
-        assert!(f.text.contains("exited (with status 1)"), "{}", f.text);
+        assert!(
+            f.text.to_string().contains("exited (with status 1)"),
+            "{}",
+            f.text
+        );
         assert!(matches!(&f.broke, Broke::Exited { stderr, .. } if !stderr.is_empty()));
     }
 }
@@ -235,7 +303,10 @@ fn a_blocking_send_under_one_lock_fails_rf4_once_the_reader_is_really_full() {
     if let Some(r) = expect("py_blocking_send.py", &["RF4"]) {
         let stuck = r.results.iter().find(|c| c.id == "P-RF4-02").unwrap();
         let why = stuck.failure.as_ref().unwrap();
-        assert!(why.expected.contains("bytes for stuck"), "{why:?}");
+        assert!(
+            why.expected.to_string().contains("bytes for stuck"),
+            "{why:?}"
+        );
     }
 }
 
@@ -266,7 +337,7 @@ fn a_cap_of_four_users_fails_concurrency_and_staying_open() {
     if let Some(r) = expect("py_cap4.py", &["RF4", "RF10"]) {
         let c = r.results.iter().find(|c| c.id == "P-RF4-01").unwrap();
         let why = &c.failure.as_ref().unwrap().actual;
-        assert!(why.contains("had admitted 4 users"), "{why}");
+        assert!(why.to_string().contains("had admitted 4 users"), "{why}");
     }
 }
 
@@ -284,7 +355,8 @@ fn a_server_with_its_port_written_in_its_code_is_graded_as_handed_in() {
     };
     let r = graded.unwrap_or_else(|e| panic!("py_fixed_port.py could not be graded: {e}"));
     assert_eq!(failing(&r), BTreeSet::new(), "{}", shown(&r));
-    assert!(r.server.contains("port 50001"), "{}", r.server);
+    let described = r.described().to_string();
+    assert!(described.contains("port 50001"), "{described}");
 }
 
 #[test]
@@ -295,7 +367,8 @@ fn a_server_bound_to_its_authors_lan_address_is_graded_in_a_network_of_its_own()
     if conformance::spawn::isolation_available() {
         let r = graded.unwrap_or_else(|e| panic!("py_lan_address.py could not be graded: {e}"));
         assert_eq!(failing(&r), BTreeSet::new(), "{}", shown(&r));
-        assert!(r.server.contains("192.168.1.12:65432"), "{}", r.server);
+        let described = r.described().to_string();
+        assert!(described.contains("192.168.1.12:65432"), "{described}");
     } else {
         // Without root: it cannot bind, and the report says what to change.
         let e = graded.expect_err("it cannot start here");
@@ -393,7 +466,7 @@ fn a_busy_loop_is_stopped_at_its_cpu_time_and_named() {
     // Killed while being checked, or during its cases: either way the limit is named.
     match graded_under(s, plan_with(limits)) {
         Ok(r) => assert!(
-            r.findings.iter().any(|f| f.text.contains(said)),
+            r.findings.iter().any(|f| f.text.to_string().contains(said)),
             "{}",
             shown(&r)
         ),

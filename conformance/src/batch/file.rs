@@ -27,6 +27,8 @@ pub struct Settings {
     pub quit_line: Option<String>,
     /// A command run once, in the server's folder, before it is graded (`javac *.java`).
     pub build: Option<String>,
+    /// The language of the student's report: `en` (the default) or `pt-BR`.
+    pub lang: Option<String>,
 }
 
 /// One server to grade.
@@ -66,6 +68,8 @@ pub struct Limits {
     pub plain: crate::plain::Settings,
     /// The build step, if any.
     pub build: Option<String>,
+    /// The language of its report.
+    pub lang: crate::i18n::Lang,
 }
 
 impl Default for Limits {
@@ -80,6 +84,7 @@ impl Default for Limits {
             protocol: Protocol::Chat1,
             plain: target.plain,
             build: None,
+            lang: crate::i18n::Lang::En,
         }
     }
 }
@@ -114,6 +119,12 @@ impl Settings {
                 quit_line: self.quit_line.clone().or(defaults.quit_line.clone()),
             },
             build: self.build.clone().or(defaults.build.clone()),
+            lang: match self.lang.as_ref().or(defaults.lang.as_ref()) {
+                Some(l) => l
+                    .parse()
+                    .map_err(|e: crate::i18n::UnknownLang| e.to_string())?,
+                None => base.lang,
+            },
         })
     }
 }

@@ -209,6 +209,7 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
         },
         jobs: options.jobs,
         limits: options.limits,
+        lang: e.limits.lang,
     };
     // Graded on its own thread so that a server that hangs the cases can be given up on;
     // every case's server is stopped when its case ends, so the thread ends on its own.
@@ -224,12 +225,14 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
     let report = match rx.recv_timeout(left) {
         Ok(Ok(r)) => r,
         Ok(Err(err)) => {
+            // In the student's language: the report is theirs.
+            let why = err.text().render(e.limits.lang);
             let verdict = match err {
-                GradeError::DidNotBuild(e) => Verdict::DidNotBuild(e.to_string()),
-                GradeError::DidNotStart(e) => Verdict::DidNotStart(e.to_string()),
-                GradeError::NotChat1(e) => Verdict::NotChat1(e.to_string()),
-                GradeError::NotGradable(e) => Verdict::NotGradable(e.to_string()),
-                GradeError::ExitedEarly(e) => Verdict::Crashed(e),
+                GradeError::DidNotBuild(_) => Verdict::DidNotBuild(why),
+                GradeError::DidNotStart(_) => Verdict::DidNotStart(why),
+                GradeError::NotChat1(_) => Verdict::NotChat1(why),
+                GradeError::NotGradable(_) => Verdict::NotGradable(why),
+                GradeError::ExitedEarly(_) => Verdict::Crashed(why),
             };
             return done(verdict, None);
         }
@@ -247,9 +250,9 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
     // froze.
     if let Some(f) = report.findings.first() {
         let verdict = match f.broke {
-            Broke::Exited { .. } => Verdict::Crashed(f.text.clone()),
-            Broke::StoppedAccepting { .. } => Verdict::StoppedAccepting(f.text.clone()),
-            Broke::StoppedRelaying { .. } => Verdict::Froze(f.text.clone()),
+            Broke::Exited { .. } => Verdict::Crashed(f.text.render(report.lang)),
+            Broke::StoppedAccepting { .. } => Verdict::StoppedAccepting(f.text.render(report.lang)),
+            Broke::StoppedRelaying { .. } => Verdict::Froze(f.text.render(report.lang)),
         };
         return done(verdict, Some(report));
     }

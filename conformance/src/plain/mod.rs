@@ -25,6 +25,8 @@ pub use settings::{Framing, Protocol, Settings};
 use std::time::Duration;
 
 use crate::case::{Ctx, Failure};
+use crate::i18n::catalog;
+use crate::t;
 use peer::Peer;
 
 /// A unique token for `label` in this case.
@@ -53,19 +55,14 @@ pub fn join_as(ctx: &Ctx, label: &str, present: &[&Peer], reading: bool) -> Resu
             let _ = p.wait_for(
                 own,
                 &[&name],
-                "a welcome",
+                catalog::A_WELCOME.text(),
                 Some(ctx.target.scaled(Duration::from_secs(1))),
             );
         }
         return Ok(p);
     }
     for (other, since) in present.iter().zip(marks) {
-        other.wait_for(
-            since,
-            &[&name],
-            &format!("a notice that {name} joined (registration of {label})"),
-            None,
-        )?;
+        other.wait_for(since, &[&name], t!(catalog::NOTICE_JOINED, label), None)?;
     }
     Ok(p)
 }
@@ -77,11 +74,7 @@ pub fn group(ctx: &Ctx, labels: &[&str]) -> Result<Vec<Peer>, Failure> {
         let present: Vec<&Peer> = peers.iter().collect();
         let p = join(ctx, label, &present).map_err(|mut f| {
             if peers.len() >= 2 {
-                f.actual = format!(
-                    "{} (the server had admitted {} users; a cap on users would refuse the next)",
-                    f.actual,
-                    peers.len()
-                );
+                f.actual = t!(catalog::CAP_NOTE, f.actual, peers.len());
             }
             f
         })?;

@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use super::settings::Framing;
 use crate::case::{Ctx, Failure, Transcript};
+use crate::i18n::{catalog, Text};
+use crate::t;
 use crate::watch::Watch;
 
 /// How long a client that left keeps reading what it was still sent.
@@ -72,8 +74,11 @@ impl Peer {
         let timeout = ctx.target.read_timeout();
         let rcvbuf = (!reading).then_some(4096);
         let stream = crate::net::connect(ctx.target.ns, addr, timeout, rcvbuf).map_err(|e| {
-            let why = ctx.target.broke().map_or(e.to_string(), |b| b.to_string());
-            Failure::at(label, format!("to connect to {addr}"), why)
+            let why = ctx
+                .target
+                .broke()
+                .map_or_else(|| io_error(&e), |b| b.text());
+            Failure::at(label, t!(catalog::CONNECT_TO, addr), why)
         })?;
         let _ = stream.set_nodelay(true);
         let _ = stream.set_write_timeout(Some(ctx.target.scaled(Duration::from_secs(30))));
@@ -84,7 +89,7 @@ impl Peer {
         if reading {
             let mut rd = stream
                 .try_clone()
-                .map_err(|e| Failure::at(label, "a second handle on the socket", e.to_string()))?;
+                .map_err(|e| Failure::at(label, catalog::SECOND_HANDLE, io_error(&e)))?;
             // Short reads, so that a client that left stops reading even if the server never
             // closes its side.
             let _ = rd.set_read_timeout(Some(Duration::from_millis(200)));
@@ -150,18 +155,21 @@ impl Peer {
         self.last_write = Some(Instant::now());
         (&self.stream).write_all(bytes.as_bytes()).map_err(|e| {
             let why = match e.kind() {
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => format!(
-                    "the server took none of it for {:.0} s: it stopped reading this user ({e})",
-                    self.stream
-                        .write_timeout()
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default()
-                        .as_secs_f64()
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => t!(
+                    catalog::SEND_STALLED,
+                    format!(
+                        "{:.0}",
+                        self.stream
+                            .write_timeout()
+                            .ok()
+                            .flatten()
+                            .unwrap_or_default()
+                            .as_secs_f64()
+                    )
                 ),
-                _ => e.to_string(),
+                _ => io_error(&e),
             };
-            Failure::at(&self.label, format!("to send {text:?}"), why)
+            Failure::at(&self.label, catalog::SEND_A_LINE, why)
         })
     }
 
@@ -192,7 +200,7 @@ impl Peer {
         &self,
         since: usize,
         needles: &[&str],
-        what: &str,
+        what: Text,
         within: Option<Duration>,
     ) -> Result<Vec<usize>, Failure> {
         self.wait(since, needles, false, what, within)
@@ -203,7 +211,7 @@ impl Peer {
         &self,
         since: usize,
         needles: &[&str],
-        what: &str,
+        what: Text,
         within: Option<Duration>,
     ) -> Result<Vec<usize>, Failure> {
         self.wait(since, needles, true, what, within)
@@ -214,7 +222,7 @@ impl Peer {
         since: usize,
         needles: &[&str],
         words: bool,
-        what: &str,
+        what: Text,
         within: Option<Duration>,
     ) -> Result<Vec<usize>, Failure> {
         let deadline = Instant::now() + within.unwrap_or(self.timeout);
@@ -257,21 +265,28 @@ impl Peer {
                 self.transcript
                     .record(&self.label, "--", &format!("gave up waiting for {what}"));
                 if let Some((broke, _)) = broke {
-                    return Err(Failure::at(&self.label, what, broke.to_string()));
+                    return Err(Failure::at(&self.label, what, broke.text()));
                 }
                 let inbox = lock.lock().unwrap_or_else(|e| e.into_inner());
-                let ended = inbox
-                    .ended
-                    .clone()
-                    .map_or(String::new(), |e| format!(" ({e})"));
-                return Err(Failure::at(
-                    &self.label,
-                    what,
-                    format!(
-                        "no {missing:?} within {:.1} s{ended}; received since: {tail}",
-                        within.unwrap_or(self.timeout).as_secs_f64()
-                    ),
-                ));
+                let ended = match inbox.ended.as_deref() {
+                    None => Text::data(""),
+                    Some(e) if e.starts_with("end of stream") => catalog::ENDED_CLOSED.text(),
+                    Some(e) => t!(catalog::ENDED_BROKEN, e),
+                };
+                let secs = format!("{:.1}", within.unwrap_or(self.timeout).as_secs_f64());
+                // Names, addresses and ports are worth naming; the grader's tokens are not.
+                let actual = if words {
+                    t!(
+                        catalog::WORDS_MISSING,
+                        format!("{missing:?}"),
+                        secs,
+                        ended,
+                        tail
+                    )
+                } else {
+                    t!(catalog::NOTHING_CAME, secs, ended, tail)
+                };
+                return Err(Failure::at(&self.label, what, actual));
             }
             // Woken by every arrival; at least every 100 ms to look at the server's watch.
             inbox = arrived
@@ -343,7 +358,7 @@ impl Peer {
     }
 
     /// What arrived in `[since, until)`, as text, shortened for a report.
-    pub fn shown_between(&self, since: usize, until: usize) -> String {
+    pub fn shown_between(&self, since: usize, until: usize) -> Text {
         let inbox = self.inbox.0.lock().unwrap_or_else(|e| e.into_inner());
         let until = until.min(inbox.bytes.len());
         tail_of(&inbox.bytes[since.min(until)..until])
@@ -478,13 +493,27 @@ pub fn find_word(hay: &[u8], word: &[u8], from: usize, end_is_boundary: bool) ->
     None
 }
 
-fn tail_of(bytes: &[u8]) -> String {
+fn tail_of(bytes: &[u8]) -> Text {
     let text = String::from_utf8_lossy(bytes);
     let n = text.chars().count();
-    if n <= 300 {
-        format!("{text:?}")
+    if n == 0 {
+        catalog::NOTHING_AT_ALL.text()
+    } else if n <= 300 {
+        Text::data(format!("{text:?}"))
     } else {
         let tail: String = text.chars().skip(n - 300).collect();
-        format!("...{tail:?}")
+        Text::data(format!("...{tail:?}"))
+    }
+}
+
+/// An I/O error in a student's words: the common ones translated, the rest as the OS says.
+pub fn io_error(e: &std::io::Error) -> Text {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => catalog::IO_REFUSED.text(),
+        ConnectionReset | ConnectionAborted => catalog::IO_RESET.text(),
+        BrokenPipe => catalog::IO_CLOSED.text(),
+        TimedOut | WouldBlock => catalog::IO_TIMED_OUT.text(),
+        _ => t!(catalog::IO_OTHER, e.to_string()),
     }
 }

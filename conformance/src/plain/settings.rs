@@ -37,12 +37,19 @@ pub enum Framing {
     Writes,
 }
 
+impl Framing {
+    /// How it frames messages, in words.
+    pub fn text(self) -> crate::i18n::Text {
+        match self {
+            Framing::Lines => crate::i18n::catalog::FRAMING_LINES.text(),
+            Framing::Writes => crate::i18n::catalog::FRAMING_WRITES.text(),
+        }
+    }
+}
+
 impl fmt::Display for Framing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Framing::Lines => "one message per line (LF)",
-            Framing::Writes => "one message per write, unterminated",
-        })
+        write!(f, "{}", self.text())
     }
 }
 

@@ -31,8 +31,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::Level;
 use crate::glob;
-use crate::report::{failure_text, Report};
+use crate::i18n::{catalog, Text};
+use crate::report::{failure_text_in, level, transcript_key, Report};
+use crate::requirements;
 use crate::runner::{CaseResult, Outcome};
+use crate::t;
 
 /// Points and visibility per case.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -218,13 +221,26 @@ pub fn results(report: &Report, rubric: &Rubric) -> Results {
         .zip(max)
         .map(|(r, max_score)| {
             let passed = matches!(r.outcome, Outcome::Pass | Outcome::Stale);
-            let output = if passed {
+            let output = if passed && !r.clause.is_empty() {
                 format!("{}\n", r.clause)
+            } else if passed {
+                // A free-form case's clause is its requirement: the student reads that.
+                let req = requirements::text_in(&r.rf, report.lang);
+                format!(
+                    "{} {}: {req}\n",
+                    r.rf,
+                    catalog::COL_REQUIREMENT.get(report.lang)
+                )
             } else {
-                failure_text(r)
+                failure_text_in(r, report.lang)
             };
             Test {
-                name: format!("{} [{}] {}", r.id, r.level, r.title),
+                name: format!(
+                    "{} [{}] {}",
+                    r.id,
+                    level(r.level).get(report.lang),
+                    r.title.render(report.lang)
+                ),
                 number: r.id.clone(),
                 score: if passed { max_score } else { 0.0 },
                 max_score,
@@ -235,32 +251,44 @@ pub fn results(report: &Report, rubric: &Rubric) -> Results {
             }
         })
         .collect();
-    let t = report.tally();
     Results {
         score: tests.iter().map(|t| t.score).sum(),
         execution_time: report.seconds,
-        output: format!(
-            "conformance report for {}: {} passed, {} failed{}{}",
-            report.server,
-            t.passed,
-            t.failed + t.expected,
-            if t.skipped > 0 {
-                format!(", {} skipped", t.skipped)
-            } else {
-                String::new()
-            },
-            report
-                .findings
-                .iter()
-                .map(|f| format!(
-                    "\n\nWhat happened to your server: {} (seen in {}).",
-                    f.text,
-                    f.cases.join(", ")
-                ))
-                .collect::<String>()
-        ),
+        output: summary(report),
         tests,
     }
+}
+
+/// The summary above the tests: the counts, what happened to the server, and (for failures)
+/// what the transcripts' names and tokens are.
+fn summary(report: &Report) -> String {
+    let lang = report.lang;
+    let t = report.tally();
+    let skipped = if t.skipped > 0 {
+        t!(catalog::AND_SKIPPED, t.skipped)
+    } else {
+        Text::data("")
+    };
+    let mut out = t!(
+        catalog::SUMMARY_LINE,
+        report.described(),
+        t.passed,
+        t.failed + t.expected,
+        skipped
+    )
+    .render(lang);
+    for f in &report.findings {
+        let what = t!(
+            catalog::WHAT_HAPPENED_TO_YOURS,
+            f.text.clone(),
+            f.cases.join(", ")
+        );
+        out += &format!("\n\n{}", what.render(lang));
+    }
+    if let Some(key) = transcript_key(&report.failed(), lang) {
+        out += &format!("\n\n{key}");
+    }
+    out
 }
 
 /// The report as Gradescope's `results.json` text.
@@ -269,11 +297,11 @@ pub fn render(report: &Report, rubric: &Rubric) -> String {
 }
 
 /// Results for a server that could not be graded at all: no points, and why.
-pub fn ungraded(why: &str) -> String {
+pub fn ungraded(why: &str, lang: crate::i18n::Lang) -> String {
     let r = Results {
         score: 0.0,
         execution_time: 0.0,
-        output: format!("Your server could not be graded: {why}"),
+        output: crate::t!(crate::i18n::catalog::NOT_GRADED, why).render(lang),
         tests: Vec::new(),
     };
     serde_json::to_string_pretty(&r).unwrap_or_default() + "\n"
@@ -305,6 +333,8 @@ mod tests {
             seconds: 1.5,
             results,
             findings: Vec::new(),
+            setup: None,
+            lang: crate::i18n::Lang::En,
         }
     }
 

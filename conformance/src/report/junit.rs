@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{failure_text, Report};
+use super::{failure_text_in, Report};
 use crate::runner::Outcome;
 
 pub(super) fn render(report: &Report) -> String {
@@ -29,8 +29,8 @@ pub(super) fn render(report: &Report) -> String {
                 out,
                 "    <testcase classname=\"{rf}\" name=\"{} [{}] {}\" time=\"{:.3}\"",
                 xml(&r.id),
-                r.level,
-                xml(&r.title),
+                super::level(r.level).get(report.lang),
+                xml(&r.title.render(report.lang)),
                 r.seconds
             )
             .unwrap();
@@ -44,8 +44,12 @@ pub(super) fn render(report: &Report) -> String {
                 (Outcome::Fail, Some(f)) => writeln!(
                     out,
                     "\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                    xml(&f.to_string()),
-                    xml(&failure_text(r))
+                    xml(&format!(
+                        "{} {}",
+                        f.expected.render(report.lang),
+                        f.actual.render(report.lang)
+                    )),
+                    xml(&failure_text_in(r, report.lang))
                 )
                 .unwrap(),
                 (Outcome::ExpectedFail, _) => writeln!(
@@ -61,7 +65,7 @@ pub(super) fn render(report: &Report) -> String {
                 (Outcome::Skip, f) => writeln!(
                     out,
                     "\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    xml(&f.as_ref().map(|f| f.actual.clone()).unwrap_or_default())
+                    xml(&f.as_ref().map(|f| f.actual.render(report.lang)).unwrap_or_default())
                 )
                 .unwrap(),
                 _ => out.push_str("\n    </testcase>\n"),
@@ -75,9 +79,12 @@ pub(super) fn render(report: &Report) -> String {
         for f in &report.findings {
             writeln!(
                 out,
-                "{} (seen in {})",
-                xml(&f.text),
-                xml(&f.cases.join(", "))
+                "{} {}",
+                xml(&f.text.render(report.lang)),
+                xml(
+                    &crate::t!(crate::i18n::catalog::SEEN_IN_CASES, f.cases.join(", "))
+                        .render(report.lang)
+                )
             )
             .unwrap();
         }

@@ -17,7 +17,7 @@ impl Script for Scenario {
         for (i, step) in self.steps.iter().enumerate() {
             let label = step.client.as_str();
             let at = |f: Failure| Failure {
-                expected: format!("step {}: {}", i + 1, f.expected),
+                expected: format!("step {}: {}", i + 1, f.expected).into(),
                 ..f
             };
             match &step.action {

@@ -199,7 +199,7 @@ impl Scenario {
             &raw.id,
             &raw.rf,
             raw.level,
-            &raw.title,
+            raw.title.clone(),
             Body::Script(std::sync::Arc::new(scenario)),
         );
         let case = match raw.clause {

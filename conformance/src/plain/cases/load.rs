@@ -10,9 +10,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::case::{Ctx, Failure};
+use crate::i18n::{catalog, Text};
 use crate::plain::peer::Peer;
 use crate::plain::settings::Framing;
 use crate::plain::{group, join, join_as, token};
+use crate::t;
 
 pub(super) fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
     const EACH: usize = 5;
@@ -37,8 +39,12 @@ pub(super) fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
             })
             .collect();
         handles.into_iter().try_for_each(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(Failure::new("a sender", "it panicked")))
+            h.join().unwrap_or_else(|_| {
+                Err(Failure::new(
+                    catalog::EVERY_SENDER,
+                    t!(catalog::IT_PANICKED, ""),
+                ))
+            })
         })
     });
     sent?;
@@ -49,7 +55,12 @@ pub(super) fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
             .filter(|(j, _)| *j != i)
             .flat_map(|(_, t)| t.iter().map(String::as_str))
             .collect();
-        peer.wait_for(marks[i], &others, "every message of the seven others", None)?;
+        peer.wait_for(
+            marks[i],
+            &others,
+            catalog::EVERY_OTHERS_MESSAGE.text(),
+            None,
+        )?;
     }
     Ok(())
 }
@@ -71,9 +82,13 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
     let sent = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let flooding = {
-        let out = alice
-            .try_clone_stream()
-            .map_err(|e| Failure::at("alice", "a second handle on the socket", e.to_string()))?;
+        let out = alice.try_clone_stream().map_err(|e| {
+            Failure::at(
+                "alice",
+                catalog::SECOND_HANDLE,
+                crate::plain::peer::io_error(&e),
+            )
+        })?;
         let (sent, stop) = (sent.clone(), stop.clone());
         thread::spawn(move || {
             // A server blocked on stuck stops reading alice too: her writes must not hang, so
@@ -101,7 +116,7 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
     let filled = fill(ctx, &stuck, &sent);
     stop.store(true, Ordering::Relaxed);
     let _ = flooding.join();
-    ctx.transcript.record("stuck", "--", &filled);
+    ctx.transcript.record("stuck", "--", &filled.to_string());
     // Now the others chat, over several seconds, while stuck's buffers stay full. A server
     // blocked on stuck stops reading alice too: her send fails after the usual wait.
     alice.set_send_patience(ctx.target.read_timeout());
@@ -120,7 +135,7 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
                 alice.wait_for(
                     a_mark,
                     &[&tok_b],
-                    &format!("bob's message {tok_b}, while stuck reads nothing ({filled})"),
+                    t!(catalog::MESSAGE_WHILE_STUCK, "bob", filled.clone()),
                     first,
                 )
             })
@@ -129,7 +144,7 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
                 bob.wait_for(
                     b_mark,
                     &[&tok_a],
-                    &format!("alice's message {tok_a}, while stuck reads nothing ({filled})"),
+                    t!(catalog::MESSAGE_WHILE_STUCK, "alice", filled.clone()),
                     first,
                 )
             });
@@ -154,7 +169,7 @@ pub(super) fn stopped_reader(ctx: &mut Ctx) -> Result<(), Failure> {
 /// Waits until the bytes the kernel holds on the server's way to `stuck` (the server's send
 /// queue and stuck's receive queue) stop growing for a second, and says how much that took.
 /// Without the kernel's tables, it waits for 8 MB to be sent.
-fn fill(ctx: &Ctx, stuck: &Peer, sent: &AtomicU64) -> String {
+fn fill(ctx: &Ctx, stuck: &Peer, sent: &AtomicU64) -> Text {
     let (mine, server) = (stuck.local(), ctx.target.addr);
     let held = || {
         let ns = ctx.target.ns;
@@ -170,10 +185,7 @@ fn fill(ctx: &Ctx, stuck: &Peer, sent: &AtomicU64) -> String {
         match held() {
             None => {
                 if sent.load(Ordering::Relaxed) >= 8 << 20 || now >= limit {
-                    return format!(
-                        "alice sent {} bytes; the kernel's queues could not be read",
-                        sent.load(Ordering::Relaxed)
-                    );
+                    return t!(catalog::STUCK_UNMEASURED, sent.load(Ordering::Relaxed));
                 }
             }
             Some(h) => {
@@ -181,11 +193,7 @@ fn fill(ctx: &Ctx, stuck: &Peer, sent: &AtomicU64) -> String {
                     (most, grew) = (h, now);
                 }
                 if most > 0 && now.duration_since(grew) >= still || now >= limit {
-                    return format!(
-                        "the server held {most} bytes for stuck, which reads nothing, after alice \
-                         sent {} bytes: its sends to stuck must block",
-                        sent.load(Ordering::Relaxed)
-                    );
+                    return t!(catalog::STUCK_FILLED, most, sent.load(Ordering::Relaxed));
                 }
             }
         }

@@ -10,6 +10,8 @@
 use super::peer::Peer;
 use super::{token, Settings};
 use crate::case::{Body, Case, CaseFn, Ctx, Failure, Level, Level::*};
+use crate::i18n::{catalog, Msg, Text};
+use crate::t;
 use load::{concurrent, stopped_reader};
 use messages::{private, public, self_private};
 use presence::{
@@ -21,9 +23,10 @@ mod load;
 mod messages;
 mod presence;
 
-fn case(id: &str, rf: &str, level: Level, title: &str, f: CaseFn) -> Case {
-    let clause = format!("requirement {rf}: {}", crate::requirements::text(rf));
-    Case::new(id, rf, level, title, Body::Code(f)).with_clause(clause)
+/// A free-form case. Its clause is its requirement, which every report already states beside
+/// it, so the clause is left empty rather than said twice.
+fn case(id: &str, rf: &str, level: Level, title: Msg, f: CaseFn) -> Case {
+    Case::new(id, rf, level, title, Body::Code(f)).with_clause("")
 }
 
 /// The cases for a plain-protocol run. The quit-line case is there only when a quit line is
@@ -34,92 +37,80 @@ pub fn cases(settings: &Settings) -> Vec<Case> {
             "P-RF1-01",
             "RF1",
             Should,
-            "a name with a space or an @ is not admitted (the assignment lets the client check it)",
+            catalog::TITLE_BAD_NAMES,
             bad_names,
         ),
         case(
             "P-RF2-01",
             "RF2",
             Must,
-            "a name already in use is not admitted: nobody is told it joined",
+            catalog::TITLE_TAKEN_NAME,
             taken_name,
         ),
         case(
             "P-RF3-01",
             "RF3",
             Must,
-            "everyone connected is told of a newcomer, with its name, IP and port",
+            catalog::TITLE_JOIN_NOTICE,
             join_notice,
         ),
         case(
             "P-RF4-01",
             "RF4",
             Must,
-            "eight users sending at once each get every other user's messages",
+            catalog::TITLE_CONCURRENT,
             concurrent,
         ),
         case(
             "P-RF4-02",
             "RF4",
             Must,
-            "a user that stops reading does not stop the others",
+            catalog::TITLE_STOPPED_READER,
             stopped_reader,
         )
         .alone(),
-        case(
-            "P-RF5-01",
-            "RF5",
-            Must,
-            "a message reaches everyone else, and not its sender",
-            public,
-        ),
-        case(
-            "P-RF6-01",
-            "RF6",
-            Must,
-            "@name text reaches only that user (a copy back to its sender is allowed)",
-            private,
-        ),
+        case("P-RF5-01", "RF5", Must, catalog::TITLE_PUBLIC, public),
+        case("P-RF6-01", "RF6", Must, catalog::TITLE_PRIVATE, private),
         case(
             "P-RF7-01",
             "RF7",
             Should,
-            "a private message to oneself reaches nobody (the assignment lets the client check it)",
+            catalog::TITLE_SELF_PRIVATE,
             self_private,
         ),
         case(
             "P-RF8-01",
             "RF8",
             Must,
-            "when a user closes its connection the others are told, by name",
+            catalog::TITLE_LEAVE_CLOSING,
             leave_by_closing,
         ),
         case(
             "P-RF8-03",
             "RF8",
             Must,
-            "when a user's connection breaks (a reset, data unread) the others are told, by name, and chat on",
+            catalog::TITLE_LEAVE_BREAKING,
             leave_by_breaking,
         ),
         case(
             "P-RF10-01",
             "RF10",
             Must,
-            "after users leave, newcomers join and chat",
+            catalog::TITLE_AFTER_LEAVES,
             after_leaves,
         ),
         case(
             "P-RF10-02",
             "RF10",
             Must,
-            "after a user's connection breaks, a newcomer joins and everyone chats",
+            catalog::TITLE_JOIN_AFTER_BREAK,
             join_after_break,
         ),
         case(
             "P-RF12-01",
             "RF12",
             Must,
-            "a newcomer is told its own IP and port",
+            catalog::TITLE_OWN_ADDRESS,
             own_address,
         ),
     ];
@@ -128,7 +119,7 @@ pub fn cases(settings: &Settings) -> Vec<Case> {
             "P-RF8-02",
             "RF8",
             Must,
-            "when a user sends the quit line the others are told, by name",
+            catalog::TITLE_LEAVE_QUIT_LINE,
             leave_by_quit_line,
         ));
     }
@@ -142,13 +133,13 @@ pub(super) fn absent_before(
     since: usize,
     fence: usize,
     tok: &str,
-    what: &str,
+    what: Text,
 ) -> Result<(), Failure> {
     if p.got_between(since, fence, tok) {
         return Err(Failure::at(
             &p.label,
             what,
-            format!("it arrived: {}", p.shown_between(since, fence)),
+            t!(catalog::IT_ARRIVED, p.shown_between(since, fence)),
         ));
     }
     Ok(())
@@ -163,11 +154,11 @@ pub(super) fn fenced_absence(
     (sender, observer): (usize, usize),
     since: usize,
     tok: &str,
-    what: &str,
+    what: Text,
 ) -> Result<(), Failure> {
     let fence = token(ctx, &format!("fence{sender}x{observer}"));
     p[sender].send(&fence)?;
-    let about = format!("{}'s later message (a fence)", p[sender].label);
-    let at = p[observer].wait_for(since, &[&fence], &about, None)?[0];
+    let about = t!(catalog::LATER_MESSAGE_FROM, p[sender].label.as_str());
+    let at = p[observer].wait_for(since, &[&fence], about, None)?[0];
     absent_before(&p[observer], since, at, tok, what)
 }

@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use super::absent_before;
 use crate::case::{Ctx, Failure};
+use crate::i18n::{catalog, Msg};
 use crate::plain::peer::Peer;
 use crate::plain::{group, join, token};
+use crate::t;
 
 pub(super) fn join_notice(ctx: &mut Ctx) -> Result<(), Failure> {
     let p = group(ctx, &["alice", "bob"])?;
@@ -16,9 +18,9 @@ pub(super) fn join_notice(ctx: &mut Ctx) -> Result<(), Failure> {
         other.wait_for_words(
             since,
             &[&carol.name, &carol.port(), &carol.ip()],
-            &format!(
-                "a notice that {} joined, with its IP {} and port {}",
-                carol.name,
+            t!(
+                catalog::NOTICE_JOINED_WITH_ADDRESS,
+                "carol",
                 carol.ip(),
                 carol.port()
             ),
@@ -35,7 +37,7 @@ pub(super) fn own_address(ctx: &mut Ctx) -> Result<(), Failure> {
     p.wait_for_words(
         0,
         &[&p.port(), &p.ip()],
-        &format!("to be told its own IP {} and port {}", p.ip(), p.port()),
+        t!(catalog::OWN_ADDRESS, p.ip(), p.port()),
         None,
     )?;
     Ok(())
@@ -50,7 +52,7 @@ fn refused_name(
     ctx: &mut Ctx,
     present: &[&Peer],
     attempt: &str,
-    why: &str,
+    (kind, forbidden): (Msg, Msg),
     n: usize,
     by_name: bool,
 ) -> Result<(Peer, Peer), Failure> {
@@ -62,21 +64,21 @@ fn refused_name(
     m.wait_any(own, ctx.target.scaled(Duration::from_secs(1)));
     let dave = join(ctx, &format!("dave{n}"), present)?;
     for (p, since) in present.iter().zip(marks) {
-        let fence = "a later newcomer's join notice (a fence)";
-        let at = p.wait_for(since, &[&dave.name], fence, None)?[0];
+        let at = p.wait_for(since, &[&dave.name], catalog::LATER_NEWCOMER.text(), None)?[0];
         // A taken name is in the others' text anyway (its owner's messages, a USERS list):
         // then only the refused connection's port is evidence of a notice for it.
-        let what = format!("no join notice for {attempt:?} ({why})");
+        let what = t!(catalog::NO_NOTICE_FOR_BAD_NAME, kind, forbidden);
         if by_name {
-            absent_before(p, since, at, attempt, &what)?;
+            absent_before(p, since, at, attempt, what.clone())?;
         }
         let own = m.port();
         if p.count_words_between(since, at, &own) > 0 {
             return Err(Failure::at(
                 &p.label,
                 what,
-                format!(
-                    "its port {own} was announced: {}",
+                t!(
+                    catalog::PORT_ANNOUNCED,
+                    own.as_str(),
                     p.shown_between(since, at)
                 ),
             ));
@@ -94,8 +96,8 @@ pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
         let since = p[to].mark();
         let tok = token(ctx, &format!("settle{from}"));
         p[from].send(&format!("hi {tok}"))?;
-        let what = format!("{}'s message {tok}", p[from].label);
-        p[to].wait_for(since, &[&tok], &what, None)?;
+        let what = t!(catalog::MESSAGE_FROM, p[from].label.as_str());
+        p[to].wait_for(since, &[&tok], what, None)?;
     }
     let marks: Vec<usize> = p.iter().map(Peer::mark).collect();
     let mut m = Peer::connect(ctx, "mallory", true)?;
@@ -109,7 +111,7 @@ pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
     let present: Vec<&Peer> = p.iter().collect();
     let dave = join(ctx, "dave", &present)?;
     for (i, watcher) in p.iter().enumerate() {
-        let fence = "a later newcomer's join notice (a fence)";
+        let fence = catalog::LATER_NEWCOMER.text();
         let at = watcher.wait_for(marks[i], &[&dave.name], fence, None)?[0];
         // The fence's own line may list everyone; what came before it may not name alice.
         // (Offsets are in bytes: the received bytes, not their text, which a lossy reading
@@ -125,9 +127,10 @@ pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
         if seen > 0 {
             return Err(Failure::at(
                 &watcher.label,
-                format!("no second notice of {taken:?} (the name is in use, so it is refused)"),
-                format!(
-                    "{taken:?} was announced again: {}",
+                t!(catalog::NO_SECOND_NOTICE, "alice"),
+                t!(
+                    catalog::ANNOUNCED_AGAIN,
+                    "alice",
                     watcher.shown_between(marks[i], line_start)
                 ),
             ));
@@ -148,12 +151,11 @@ pub(super) fn taken_name(ctx: &mut Ctx) -> Result<(), Failure> {
             if crate::plain::peer::find_word(near, taken.as_bytes(), 0, true).is_some() {
                 return Err(Failure::at(
                     &watcher.label,
-                    format!(
-                        "nothing from a second {taken:?} (the name is in use, so it is refused)"
-                    ),
-                    format!(
-                        "a message from the second {taken:?} arrived: {:?}",
-                        String::from_utf8_lossy(&bytes[start..])
+                    t!(catalog::NOTHING_FROM_SECOND, "alice"),
+                    t!(
+                        catalog::SECOND_SPOKE,
+                        "alice",
+                        format!("{:?}", String::from_utf8_lossy(&bytes[start..]))
                     ),
                 ));
             }
@@ -170,13 +172,14 @@ pub(super) fn bad_names(ctx: &mut Ctx) -> Result<(), Failure> {
         ctx,
         &[&p[0]],
         &spaced,
-        "names may not contain spaces",
+        (catalog::A_NAME_WITH_SPACE, catalog::SPACES),
         0,
         true,
     )?;
     let at = format!("bad@name{}", token(ctx, "at"));
     let present = [&p[0], &fence];
-    let (_, _also) = refused_name(ctx, &present, &at, "names may not contain @", 1, true)?;
+    let why = (catalog::A_NAME_WITH_AT, catalog::AT_SIGN);
+    let (_, _also) = refused_name(ctx, &present, &at, why, 1, true)?;
     Ok(())
 }
 
@@ -186,7 +189,7 @@ pub(super) fn leave_by_closing(ctx: &mut Ctx) -> Result<(), Failure> {
     let name = bob.name.clone();
     let since = p[0].mark();
     bob.close();
-    p[0].wait_for_words(since, &[&name], &format!("a notice that {name} left"), None)?;
+    p[0].wait_for_words(since, &[&name], t!(catalog::NOTICE_LEFT, "bob"), None)?;
     Ok(())
 }
 
@@ -199,10 +202,10 @@ pub(super) fn leave_by_breaking(ctx: &mut Ctx) -> Result<(), Failure> {
     p[0].wait_for_words(
         marks[0],
         &[&name],
-        &format!("a notice that {name} left (its connection broke)"),
+        t!(catalog::NOTICE_LEFT_BROKEN, "carol"),
         None,
     )?;
-    still_chatting(ctx, &mut p, &marks, "after carol's connection broke")
+    still_chatting(ctx, &mut p, &marks, catalog::AFTER_BREAK)
 }
 
 pub(super) fn join_after_break(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -213,12 +216,7 @@ pub(super) fn join_after_break(ctx: &mut Ctx) -> Result<(), Failure> {
     let dave = join(ctx, "dave", &present)?;
     p.push(dave);
     let marks: Vec<usize> = p.iter().map(Peer::mark).collect();
-    still_chatting(
-        ctx,
-        &mut p,
-        &marks,
-        "after carol's connection broke, with dave new",
-    )
+    still_chatting(ctx, &mut p, &marks, catalog::AFTER_BREAK_DAVE_NEW)
 }
 
 /// `gone` leaves (closing, or breaking its connection when `abrupt`), and `watcher` is given a
@@ -234,19 +232,19 @@ fn leaves(ctx: &Ctx, watcher: &Peer, gone: Peer, abrupt: bool) {
     let _ = watcher.wait_for(
         since,
         &[&name],
-        "a leave notice",
+        catalog::A_LEAVE_NOTICE.text(),
         Some(ctx.target.scaled(Duration::from_secs(1))),
     );
 }
 
 /// Each of `p` says something, and every other one hears it.
-fn still_chatting(ctx: &Ctx, p: &mut [Peer], marks: &[usize], when: &str) -> Result<(), Failure> {
+fn still_chatting(ctx: &Ctx, p: &mut [Peer], marks: &[usize], when: Msg) -> Result<(), Failure> {
     for i in 0..p.len() {
         let tok = token(ctx, &format!("still{i}"));
         p[i].send(&format!("hi {tok}"))?;
         for (j, other) in p.iter().enumerate().filter(|(j, _)| *j != i) {
-            let what = format!("{}'s message {tok}, {when}", p[i].label);
-            other.wait_for(marks[j], &[&tok], &what, None)?;
+            let what = t!(catalog::MESSAGE_FROM_WHEN, p[i].label.as_str(), when);
+            other.wait_for(marks[j], &[&tok], what, None)?;
         }
     }
     Ok(())
@@ -264,7 +262,7 @@ pub(super) fn leave_by_quit_line(ctx: &mut Ctx) -> Result<(), Failure> {
         .replace("{name}", &name);
     let since = p[0].mark();
     p[1].send(&line)?;
-    p[0].wait_for_words(since, &[&name], &format!("a notice that {name} left"), None)?;
+    p[0].wait_for_words(since, &[&name], t!(catalog::NOTICE_LEFT, "bob"), None)?;
     Ok(())
 }
 
@@ -282,7 +280,7 @@ pub(super) fn after_leaves(ctx: &mut Ctx) -> Result<(), Failure> {
     let marks = [p[0].mark(), dave.mark()];
     let tok = token(ctx, "after");
     erin.send(&format!("hi {tok}"))?;
-    p[0].wait_for(marks[0], &[&tok], &format!("erin's message {tok}"), None)?;
-    dave.wait_for(marks[1], &[&tok], &format!("erin's message {tok}"), None)?;
+    p[0].wait_for(marks[0], &[&tok], t!(catalog::MESSAGE_FROM, "erin"), None)?;
+    dave.wait_for(marks[1], &[&tok], t!(catalog::MESSAGE_FROM, "erin"), None)?;
     Ok(())
 }
