@@ -9,13 +9,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use loadgen::baseline::{self, Tolerances};
-use loadgen::cli::{Args, Command, Gates, MergeArgs, Outputs};
-use loadgen::config::Config;
-use loadgen::gate::{self, Threshold};
-use loadgen::run::{self, Progress};
-use loadgen::search::SearchArgs;
-use loadgen::series::Second;
+use loadgen::engine::run::{self, Progress};
+use loadgen::flags::cli::{Args, Command, Gates, MergeArgs, Outputs};
+use loadgen::judging::baseline::{self, Tolerances};
+use loadgen::judging::gate::{self, Threshold};
+use loadgen::plan::config::Config;
+use loadgen::recording::series::Second;
+use loadgen::search::steps::SearchArgs;
 use loadgen::Summary;
 
 fn main() -> ExitCode {
@@ -137,7 +137,7 @@ fn on_ctrl_c() -> anyhow::Result<Arc<Progress>> {
 }
 
 fn search_main(a: &SearchArgs) -> anyhow::Result<ExitCode> {
-    use loadgen::{search, search_report as sr, search_run};
+    use loadgen::{search::report as sr, search::run as search_run, search::steps as search};
     let base = a.run.config();
     // The search's own refusals first: they say what a search cannot do.
     let plan = search::Plan::from_args(a, &base)?;
@@ -197,7 +197,7 @@ fn merge_main(m: &MergeArgs) -> anyhow::Result<ExitCode> {
         .map(|p| read_report(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let names: Vec<String> = m.files.iter().map(|p| p.display().to_string()).collect();
-    let summary = loadgen::merge::merge(&parts, &names)?;
+    let summary = loadgen::summary::merge::merge(&parts, &names)?;
     if let Some(c) = &summary.config {
         judge.check_load(c)?;
     }
@@ -217,7 +217,7 @@ fn json_text(report: &impl serde::Serialize) -> anyhow::Result<String> {
 /// Prints the table, writes the files, applies the gates and says the verdict: the same for a
 /// run and for a merge.
 fn finish(summary: &Summary, outputs: &Outputs, judge: &Judge) -> anyhow::Result<ExitCode> {
-    print!("{}", loadgen::table::render(summary));
+    print!("{}", loadgen::output::table::render(summary));
     if let Some(path) = &outputs.json {
         write_file(path, json_text(summary)?)?;
     }
@@ -244,9 +244,12 @@ fn finish(summary: &Summary, outputs: &Outputs, judge: &Judge) -> anyhow::Result
     for c in &checks {
         println!("{c}");
     }
-    let (verdict, code) = loadgen::verdict::judge(summary, &checks, gated);
+    let (verdict, code) = loadgen::judging::verdict::judge(summary, &checks, gated);
     if let Some(path) = &outputs.html {
-        write_file(path, loadgen::html::render(summary, &checks, &verdict))?;
+        write_file(
+            path,
+            loadgen::output::html::render(summary, &checks, &verdict),
+        )?;
     }
     if code == 2 {
         eprintln!("loadgen: {verdict}");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
-use loadgen::report::Summary;
+use loadgen::summary::report::Summary;
 
 mod common;
 use common::show;

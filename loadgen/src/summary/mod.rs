@@ -1,0 +1,7 @@
+//! A run's figures, once: `builder` makes the one [`report::Summary`] from a run, a merge or
+//! a search step; [`report`] is its JSON form; [`merge`] makes the shards of one run, each a
+//! JSON report, into one.
+
+pub(crate) mod builder;
+pub mod merge;
+pub mod report;
