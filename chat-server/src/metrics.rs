@@ -198,8 +198,8 @@ pub struct Process {
 impl Process {
     /// Reads this process's figures; `None` without `/proc`.
     pub fn read() -> Option<Process> {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
-        let field = |name: &str| status_field(&status, name);
+        let me = procfs::process::Process::myself().ok()?;
+        let status = me.status().ok()?;
         // SAFETY: getrusage only writes into the struct it is given.
         let cpu_seconds = unsafe {
             let mut usage: libc::rusage = std::mem::zeroed();
@@ -211,20 +211,11 @@ impl Process {
         };
         Some(Process {
             cpu_seconds,
-            resident_bytes: field("VmRSS:").unwrap_or(0) * 1024,
-            threads: field("Threads:").unwrap_or(0),
-            open_fds: std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64),
+            resident_bytes: status.vmrss.unwrap_or(0) * 1024,
+            threads: status.threads,
+            open_fds: me.fd_count().map_or(0, |n| n as u64),
         })
     }
-}
-
-/// A number from a `/proc/PID/status` text, by its label (`"VmRSS:"` is in KiB).
-pub fn status_field(status: &str, name: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse::<u64>().ok())
 }
 
 /// One metric family: name, type, help, and its samples (label text, value).

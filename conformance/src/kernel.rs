@@ -1,11 +1,15 @@
-//! What the kernel knows about the server's sockets, from `/proc/net/tcp` and `tcp6`: whether
+//! What the kernel knows about the server's sockets, from `/proc/net/tcp` and `tcp6` (read by
+//! the `procfs` crate): whether
 //! a port listens, how many connections wait in its accept queue, how many bytes wait in a
 //! connection's send and receive queues, and which ports a process group listens on. On
 //! loopback both ends of a connection are in the table, so the grader can see the server's side
 //! too. A server in its own network namespace is seen through a process inside it (`ns`, its
 //! pid): `/proc/PID/net/tcp`. Without `/proc` every answer is `None`.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
+
+use procfs::net::{TcpNetEntry, TcpState};
+use procfs::process::{FDTarget, Process};
 
 /// One row of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,57 +22,34 @@ struct Row {
     inode: u64,
 }
 
-fn rows(ns: Option<u32>) -> Option<Vec<Row>> {
-    let mut all = Vec::new();
-    let mut seen = false;
-    let base = ns.map_or("/proc/net".to_string(), |pid| format!("/proc/{pid}/net"));
-    for table in ["tcp", "tcp6"] {
-        let Ok(text) = std::fs::read_to_string(format!("{base}/{table}")) else {
-            continue;
-        };
-        seen = true;
-        all.extend(text.lines().skip(1).filter_map(parse_row));
-    }
-    seen.then_some(all)
-}
-
-fn parse_row(line: &str) -> Option<Row> {
-    let mut f = line.split_whitespace();
-    let local = parse_addr(f.nth(1)?)?;
-    let remote = parse_addr(f.next()?)?;
-    let state = f.next()?;
-    let (tx, rx) = f.next()?.split_once(':')?;
-    // tr:when, retrnsmt, uid, timeout, then the inode.
-    let inode = f.nth(4).and_then(|i| i.parse().ok()).unwrap_or(0);
-    Some(Row {
-        local,
-        remote,
-        listening: state == "0A",
-        tx_queue: u64::from_str_radix(tx, 16).ok()?,
-        rx_queue: u64::from_str_radix(rx, 16).ok()?,
-        inode,
-    })
-}
-
-/// `0100007F:1F90` (IPv4) or 32 hex digits and a port (IPv6), each 32-bit word in host order.
-fn parse_addr(text: &str) -> Option<SocketAddr> {
-    let (ip, port) = text.split_once(':')?;
-    let port = u16::from_str_radix(port, 16).ok()?;
-    // The kernel prints each network-order word as a host-order number.
-    let word = |s: &str| u32::from_str_radix(s, 16).ok();
-    let ip = match ip.len() {
-        8 => IpAddr::V4(Ipv4Addr::from(word(ip)?.to_ne_bytes())),
-        32 => {
-            let mut bytes = [0u8; 16];
-            for i in 0..4 {
-                let w = word(&ip[i * 8..i * 8 + 8])?;
-                bytes[i * 4..i * 4 + 4].copy_from_slice(&w.to_ne_bytes());
-            }
-            IpAddr::V6(Ipv6Addr::from(bytes))
+impl From<TcpNetEntry> for Row {
+    fn from(e: TcpNetEntry) -> Row {
+        Row {
+            local: e.local_address,
+            remote: e.remote_address,
+            listening: e.state == TcpState::Listen,
+            tx_queue: u64::from(e.tx_queue),
+            // For a listening socket, the connections waiting to be accepted.
+            rx_queue: u64::from(e.rx_queue),
+            inode: e.inode,
         }
-        _ => return None,
+    }
+}
+
+/// Both tables, as this process sees them or as process `ns` does (its network namespace).
+fn rows(ns: Option<u32>) -> Option<Vec<Row>> {
+    let (v4, v6) = match ns {
+        None => (procfs::net::tcp(), procfs::net::tcp6()),
+        Some(pid) => {
+            let p = Process::new(pid as i32).ok()?;
+            (p.tcp(), p.tcp6())
+        }
     };
-    Some(SocketAddr::new(ip, port))
+    if v4.is_err() && v6.is_err() {
+        return None;
+    }
+    let all = v4.into_iter().chain(v6).flatten().map(Row::from);
+    Some(all.collect())
 }
 
 fn same(a: &SocketAddr, b: &SocketAddr) -> bool {
@@ -109,30 +90,16 @@ pub fn queues(local: SocketAddr, remote: SocketAddr, ns: Option<u32>) -> Option<
 /// The addresses that the processes of group `pgid` listen on (TCP), seen in `ns`'s tables.
 pub fn listeners_of_group(pgid: u32, ns: Option<u32>) -> Vec<SocketAddr> {
     let mut inodes = std::collections::HashSet::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
+    let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
     };
-    for entry in procs.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        if group_of(pid) != Some(pgid) {
+    // A process may end while it is read: it is then simply not among them.
+    for p in all.flatten() {
+        if p.stat().map(|s| s.pgrp as u32).ok() != Some(pgid) {
             continue;
         }
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            let Ok(link) = std::fs::read_link(fd.path()) else {
-                continue;
-            };
-            let link = link.to_string_lossy();
-            if let Some(inode) = link
-                .strip_prefix("socket:[")
-                .and_then(|r| r.strip_suffix(']'))
-                .and_then(|i| i.parse::<u64>().ok())
-            {
+        for fd in p.fd().into_iter().flatten().flatten() {
+            if let FDTarget::Socket(inode) = fd.target {
                 inodes.insert(inode);
             }
         }
@@ -145,28 +112,9 @@ pub fn listeners_of_group(pgid: u32, ns: Option<u32>) -> Vec<SocketAddr> {
         .collect()
 }
 
-/// The process group of `pid`, from `/proc/PID/stat` (the field after the state).
-fn group_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command may hold spaces and parentheses: the fields start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(2)?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_ipv4_row_parses_with_its_queues() {
-        let line =
-            "   3: 0100007F:1F90 0100007F:C350 01 00000010:00000200 00:00000000 00000000  0 0 1 1";
-        let r = parse_row(line).unwrap();
-        assert_eq!(r.local, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(r.remote, "127.0.0.1:50000".parse().unwrap());
-        assert!(!r.listening);
-        assert_eq!((r.tx_queue, r.rx_queue), (16, 512));
-    }
 
     #[test]
     fn our_own_listener_is_found_among_our_groups_sockets() {
@@ -180,12 +128,19 @@ mod tests {
     }
 
     #[test]
-    fn an_ipv6_loopback_row_parses() {
-        let line = "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000002 00:00000000 00000000 0 0 1 1";
-        let r = parse_row(line).unwrap();
-        assert_eq!(r.local, "[::1]:8080".parse().unwrap());
-        assert!(r.listening);
-        assert_eq!(r.rx_queue, 2);
+    fn an_ipv6_loopback_listener_is_seen_at_its_address() {
+        let Ok(l) = std::net::TcpListener::bind("[::1]:0") else {
+            return; // No IPv6 here.
+        };
+        let me = l.local_addr().unwrap();
+        let Some(rows) = rows(None) else {
+            return;
+        };
+        assert!(
+            rows.iter().any(|r| r.listening && r.local == me),
+            "{me} not among {:?}",
+            rows.iter().filter(|r| r.listening).collect::<Vec<_>>()
+        );
     }
 
     #[test]

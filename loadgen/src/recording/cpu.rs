@@ -31,32 +31,21 @@ pub fn cpu_clock(id: u32, thread: bool) -> Option<f64> {
 /// Reads `/proc/self/task/*/stat` for the threads' names, and each thread's CPU clock (or the
 /// 10 ms ticks of its stat line where the clock is not readable); `None` without `/proc`.
 pub fn sample() -> Option<CpuSample> {
-    // SAFETY: sysconf has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let ticks = if ticks > 0 { ticks as f64 } else { 100.0 };
+    let ticks = procfs::ticks_per_second() as f64;
     let mut s = CpuSample::default();
-    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+    // A thread may end while it is read: it is then simply not counted.
+    for task in procfs::process::Process::myself()
+        .ok()?
+        .tasks()
+        .ok()?
+        .flatten()
+    {
+        let Ok(stat) = task.stat() else {
             continue;
         };
-        // The name is in parentheses and may contain spaces; fields follow the last ')'.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let name = &stat[open + 1..close];
-        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
-        let (Some(u), Some(k)) = (fields.get(11), fields.get(12)) else {
-            continue;
-        };
-        let tid = entry
-            .file_name()
-            .to_str()
-            .and_then(|t| t.parse::<u32>().ok());
-        let secs = tid.and_then(|t| cpu_clock(t, true)).unwrap_or_else(|| {
-            (u.parse::<f64>().unwrap_or(0.0) + k.parse::<f64>().unwrap_or(0.0)) / ticks
-        });
-        if name.starts_with("loadgen") {
+        let secs = cpu_clock(task.tid as u32, true)
+            .unwrap_or_else(|| (stat.utime + stat.stime) as f64 / ticks);
+        if stat.comm.starts_with("loadgen") {
             s.loadgen += secs;
         } else {
             s.other += secs;

@@ -22,6 +22,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use procfs::net::TcpState;
+use procfs::process::{FDTarget, Process};
+
 /// Where to look, decided once before the run.
 #[derive(Debug, Clone, Default)]
 pub struct Probe {
@@ -244,87 +247,58 @@ pub fn cost(
     }
 }
 
-fn ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
-    }
-}
-
 /// CPU seconds of a whole process, exited threads included: its CPU clock (nanoseconds), or the
 /// 10 ms ticks of `/proc/PID/stat` where the clock is not readable.
 fn proc_cpu(pid: u32) -> Option<f64> {
     if let Some(secs) = crate::recording::cpu::cpu_clock(pid, false) {
         return Some(secs);
     }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
-    let u: f64 = fields.get(11)?.parse().ok()?;
-    let k: f64 = fields.get(12)?.parse().ok()?;
-    Some((u + k) / ticks())
+    let stat = Process::new(pid as i32).ok()?.stat().ok()?;
+    Some((stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64)
 }
 
 /// Threads and resident bytes of a process.
 fn proc_status(pid: u32) -> (Option<u64>, Option<u64>) {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+    let Some(status) = Process::new(pid as i32).and_then(|p| p.status()).ok() else {
         return (None, None);
     };
-    let field = |name: &str| chat_server::metrics::status_field(&status, name);
-    (field("Threads:"), field("VmRSS:").map(|kib| kib * 1024))
+    (Some(status.threads), status.vmrss.map(|kib| kib * 1024))
 }
 
 /// The process on this machine listening on `addr`'s port, found through `/proc/net/tcp{,6}`
 /// and the processes' open sockets; `None` when it is not visible (another user's process, a
 /// container, another machine).
 pub fn find_listener(addr: SocketAddr) -> Option<u32> {
-    let port = format!(":{:04X}", addr.port());
-    let mut inodes = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            // local_address, state (0A is LISTEN), inode.
-            if f.len() > 9 && f[1].ends_with(&port) && f[3] == "0A" {
-                inodes.push(format!("socket:[{}]", f[9]));
-            }
-        }
-    }
+    let tables = [procfs::net::tcp(), procfs::net::tcp6()];
+    let inodes: Vec<u64> = tables
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.state == TcpState::Listen && e.local_address.port() == addr.port())
+        .map(|e| e.inode)
+        .collect();
     if inodes.is_empty() {
         return None;
     }
-    let me = std::process::id();
+    let me = std::process::id() as i32;
     let mut found = None;
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == me {
+    for p in procfs::process::all_processes().ok()?.flatten() {
+        if p.pid == me {
             continue;
         }
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+        // Another user's process keeps its descriptors to itself: it is not ours to read.
+        let Ok(fds) = p.fd() else {
             continue;
         };
-        let holds = fds.flatten().any(|fd| {
-            std::fs::read_link(fd.path())
-                .ok()
-                .and_then(|t| t.to_str().map(|t| inodes.iter().any(|i| i == t)))
-                .unwrap_or(false)
-        });
+        let holds = fds
+            .flatten()
+            .any(|fd| matches!(fd.target, FDTarget::Socket(i) if inodes.contains(&i)));
         if holds {
             if found.is_some() {
                 // Several processes share the socket (a forking server): no single one to read.
                 return None;
             }
-            found = Some(pid);
+            found = Some(p.pid as u32);
         }
     }
     found
