@@ -399,3 +399,32 @@ fn plain_protocol_drives_a_foreign_line_server() {
         .success()
         .stdout(predicate::str::contains("lost 0").and(predicate::str::contains(" plain at ")));
 }
+
+#[test]
+fn a_worker_that_falls_behind_still_sends_every_message_planned_before_the_end() {
+    // One worker stalls 10 ms after each of its 100 planned sends a second: by the end of
+    // sending it is a second behind. Its late sends are still owed, and measured from their
+    // planned times; dropping them would hide the generator's own lateness.
+    let dir = std::env::temp_dir().join(format!("loadgen-late-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("late.json");
+    let out = Command::new(cargo_bin("loadgen"))
+        .args(["--clients", "2", "--rate", "50", "--warmup", "0s"])
+        .args(["--duration", "1s", "--drain", "5s", "--workers", "1"])
+        .args(["--hold-back", "10ms", "--seed", "3"])
+        .arg("--json")
+        .arg(&json)
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let text = std::fs::read_to_string(&json).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let counts = &report["counts"];
+    assert_eq!(
+        counts["sent"], 100,
+        "2 bots, 50 msg/s, 1 s: {counts}\n{stdout}"
+    );
+    assert_eq!(counts["lost"], 0, "{counts}\n{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

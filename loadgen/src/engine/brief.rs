@@ -30,7 +30,8 @@ pub enum Phase {
         /// No send is planned at or after this.
         end: Duration,
     },
-    /// Sending is over (the measurement ended, or Ctrl-C): no new sends, keep reading.
+    /// Ctrl-C ended the sending: no new sends, keep reading. (A run that ends on time lets
+    /// every send planned before its end go out, late or not.)
     Draining,
     /// Stop reading and leave.
     Stop,

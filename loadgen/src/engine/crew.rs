@@ -276,8 +276,12 @@ impl<'a> Crew<'a> {
 
     /// Ends the sends and waits for what they are owed, up to `--drain`.
     pub fn drain(&mut self, phases: &mut Phases) {
-        // Ends the senders now if Ctrl-C cut the measurement short; a no-op otherwise.
-        let _ = self.phase.send(Phase::Draining);
+        // Ctrl-C ends the senders now. Otherwise a send planned before the end is still owed
+        // however late its worker is: dropping it would hide the generator's own lateness
+        // (and count one message fewer than the plan).
+        if self.listen.progress.interrupted() {
+            let _ = self.phase.send(Phase::Draining);
+        }
         let t = Instant::now();
         let clients = self.own_count() as u64;
         // After Ctrl-C the drain is short but still happens, so that what was in flight is

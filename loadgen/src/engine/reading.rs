@@ -33,7 +33,7 @@ use tokio::net::TcpStream;
 
 use crate::engine::brief::{Phase, Worker};
 use crate::engine::recv::{Receiver, MAX_TAIL};
-use crate::plan::arrival;
+use crate::plan::arrival::{self, RealNs};
 use crate::recording::stats;
 
 /// No wake-up noted since the last read.
@@ -125,6 +125,25 @@ pub fn received_us(read_us: u64, noticed_us: Option<u64>, arrived_us: u64) -> u6
     }
 }
 
+/// Why a bot's reading ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// A read failed: an error whenever it happens.
+    ReadFailed,
+    /// The server closed the connection: an error unless the run is stopping.
+    Closed,
+}
+
+impl Ended {
+    /// The error kind it is counted as.
+    fn kind(self) -> &'static str {
+        match self {
+            Ended::ReadFailed => "read",
+            Ended::Closed => "closed-by-server",
+        }
+    }
+}
+
 /// Reads until the connection ends (or the bot aborts it at the end of the run), recording
 /// every token.
 pub async fn receive(index: u32, reader: OwnedReadHalf, leftover: Vec<u8>, w: Rc<Worker>) {
@@ -137,7 +156,6 @@ pub async fn receive(index: u32, reader: OwnedReadHalf, leftover: Vec<u8>, w: Rc
         stats.publish(&w.live, before);
     }
     let sock = reader.as_ref();
-    let fd = sock.as_raw_fd();
     // Stamped or not, per worker: see crate::plan::arrival::STAMPED_DELIVERIES_PER_S.
     let stamped = w.arrivals.borrow().stamped();
     let noticed = Noticed::new(clock.base);
@@ -154,65 +172,96 @@ pub async fn receive(index: u32, reader: OwnedReadHalf, leftover: Vec<u8>, w: Rc
             };
             let seen = match ready {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(_)) => return Poll::Ready(Some("read")),
+                Poll::Ready(Err(_)) => return Poll::Ready(Some(Ended::ReadFailed)),
                 Poll::Ready(Ok(seen)) => seen,
             };
-            let mut buf = w.buf.borrow_mut();
-            let room = buf.len() - MAX_TAIL;
-            let mut got = None;
-            let read = sock.try_io(Interest::READABLE, || {
-                let (n, stamp) = arrival::recv(fd, &mut buf[MAX_TAIL..], stamped)?;
-                got = Some((n, stamp));
-                if n > 0 && n < room {
-                    // A short read emptied the socket: "would block" has tokio clear the
-                    // readiness now (as its own poll_read does), so the next wake-up costs one
-                    // recv rather than a second one that only says "would block".
-                    return Err(std::io::ErrorKind::WouldBlock.into());
-                }
-                Ok(())
-            });
-            let (n, stamp) = match (read, got) {
-                (_, Some(got)) => got,
-                (Err(e), None) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                (_, None) => return Poll::Ready(Some("read")),
+            let (n, stamp) = match read_once(sock, &w, stamped) {
+                Ok(Some(got)) => got,
+                // The readiness was stale: wait for the next.
+                Ok(None) => continue,
+                Err(_) => return Poll::Ready(Some(Ended::ReadFailed)),
             };
             if n == 0 {
-                return Poll::Ready(Some("closed-by-server"));
+                return Poll::Ready(Some(Ended::Closed));
             }
-            let read_us = clock.now_us();
-            // Only a stamped read has an arrival to weigh, and pays for the real-time clock.
-            let arrived_us = stamp.map(|at| {
-                w.arrivals
-                    .borrow_mut()
-                    .arrival_us(read_us, arrival::real_now(), Some(at))
-            });
-            let at_us = received_us(read_us, seen, arrived_us.unwrap_or(read_us));
-            // This bot's unfinished line goes right in front of the new bytes.
-            let from = MAX_TAIL - me.tail().len();
-            buf[from..MAX_TAIL].copy_from_slice(me.tail());
-            let mut stats = w.stats.borrow_mut();
-            let before = stats.tally;
-            if stamped && clock.measured(clock.offset_us(read_us)) {
-                stats::record(&mut stats.read_lag, read_us - at_us);
-                if let (Some(seen), Some(arrived_us)) = (seen, arrived_us) {
-                    // Noticed after the last byte came: the loop's delay. Bytes that came after
-                    // the notice: the earlier deliveries of this read count from them, later
-                    // than they were noticed, by as much.
-                    stats::record(&mut stats.notice_lag, seen.abs_diff(arrived_us));
-                }
-            }
-            me.feed(&buf[from..MAX_TAIL + n], at_us, clock, &mut stats);
-            stats.publish(&w.live, before);
+            count(&mut me, &w, n, (seen, stamp), stamped);
             return Poll::Ready(None);
         })
         .await;
-        if let Some(kind) = ended {
-            if kind == "read" || *w.phase.borrow() != Phase::Stop {
-                w.stats.borrow_mut().error(kind);
+        if let Some(end) = ended {
+            if end == Ended::ReadFailed || *w.phase.borrow() != Phase::Stop {
+                w.stats.borrow_mut().error(end.kind());
             }
             return;
         }
     }
+}
+
+/// One read into the worker's buffer, after the room kept for a bot's unfinished line: the
+/// bytes read and the kernel's stamp of the last, or `None` when the socket had nothing.
+fn read_once(
+    sock: &TcpStream,
+    w: &Worker,
+    stamped: bool,
+) -> std::io::Result<Option<(usize, Option<RealNs>)>> {
+    let mut buf = w.buf.borrow_mut();
+    let room = buf.len() - MAX_TAIL;
+    let mut got = None;
+    let read = sock.try_io(Interest::READABLE, || {
+        let (n, stamp) = arrival::recv(sock.as_raw_fd(), &mut buf[MAX_TAIL..], stamped)?;
+        got = Some((n, stamp));
+        if n > 0 && n < room {
+            // A short read emptied the socket: "would block" has tokio clear the readiness
+            // now (as its own poll_read does), so the next wake-up costs one recv rather than
+            // a second one that only says "would block".
+            return Err(std::io::ErrorKind::WouldBlock.into());
+        }
+        Ok(())
+    });
+    match (read, got) {
+        (_, Some(got)) => Ok(Some(got)),
+        (Err(e), None) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+        (Err(e), None) => Err(e),
+        (Ok(()), None) => Ok(None),
+    }
+}
+
+/// Counts the `n` bytes just read (behind this bot's unfinished line) as received when
+/// [`received_us`] says, given the wake-up `seen` and the kernel's `stamp`, and records the
+/// reading's own delays.
+fn count(
+    me: &mut Receiver,
+    w: &Worker,
+    n: usize,
+    (seen, stamp): (Option<u64>, Option<RealNs>),
+    stamped: bool,
+) {
+    let clock = &w.plan.clock;
+    let read_us = clock.now_us();
+    // Only a stamped read has an arrival to weigh, and pays for the real-time clock.
+    let arrived_us = stamp.map(|at| {
+        w.arrivals
+            .borrow_mut()
+            .arrival_us(read_us, arrival::real_now(), Some(at))
+    });
+    let at_us = received_us(read_us, seen, arrived_us.unwrap_or(read_us));
+    let mut buf = w.buf.borrow_mut();
+    // This bot's unfinished line goes right in front of the new bytes.
+    let from = MAX_TAIL - me.tail().len();
+    buf[from..MAX_TAIL].copy_from_slice(me.tail());
+    let mut stats = w.stats.borrow_mut();
+    let before = stats.tally;
+    if stamped && clock.measured(clock.offset_us(read_us)) {
+        stats::record(&mut stats.read_lag, read_us - at_us);
+        if let (Some(seen), Some(arrived_us)) = (seen, arrived_us) {
+            // Noticed after the last byte came: the loop's delay. Bytes that came after the
+            // notice: the earlier deliveries of this read count from them, later than they
+            // were noticed, by as much.
+            stats::record(&mut stats.notice_lag, seen.abs_diff(arrived_us));
+        }
+    }
+    me.feed(&buf[from..MAX_TAIL + n], at_us, clock, &mut stats);
+    stats.publish(&w.live, before);
 }
 
 #[cfg(test)]

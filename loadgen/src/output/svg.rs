@@ -1,5 +1,15 @@
 //! Small inline SVG charts for the HTML report: lines or bars over a linear or logarithmic x
 //! axis, with ticks, labels and a legend. No scripts, no external assets.
+//!
+//! A chart is drawn in steps: its [`Frame`] (the ranges shown, widened for bars and for one
+//! point), the grid with its ticks, the axes, each line in its style, the legend.
+//!
+//! Why not a plotting crate: plotters' SVG backend draws the same primitives, but with inline
+//! styles and no hooks for the two things the page relies on: a `<title>` on every line, bar
+//! and mark (the value under the pointer, with no script), and CSS classes (`grid`, `tick`,
+//! `axis`, `label`) that the page styles once for every chart. Four kinds of chart do not
+//! repay three crates and a drawing model to learn; these few hundred lines are tested down to
+//! their output.
 
 use std::fmt::Write;
 
@@ -95,95 +105,131 @@ fn label(v: f64) -> String {
     }
 }
 
+/// Where values land on the plot: the ranges shown and the scale of each axis.
+struct Frame {
+    x0: f64,
+    x1: f64,
+    y1: f64,
+    y_step: f64,
+    x_log: bool,
+}
+
+/// The plot's width and height inside the margins.
+const PW: f64 = W - LEFT - RIGHT;
+const PH: f64 = H - TOP - BOTTOM;
+
+impl Frame {
+    /// An x value on the axis's own scale (its logarithm on a log axis).
+    fn tx(&self, x: f64) -> f64 {
+        if self.x_log {
+            x.max(1e-12).log10()
+        } else {
+            x
+        }
+    }
+
+    /// The horizontal pixel of `x`.
+    fn px(&self, x: f64) -> f64 {
+        LEFT + (self.tx(x) - self.x0) / (self.x1 - self.x0) * PW
+    }
+
+    /// The vertical pixel of `y`.
+    fn py(&self, y: f64) -> f64 {
+        TOP + PH - y / self.y1 * PH
+    }
+}
+
 impl Chart {
     /// The chart as an `<svg>` element.
     pub fn render(&self) -> String {
-        let points = self.lines.iter().flat_map(|s| s.points.iter());
-        let tx = |x: f64| if self.x_log { x.max(1e-12).log10() } else { x };
-        let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
-        for &(x, y) in points {
-            x0 = x0.min(tx(x));
-            x1 = x1.max(tx(x));
-            y1 = y1.max(y);
-        }
-        for (x, _) in &self.x_ticks {
-            x0 = x0.min(tx(*x));
-            x1 = x1.max(tx(*x));
-        }
-        let bars = self.lines.iter().any(|s| s.style == Style::Bars);
-        if !x0.is_finite() {
-            (x0, x1) = (0.0, 1.0);
-        }
-        if bars {
-            // Room for the first and last bar.
-            let n = self
-                .lines
-                .iter()
-                .map(|s| s.points.len())
-                .max()
-                .unwrap_or(1)
-                .max(1);
-            let pad = (x1 - x0).max(1.0) / n as f64 / 2.0;
-            (x0, x1) = (x0 - pad, x1 + pad);
-        }
-        if !bars && !self.x_log {
-            // One point, or a narrow range far from zero: widen it to a fifth of its size, so
-            // that round ticks tell their values apart (not 2450, 2450, 2451, ...).
-            let least = 0.2 * x0.abs().max(x1.abs()).max(1.0);
-            if x1 - x0 < least {
-                let nonnegative = x0 >= 0.0;
-                x0 = (x0 + x1) / 2.0 - least / 2.0;
-                if nonnegative {
-                    x0 = x0.max(0.0);
-                }
-                x1 = x0 + least;
-            }
-        }
-        if x1 <= x0 {
-            x1 = x0 + 1.0;
-        }
-        let y_step = nice_step(y1.max(1e-9), 5);
-        let y1 = ((y1 / y_step).ceil() * y_step).max(y_step);
-        let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
-        let px = |x: f64| LEFT + (tx(x) - x0) / (x1 - x0) * pw;
-        let py = |y: f64| TOP + ph - y / y1 * ph;
-
+        let f = self.frame();
         let mut svg = String::new();
         write!(
             svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{t}">"#,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{t}"><text x="{LEFT}" y="22" class="title">{t}</text>"#,
             t = escape(&self.title)
         )
         .unwrap();
-        write!(
-            svg,
-            r#"<text x="{LEFT}" y="22" class="title">{}</text>"#,
-            escape(&self.title)
-        )
-        .unwrap();
-        // Horizontal grid and y labels.
+        self.grid(&mut svg, &f);
+        self.axes(&mut svg);
+        for line in &self.lines {
+            draw(&mut svg, line, &f);
+        }
+        self.legend(&mut svg);
+        svg.push_str("</svg>");
+        svg
+    }
+
+    /// The ranges shown: every point and tick, room for bars, and a narrow range widened.
+    fn frame(&self) -> Frame {
+        let mut f = Frame {
+            x0: f64::INFINITY,
+            x1: f64::NEG_INFINITY,
+            y1: 0.0,
+            y_step: 1.0,
+            x_log: self.x_log,
+        };
+        let points = self.lines.iter().flat_map(|s| s.points.iter());
+        let ticks = self.x_ticks.iter().map(|(x, _)| (*x, 0.0));
+        for (x, y) in points.copied().chain(ticks) {
+            f.x0 = f.x0.min(f.tx(x));
+            f.x1 = f.x1.max(f.tx(x));
+            f.y1 = f.y1.max(y);
+        }
+        if !f.x0.is_finite() {
+            (f.x0, f.x1) = (0.0, 1.0);
+        }
+        let bars = self.lines.iter().any(|s| s.style == Style::Bars);
+        if bars {
+            // Room for the first and last bar.
+            let n = self.lines.iter().map(|s| s.points.len()).max().unwrap_or(1);
+            let pad = (f.x1 - f.x0).max(1.0) / n.max(1) as f64 / 2.0;
+            (f.x0, f.x1) = (f.x0 - pad, f.x1 + pad);
+        } else if !self.x_log {
+            // One point, or a narrow range far from zero: widen it to a fifth of its size, so
+            // that round ticks tell their values apart (not 2450, 2450, 2451, ...).
+            let least = 0.2 * f.x0.abs().max(f.x1.abs()).max(1.0);
+            if f.x1 - f.x0 < least {
+                let nonnegative = f.x0 >= 0.0;
+                f.x0 = (f.x0 + f.x1) / 2.0 - least / 2.0;
+                if nonnegative {
+                    f.x0 = f.x0.max(0.0);
+                }
+                f.x1 = f.x0 + least;
+            }
+        }
+        if f.x1 <= f.x0 {
+            f.x1 = f.x0 + 1.0;
+        }
+        f.y_step = nice_step(f.y1.max(1e-9), 5);
+        f.y1 = ((f.y1 / f.y_step).ceil() * f.y_step).max(f.y_step);
+        f
+    }
+
+    /// Horizontal lines with the y labels; vertical ones at the x ticks (given, or round values
+    /// over the range).
+    fn grid(&self, svg: &mut String, f: &Frame) {
         let mut y = 0.0;
-        while y <= y1 + y_step / 2.0 {
+        while y <= f.y1 + f.y_step / 2.0 {
             write!(
                 svg,
                 r#"<line x1="{LEFT}" y1="{py:.1}" x2="{xe}" y2="{py:.1}" class="grid"/><text x="{lx}" y="{ty:.1}" class="tick" text-anchor="end">{}</text>"#,
                 label(y),
-                py = py(y),
+                py = f.py(y),
                 xe = W - RIGHT,
                 lx = LEFT - 6.0,
-                ty = py(y) + 4.0
+                ty = f.py(y) + 4.0
             )
             .unwrap();
-            y += y_step;
+            y += f.y_step;
         }
-        // X ticks: given, or round values over the range.
         let ticks: Vec<(f64, String)> = if !self.x_ticks.is_empty() {
             self.x_ticks.clone()
         } else {
-            let step = nice_step(x1 - x0, 8);
-            let mut v = (x0 / step).ceil() * step;
+            let step = nice_step(f.x1 - f.x0, 8);
+            let mut v = (f.x0 / step).ceil() * step;
             let mut t = Vec::new();
-            while v <= x1 + 1e-9 {
+            while v <= f.x1 + 1e-9 {
                 t.push((v, label(v)));
                 v += step;
             }
@@ -192,19 +238,22 @@ impl Chart {
         for (x, text) in &ticks {
             write!(
                 svg,
-                r#"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom}" class="grid"/><text x="{x:.1}" y="{ly}" class="tick" text-anchor="middle">{}</text>"#,
+                r#"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{bottom}" class="grid"/><text x="{x:.1}" y="{ly}" class="tick" text-anchor="middle">{}</text>"#,
                 escape(text),
-                x = px(*x),
-                top = TOP,
-                bottom = TOP + ph,
-                ly = TOP + ph + 16.0
+                x = f.px(*x),
+                bottom = TOP + PH,
+                ly = TOP + PH + 16.0
             )
             .unwrap();
         }
+    }
+
+    /// The two axes and their labels.
+    fn axes(&self, svg: &mut String) {
         write!(
             svg,
             r#"<line x1="{LEFT}" y1="{b}" x2="{xe}" y2="{b}" class="axis"/><line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{b}" class="axis"/>"#,
-            b = TOP + ph,
+            b = TOP + PH,
             xe = W - RIGHT
         )
         .unwrap();
@@ -213,70 +262,17 @@ impl Chart {
             r#"<text x="{cx}" y="{ly}" class="label" text-anchor="middle">{}</text><text x="16" y="{cy}" class="label" text-anchor="middle" transform="rotate(-90 16 {cy})">{}</text>"#,
             escape(&self.x_label),
             escape(&self.y_label),
-            cx = LEFT + pw / 2.0,
+            cx = LEFT + PW / 2.0,
             ly = H - 10.0,
-            cy = TOP + ph / 2.0
+            cy = TOP + PH / 2.0
         )
         .unwrap();
-        for s in &self.lines {
-            match s.style {
-                Style::Line | Style::Dashed => {
-                    let dash = if s.style == Style::Dashed {
-                        r#" stroke-dasharray="6 4""#
-                    } else {
-                        ""
-                    };
-                    let path: Vec<String> = s
-                        .points
-                        .iter()
-                        .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
-                        .collect();
-                    write!(
-                        svg,
-                        r#"<polyline fill="none" stroke="{}" stroke-width="1.8"{dash} points="{}"><title>{}</title></polyline>"#,
-                        s.color,
-                        path.join(" "),
-                        escape(&s.name)
-                    )
-                    .unwrap();
-                }
-                Style::Marks => {
-                    for &(x, y) in &s.points {
-                        write!(
-                            svg,
-                            r#"<circle cx="{:.1}" cy="{:.1}" r="4.5" fill="{}" stroke="white"><title>{}: {}, {}</title></circle>"#,
-                            px(x),
-                            py(y),
-                            s.color,
-                            escape(&s.name),
-                            label(x),
-                            label(y)
-                        )
-                        .unwrap();
-                    }
-                }
-                Style::Bars => {
-                    let n = s.points.len().max(1) as f64;
-                    let width = (pw / n * 0.8).max(1.0);
-                    for &(x, y) in &s.points {
-                        write!(
-                            svg,
-                            r#"<rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{:.1}" fill="{}"><title>{}: {}</title></rect>"#,
-                            px(x) - width / 2.0,
-                            py(y),
-                            (TOP + ph - py(y)).max(0.0),
-                            s.color,
-                            label(x),
-                            label(y)
-                        )
-                        .unwrap();
-                    }
-                }
-            }
-        }
-        // Legend: its own row under the title, from the left of the plot.
-        // Each entry as wide as its name (about 6.5 px a character at the tick size), so that
-        // long names do not run into the next.
+    }
+
+    /// The legend: its own row under the title, from the left of the plot. Each entry is as
+    /// wide as its name (about 6.5 px a character at the tick size), so that long names do not
+    /// run into the next.
+    fn legend(&self, svg: &mut String) {
         let mut x = LEFT;
         for s in &self.lines {
             write!(
@@ -289,8 +285,63 @@ impl Chart {
             .unwrap();
             x += 16.0 + 6.5 * s.name.chars().count() as f64 + 24.0;
         }
-        svg.push_str("</svg>");
-        svg
+    }
+}
+
+/// One line of the chart, in its style.
+fn draw(svg: &mut String, s: &Line, f: &Frame) {
+    match s.style {
+        Style::Line | Style::Dashed => {
+            let dash = if s.style == Style::Dashed {
+                r#" stroke-dasharray="6 4""#
+            } else {
+                ""
+            };
+            let path: Vec<String> = s
+                .points
+                .iter()
+                .map(|&(x, y)| format!("{:.1},{:.1}", f.px(x), f.py(y)))
+                .collect();
+            write!(
+                svg,
+                r#"<polyline fill="none" stroke="{}" stroke-width="1.8"{dash} points="{}"><title>{}</title></polyline>"#,
+                s.color,
+                path.join(" "),
+                escape(&s.name)
+            )
+            .unwrap();
+        }
+        Style::Marks => {
+            for &(x, y) in &s.points {
+                write!(
+                    svg,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="4.5" fill="{}" stroke="white"><title>{}: {}, {}</title></circle>"#,
+                    f.px(x),
+                    f.py(y),
+                    s.color,
+                    escape(&s.name),
+                    label(x),
+                    label(y)
+                )
+                .unwrap();
+            }
+        }
+        Style::Bars => {
+            let width = (PW / s.points.len().max(1) as f64 * 0.8).max(1.0);
+            for &(x, y) in &s.points {
+                write!(
+                    svg,
+                    r#"<rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{:.1}" fill="{}"><title>{}: {}</title></rect>"#,
+                    f.px(x) - width / 2.0,
+                    f.py(y),
+                    (TOP + PH - f.py(y)).max(0.0),
+                    s.color,
+                    label(x),
+                    label(y)
+                )
+                .unwrap();
+            }
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use crate::plan::config::Shard;
+use crate::plan::config::{Config, Shard};
 use crate::recording::histograms::Histograms;
 use crate::recording::outcome::Phases;
 use crate::recording::series::Second;
@@ -54,6 +54,50 @@ pub enum MergeError {
 
 /// Merges shard reports (named by `files`, for messages) into one.
 pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError> {
+    let (first, base) = one_run(parts, files)?;
+    let (tally, per_sender, errors) = counts(parts, base.clients);
+    let mut hist = Histograms::new();
+    for p in parts {
+        hist.add(&p.histograms.decode());
+    }
+    let (inherited_generator_notes, inherited_invalid) = inherited(parts);
+    let mut config = base.clone();
+    config.shard = Shard::default();
+    config.workers = None;
+    Ok(Summary::build(Parts {
+        server: first.server.clone(),
+        addr: first.addr.clone(),
+        embedded: false,
+        registered: parts.iter().map(|p| p.registered).sum(),
+        config,
+        phases: phases(parts, &tally),
+        hist,
+        tally,
+        errors,
+        cpu: cpu(parts),
+        inherited_generator_notes,
+        inherited_invalid,
+        seconds: merge_seconds(parts),
+        measure_start_unix: parts
+            .iter()
+            .map(|p| p.measure_start_unix)
+            .fold(f64::INFINITY, f64::min),
+        server_cost: ServerCost::merged(
+            &parts
+                .iter()
+                .map(|p| p.server_cost.clone())
+                .collect::<Vec<_>>(),
+        ),
+        per_sender,
+        shards: base.shard.count,
+    }))
+}
+
+/// Checks that `parts` are the shards of one run, each once: the first report and its settings.
+fn one_run<'a>(
+    parts: &'a [Summary],
+    files: &[String],
+) -> Result<(&'a Summary, &'a Config), MergeError> {
     let first = parts.first().ok_or(MergeError::Empty)?;
     let name = |i: usize| {
         files
@@ -108,11 +152,11 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
             problem: "missing",
         });
     }
+    Ok((first, base))
+}
 
-    let mut hist = Histograms::new();
-    for p in parts {
-        hist.add(&p.histograms.decode());
-    }
+/// The counts, per sender and in all, and the errors by kind: sums over the shards.
+fn counts(parts: &[Summary], clients: usize) -> (Counts, Vec<SenderCount>, BTreeMap<String, u64>) {
     let sum = |f: fn(&Counts) -> u64| parts.iter().map(|p| f(&p.counts)).sum::<u64>();
     let tally = Counts {
         sent: sum(|c| c.sent),
@@ -123,21 +167,23 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
         out_of_order: sum(|c| c.out_of_order),
         incomplete: sum(|c| c.incomplete),
     };
-    let mut per_sender = vec![SenderCount::default(); base.clients];
+    let mut per_sender = vec![SenderCount::default(); clients];
+    let mut errors = BTreeMap::new();
     for p in parts {
         for (mine, theirs) in per_sender.iter_mut().zip(&p.per_sender) {
             mine.add(theirs);
         }
-    }
-    let mut errors = BTreeMap::new();
-    for p in parts {
         for (k, v) in &p.errors {
             *errors.entry(k.clone()).or_insert(0) += v;
         }
     }
+    (tally, per_sender, errors)
+}
 
+/// Each phase as long as the longest shard's.
+fn phases(parts: &[Summary], tally: &Counts) -> Phases {
     let max = |f: fn(&Summary) -> f64| parts.iter().map(f).fold(0.0, f64::max);
-    let phases = Phases {
+    Phases {
         connect_s: max(|p| p.phases.connect_s),
         start_wait_s: max(|p| p.phases.start_wait_s),
         warmup_s: max(|p| p.phases.warmup_s),
@@ -145,7 +191,11 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
         drain_s: max(|p| p.phases.drain_s),
         drained: tally.expected <= tally.delivered,
         interrupted: parts.iter().any(|p| p.phases.interrupted),
-    };
+    }
+}
+
+/// The generator's own cost per delivery, weighted by each shard's deliveries.
+fn cpu(parts: &[Summary]) -> CpuFigures {
     let weighted: Vec<(f64, f64)> = parts
         .iter()
         .filter_map(|p| {
@@ -155,7 +205,7 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
         })
         .collect();
     let weight: f64 = weighted.iter().map(|w| w.1).sum();
-    let cpu = CpuFigures {
+    CpuFigures {
         workers: parts.iter().map(|p| p.self_check.workers).sum(),
         // Shares of different machines' cores do not add up to anything.
         loadgen_cpu_pct: None,
@@ -163,16 +213,20 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
         loadgen_us_per_delivery: (weight > 0.0)
             .then(|| weighted.iter().map(|(us, n)| us * n).sum::<f64>() / weight),
         server_us_per_delivery: None,
-    };
+    }
+}
+
+/// Each shard's generator notes and reasons the run is invalid, named by shard.
+fn inherited(parts: &[Summary]) -> (Vec<String>, Vec<String>) {
     let shard_of = |p: &Summary| p.config.as_ref().map(|c| c.shard).unwrap_or_default();
-    let inherited_generator_notes = parts
+    let notes = parts
         .iter()
         .filter_map(|p| {
             let n = p.self_check.generator_note.as_ref()?;
             Some(format!("shard {}: {n}", shard_of(p)))
         })
         .collect();
-    let inherited_invalid = parts
+    let invalid = parts
         .iter()
         .flat_map(|p| {
             let shard = shard_of(p);
@@ -181,37 +235,7 @@ pub fn merge(parts: &[Summary], files: &[String]) -> Result<Summary, MergeError>
                 .map(move |r| format!("shard {shard}: {r}"))
         })
         .collect();
-
-    let mut config = base.clone();
-    config.shard = Shard::default();
-    config.workers = None;
-    Ok(Summary::build(Parts {
-        server: first.server.clone(),
-        addr: first.addr.clone(),
-        embedded: false,
-        registered: parts.iter().map(|p| p.registered).sum(),
-        config,
-        phases,
-        hist,
-        tally,
-        errors,
-        cpu,
-        inherited_generator_notes,
-        inherited_invalid,
-        seconds: merge_seconds(parts),
-        measure_start_unix: parts
-            .iter()
-            .map(|p| p.measure_start_unix)
-            .fold(f64::INFINITY, f64::min),
-        server_cost: ServerCost::merged(
-            &parts
-                .iter()
-                .map(|p| p.server_cost.clone())
-                .collect::<Vec<_>>(),
-        ),
-        per_sender,
-        shards: count,
-    }))
+    (notes, invalid)
 }
 
 /// Adds the shards' seconds by their number; each second's latency from its merged histogram.
