@@ -80,11 +80,14 @@ pub enum Command {
     ///
     /// It varies the rate per bot at a fixed --clients (--vary rate) or the number of bots at a
     /// fixed --rate (--vary clients), from --from up to --to, until the lowest failing load is
-    /// within --precision of the best passing one. A step passes when every --slo holds and
-    /// nothing is lost, duplicated, out of order or in error, the run is valid and not
-    /// generator-bound. A generator-bound step ends the search: past it, loadgen would be
-    /// measuring itself. On a --server, each step starts once the server relays a fresh line
-    /// (the previous step's backlog is gone); the embedded server is a fresh one per step.
+    /// within --precision of the best passing one. A step passes when every --slo holds with
+    /// at least 95% of its planned messages sent, and nothing is lost, duplicated, out of
+    /// order or in error: latency counts from the planned send, so loadgen's own delay only
+    /// ever adds to it. The search stops, with "at least" the last pass, at a step whose
+    /// generator could not send its plan, or whose failure loadgen's own delay may explain
+    /// (the SLO would hold without it). On a --server, each step starts once the server
+    /// relays a fresh line (the previous step's backlog is gone); the embedded server is a
+    /// fresh one per step.
     ///
     /// Examples:
     ///   loadgen search --slo 'p99<50ms'

@@ -28,7 +28,7 @@ pub struct SearchArgs {
 
     /// The objective every step must hold, as a threshold: 'p99<50ms' (repeatable: all must
     /// hold). A step passes only when, besides, nothing is lost, duplicated, out of order or
-    /// in error, the run is valid and it is not generator-bound.
+    /// in error, the run is valid and at least 95% of its planned messages went out.
     #[arg(long, value_name = "EXPR", required = true)]
     pub slo: Vec<String>,
 
