@@ -222,10 +222,10 @@ fn finish(summary: &Summary, outputs: &Outputs, judge: &Judge) -> anyhow::Result
         write_file(path, json_text(summary)?)?;
     }
     if let Some(path) = &outputs.hgrm {
-        write_file(path, summary.hgrm())?;
+        write_file(path, loadgen::output::hgrm::of(summary))?;
     }
     if let Some(path) = &outputs.hlog {
-        write_file(path, summary.hlog()?)?;
+        write_file(path, loadgen::output::hlog::of(summary)?)?;
     }
     let sharded = summary
         .config

@@ -16,10 +16,10 @@ use tokio::time::{sleep_until, timeout, Instant};
 use crate::engine::brief::{Phase, Worker};
 use crate::engine::handshake::{self, Answer};
 use crate::engine::reading;
-use crate::engine::token::Token;
 use crate::plan::arrival;
 use crate::plan::config::Protocol;
 use crate::plan::schedule::Schedule;
+use crate::recording::token::Token;
 
 /// Runs bot `index` (among all the run's bots), this shard's `nth`, to the end of the run.
 pub async fn run(index: u32, nth: usize, w: Rc<Worker>) {

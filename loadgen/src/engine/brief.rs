@@ -1,6 +1,7 @@
 //! What one worker's tasks share on its thread, and what the controller and the workers tell
 //! each other: the run's [`Brief`] (read-only, every worker), the [`Phase`] the controller moves
-//! the run through, the [`Worker`] state its bots record into, and each second's [`Interval`].
+//! the run through, the [`Worker`] state its bots record into, and the channel for each
+//! second's [`Interval`].
 //! [`crate::engine::bot`] and [`crate::engine::worker`] both build on it; neither needs the other's insides.
 
 use std::cell::RefCell;
@@ -9,13 +10,13 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use tokio::sync::watch;
 
 use crate::engine::timer::Timer;
 use crate::plan::arrival::Arrivals;
 use crate::plan::config::Config;
-use crate::recording::stats::{Clock, Live, Tally, WorkerStats};
+use crate::recording::series::Interval;
+use crate::recording::stats::{Clock, Live, WorkerStats};
 
 /// Where the run is; bots wait for the controller to move it on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,16 +61,6 @@ pub struct Brief {
     pub own: Vec<u32>,
     /// How many bots this shard runs.
     pub own_bots: u32,
-}
-
-/// One second of one worker.
-pub struct Interval {
-    /// Seconds from the start of the measurement (negative during warm-up).
-    pub second: i64,
-    /// Measured deliveries received in that second, latency from planned, µs.
-    pub latency: Histogram<u64>,
-    /// Counts of that second.
-    pub tally: Tally,
 }
 
 /// A worker's state, shared by its tasks on its one thread.

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
-use crate::engine::brief::{Brief, Interval, Links, Phase};
+use crate::engine::brief::{Brief, Links, Phase};
+use crate::engine::outcome::{CpuUse, Phases, Progress, RunError};
+use crate::engine::target::Server;
 use crate::engine::worker;
 use crate::plan::config::Config;
-use crate::plan::target::Server;
 use crate::recording::cpu::CpuWindow;
-use crate::recording::outcome::{CpuUse, Phases, Progress, RunError};
+use crate::recording::series::Interval;
 use crate::recording::series::{Second, Series};
 use crate::recording::server_cost::{self, Sample, ServerCost};
 use crate::recording::stats::{Clock, Live, Totals, WorkerStats};

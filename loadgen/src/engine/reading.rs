@@ -17,8 +17,8 @@
 //!
 //! The kernel's stamps cost a `recvmsg` per read (about a tenth more of the generator's CPU per
 //! delivery), so a worker reading more than [`crate::plan::arrival::STAMPED_DELIVERIES_PER_S`] counts
-//! deliveries from their read, as it always did: there the loop-lag rule of
-//! [`crate::judging::generator`] says when its reading is a material part of what it reports.
+//! deliveries from their read, as it always did: there the loop-lag rule of the generator
+//! check (`summary::generator`) says when its reading is a material part of what it reports.
 
 use std::os::fd::AsRawFd;
 use std::rc::Rc;

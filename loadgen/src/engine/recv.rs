@@ -6,10 +6,10 @@
 //! `ERR` lines are counted by code); with `--protocol plain` the bytes are scanned for tokens
 //! whatever the framing. Only an unfinished line is copied, into the bot's small tail.
 
-use crate::engine::order::Order;
-use crate::engine::token::{Scanner, Token};
 use crate::plan::config::Protocol;
+use crate::recording::order::Order;
 use crate::recording::stats::{Clock, WorkerStats};
+use crate::recording::token::{Scanner, Token};
 
 /// A line longer than this without a newline is dropped rather than buffered without bound;
 /// readers keep this much room in front of each read for the unfinished line.

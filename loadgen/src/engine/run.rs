@@ -1,16 +1,16 @@
-//! The controller, on the calling thread: finds (or embeds) the server ([`crate::plan::target`]),
-//! starts the workers and moves them through the phases ([`crate::engine::crew`]: connect ramp,
+//! The controller, on the calling thread: finds (or embeds) the server (`engine::target`),
+//! starts the workers and moves them through the phases (`engine::crew`: connect ramp,
 //! barrier, warm-up, measurement, drain), and gives back the merged [`Outcome`].
 
 use std::time::{Instant, SystemTime};
 
 use crate::engine::crew::{Crew, Measured};
+use crate::engine::target::Server;
 use crate::plan::config::Config;
-use crate::plan::target::Server;
 use crate::recording::series::Second;
 use crate::recording::server_cost::{self, ServerCost};
 
-pub use crate::recording::outcome::{CpuUse, Outcome, Phases, Progress, RunError};
+pub use crate::engine::outcome::{CpuUse, Outcome, Phases, Progress, RunError};
 
 /// Runs the whole load test on worker threads, calling `on_second` as each second completes:
 /// the server found or embedded, then [`run_on`] it.

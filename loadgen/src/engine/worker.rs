@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::bot;
-use crate::engine::brief::{Brief, Interval, Links, Phase, Worker};
+use crate::engine::brief::{Brief, Links, Phase, Worker};
 use crate::engine::timer::Timer;
 use crate::plan::arrival::Arrivals;
+use crate::recording::series::Interval;
 use crate::recording::stats::{self, WorkerStats};
 
 /// Starts worker `id` of `workers` on its own thread; joining it gives its stats.

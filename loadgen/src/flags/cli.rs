@@ -102,7 +102,7 @@ pub enum Command {
     /// step that could not run, Ctrl-C; 0 instead when capacity gates were given and already
     /// hold on what it found) or a usage or connection error.
     #[command(verbatim_doc_comment)]
-    Search(crate::search::steps::SearchArgs),
+    Search(crate::flags::search::SearchArgs),
     /// Merge the --json reports of a run's shards (--shard I/N) into the report of the whole
     /// run: histograms added exactly, loss from the merged counts, the same table, files,
     /// gates and exit codes as a single run.

@@ -1,5 +1,5 @@
 //! The run's verdict and exit code, from its validity, whether it was generator-bound
-//! ([`crate::judging::generator`]) and the gates.
+//! (`summary::generator`) and the gates.
 
 use crate::judging::gate::Check;
 use crate::summary::report::Summary;

@@ -5,8 +5,17 @@ use std::fmt::Write;
 
 use hdrhistogram::Histogram;
 
+/// The per-delivery latency distribution of a run in the `.hgrm` format wrk2 and the
+/// HdrHistogram plotter read (values in milliseconds).
+pub fn of(summary: &crate::Summary) -> String {
+    summary
+        .histogram("from_planned")
+        .map(|h| render(&h))
+        .unwrap_or_default()
+}
+
 /// Renders a histogram of µs values as an `.hgrm` percentile distribution in ms.
-pub fn render(h: &Histogram<u64>) -> String {
+pub(crate) fn render(h: &Histogram<u64>) -> String {
     let mut out = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
     for v in h.iter_quantiles(5) {
         let q = v.quantile_iterated_to();

@@ -14,8 +14,15 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 
 use crate::recording::series::Second;
 
+/// The interval log of a run (`--hlog`).
+pub fn of(summary: &crate::Summary) -> std::io::Result<Vec<u8>> {
+    let start =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(summary.measure_start_unix);
+    render(&summary.seconds, start)
+}
+
 /// Renders the log of `seconds`, whose second 0 began at `measure_start`.
-pub fn render(seconds: &[Second], measure_start: SystemTime) -> std::io::Result<Vec<u8>> {
+pub(crate) fn render(seconds: &[Second], measure_start: SystemTime) -> std::io::Result<Vec<u8>> {
     let epoch = measure_start
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -53,7 +60,7 @@ pub fn render(seconds: &[Second], measure_start: SystemTime) -> std::io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::brief::Interval;
+    use crate::recording::series::Interval;
     use crate::recording::series::Series;
     use crate::recording::stats::{histogram, Tally};
     use base64::prelude::*;

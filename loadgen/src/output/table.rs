@@ -90,7 +90,7 @@ pub fn render(s: &Summary) -> String {
 
 /// The latency rows of every view of a report (this table, the HTML page), in order. The
 /// notice and read lags are left out where they were not measured (workers too busy to be stamped, see
-/// [`crate::plan::arrival::STAMPED_DELIVERIES_PER_S`]).
+/// `STAMPED_DELIVERIES_PER_S`).
 pub fn latency_rows(s: &Summary) -> Vec<(&'static str, &Latency)> {
     let mut rows = vec![
         ("per delivery, planned", &s.latency),

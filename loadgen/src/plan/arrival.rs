@@ -1,7 +1,8 @@
 //! When a delivery arrived, as the kernel saw it: the receive timestamps (`SO_TIMESTAMPNS`) a
 //! light worker's sockets ask for. The kernel stamps each segment as it enters the receiving
-//! socket, and each read returns the stamp of the last segment it took. [`crate::engine::reading`]
-//! counts a delivery from no earlier than that: a line is not received before its last byte.
+//! socket, and each read returns the stamp of the last segment it took. The engine's reading
+//! (`engine::reading`) counts a delivery from no earlier than that: a line is not received
+//! before its last byte.
 //!
 //! The kernel stamps on the real-time clock, the run on the monotonic one. A stamp is converted
 //! by its age: the real-time clock is read right after the monotonic one, and the arrival is the

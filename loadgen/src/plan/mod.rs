@@ -4,7 +4,7 @@
 //! `schedule` turn it into each bot's planned send times, the times latency is measured
 //! from; `shard` is one process's part of a run spread over several; `source` the local
 //! addresses bots connect from; `clock` time zero, the shared start of sending and the
-//! measured window; `target` the server (the embedded one, or `--server`).
+//! measured window.
 
 pub(crate) mod arrival;
 pub(crate) mod clock;
@@ -12,4 +12,3 @@ pub mod config;
 pub(crate) mod schedule;
 pub(crate) mod shard;
 pub(crate) mod source;
-pub(crate) mod target;

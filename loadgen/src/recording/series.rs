@@ -7,8 +7,17 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::brief::Interval;
 use crate::recording::stats::{histogram, Tally};
+
+/// One second of one worker.
+pub struct Interval {
+    /// Seconds from the start of the measurement (negative during warm-up).
+    pub second: i64,
+    /// Measured deliveries received in that second, latency from planned, µs.
+    pub latency: Histogram<u64>,
+    /// Counts of that second.
+    pub tally: Tally,
+}
 
 /// One second of the whole run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use hdrhistogram::Histogram;
 
-use crate::engine::order::Seen;
-use crate::engine::token::Token;
 pub use crate::plan::clock::Clock;
+use crate::recording::order::Seen;
+use crate::recording::token::Token;
 
 /// Latencies are recorded in microseconds, up to a minute, to 3 significant digits.
 pub fn histogram() -> Histogram<u64> {

@@ -83,7 +83,7 @@ pub fn stop_sentence(s: &Search) -> String {
                 .and_then(|x| match &x.verdict {
                     // The measurement only: the advice follows, for a search.
                     Verdict::GeneratorBound(why) => {
-                        Some(crate::judging::generator::measurement(why))
+                        Some(crate::summary::generator::measurement(why))
                     }
                     _ => None,
                 })

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::engine::run::{self, Progress, RunError};
+use crate::engine::target::Server;
 use crate::plan::config::Config;
-use crate::plan::target::Server;
 use crate::search::steps::{self, Plan, Search, Step, StepRun, Stop};
 use crate::summary::report::Summary;
 

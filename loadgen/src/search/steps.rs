@@ -8,7 +8,7 @@
 //!
 //! Each step is a whole [`crate::engine::run::run`] (connect, warm-up, measure, drain) judged by
 //! [`judge`]. On a `--server`, the next step starts only once the server has caught up
-//! ([`crate::engine::settle`]); the embedded server is a fresh one per step.
+//! (`engine::settle`); the embedded server is a fresh one per step.
 //!
 //! Latency counts from the planned send, so loadgen's own delay only ever adds to it: a step
 //! that holds the SLO with its plan really sent passes, however much of its latency was
@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::search::plan::{capacity_gates, CapacityGate, Plan, SearchArgs, SearchError, Vary};
+pub use crate::flags::search::{SearchArgs, Vary};
+pub use crate::search::plan::{capacity_gates, CapacityGate, Plan, SearchError};
 
 use crate::judging::gate::{self, Threshold};
 use crate::plan::config::Config;

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::judging::generator::{generator_bound, own_delay_ms, OwnDelay};
+use crate::engine::outcome::{CpuUse, Outcome, Phases};
 use crate::plan::config::Config;
 use crate::recording::histograms::Histograms;
-use crate::recording::outcome::{CpuUse, Outcome, Phases};
 use crate::recording::series::Second;
 use crate::recording::server_cost::ServerCost;
 use crate::recording::stats::SenderCount;
+use crate::summary::generator::{generator_bound, own_delay_ms, OwnDelay};
 use crate::summary::report::{Counts, Latency, Rates, SelfCheck, Summary};
 
 /// Why a run cut short by Ctrl-C cannot be trusted.

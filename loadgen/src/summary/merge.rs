@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
+use crate::engine::outcome::Phases;
 use crate::plan::config::{Config, Shard};
 use crate::recording::histograms::Histograms;
-use crate::recording::outcome::Phases;
 use crate::recording::series::Second;
 use crate::recording::server_cost::ServerCost;
 use crate::recording::stats::{histogram, SenderCount};

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::engine::outcome::Phases;
 use crate::plan::config::Config;
 use crate::recording::histograms::Serialized;
-use crate::recording::outcome::Phases;
 use crate::recording::series::Second;
 use crate::recording::server_cost::ServerCost;
 use crate::recording::stats::SenderCount;
@@ -180,7 +180,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// One of the serialized distributions (a name of [`crate::recording::histograms::Histograms::NAMES`]), decoded; `None`
+    /// One of the serialized distributions (a name of `Histograms::NAMES`), decoded; `None`
     /// when absent or unreadable.
     pub fn histogram(&self, which: &str) -> Option<Histogram<u64>> {
         crate::recording::histograms::decode(self.histograms.get(which)?)
@@ -206,21 +206,6 @@ impl Summary {
     /// Errors the server itself reported (its `ERR` lines) or caused (closed connections).
     pub fn server_errors(&self) -> u64 {
         self.errors.values().sum()
-    }
-
-    /// The interval log of the run (`--hlog`).
-    pub fn hlog(&self) -> std::io::Result<Vec<u8>> {
-        let start =
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(self.measure_start_unix);
-        crate::output::hlog::render(&self.seconds, start)
-    }
-
-    /// The per-delivery latency distribution in the `.hgrm` format wrk2 and the HdrHistogram
-    /// plotter read (values in milliseconds).
-    pub fn hgrm(&self) -> String {
-        self.histogram("from_planned")
-            .map(|h| crate::output::hgrm::render(&h))
-            .unwrap_or_default()
     }
 }
 

@@ -1,5 +1,5 @@
 //! What a run gives back, and what can stop it: the raw [`Outcome`] (before
-//! [`crate::summary::report::Summary`] derives the figures), the [`Phases`]' timings, the CPU used, the
+//! the summary derives the figures), the [`Phases`]' timings, the CPU used, the
 //! [`Progress`] Ctrl-C reaches, and [`RunError`].
 
 use std::net::SocketAddr;

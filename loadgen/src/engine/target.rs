@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
+use crate::engine::outcome::RunError;
 use crate::plan::config::Config;
-use crate::recording::outcome::RunError;
 use crate::recording::server_cost::{self, Probe, Sample};
 
 /// The server a run drives: the embedded reference server or `--server`, and where its figures
