@@ -269,7 +269,10 @@ pub fn html(s: &Search, gate_lines: &[String], verdict: &str) -> String {
         &format!("loadgen search: {server}"),
         verdict,
     );
-    write!(out, "<p><strong>{}</strong></p>", escape(&answer(s))).unwrap();
+    // One paragraph per line of the answer (the shared machine's caveat is its own).
+    for line in answer(s).lines() {
+        write!(out, "<p><strong>{}</strong></p>", escape(line)).unwrap();
+    }
     write!(out, "<p>{}</p>", escape(&stop_sentence(s))).unwrap();
     crate::output::html::gate_list(
         &mut out,
