@@ -30,6 +30,7 @@ pub mod ctx;
 pub mod expect;
 pub mod glob;
 pub mod grade;
+pub mod gui;
 pub mod health;
 pub mod i18n;
 pub mod kernel;

@@ -67,6 +67,13 @@ struct Args {
     #[arg(long, value_name = "CMD", global = true)]
     spawn: Option<String>,
 
+    /// Grade a client instead of a server: this command starts a student's window (a tkinter
+    /// client, as handed in: `python3 cliente.py`), run by sh on a virtual display. The grader
+    /// plays the server wherever the client connects, answers its name questions, and judges
+    /// what it sends and what its window shows (RF1, RF4, RF5, RF7, RF9, RF11, RF12).
+    #[arg(long, value_name = "CMD", conflicts_with = "spawn")]
+    client: Option<String>,
+
     /// With --spawn: a command run once before grading, in the same folder (`javac *.java`,
     /// `gcc -o server server.c`); its failure is reported with the compiler's message.
     #[arg(long, value_name = "CMD", global = true)]
@@ -309,6 +316,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }) = &args.command
     {
         return check_config(&args, autograder_conf.as_deref(), batch.as_deref());
+    }
+    if let Some(command) = &args.client {
+        return grade_client(&args, command);
     }
     if let Some(Command::Classroom) = &args.command {
         let Some(spawn) = &args.spawn else {
@@ -601,4 +611,29 @@ fn sibling_client() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let candidate = exe.parent()?.join("chat-client");
     candidate.is_file().then_some(candidate)
+}
+
+/// `--client CMD`: a student's window, graded headless.
+fn grade_client(args: &Args, command: &str) -> anyhow::Result<ExitCode> {
+    let base = base_target(args, std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let progress = |r: &conformance::CaseResult| eprintln!("{:?} {}", r.outcome, r.id);
+    let report = conformance::gui::grade(command, None, &base, args.lang, &progress)?;
+    let rendered = match args.format {
+        Output::Gradescope => conformance::report::gradescope::render(&report, &Default::default()),
+        Output::Text => report.render(Format::Text),
+        Output::Json => report.render(Format::Json),
+        Output::Junit => report.render(Format::Junit),
+        Output::Markdown => report.render(Format::Markdown),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, &rendered)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{rendered}"),
+    }
+    let t = report.tally();
+    Ok(if t.run_failed() || (args.strict && t.failed > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

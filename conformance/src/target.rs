@@ -27,6 +27,8 @@ pub struct Target {
     pub watch: Option<std::sync::Arc<crate::watch::Watch>>,
     /// The network namespace the server lives in (a pid inside it), when it has its own.
     pub ns: Option<u32>,
+    /// For grading a client instead of a server: how to run it, on which display.
+    pub gui: Option<std::sync::Arc<crate::gui::GuiTarget>>,
 }
 
 /// Connections the server-full case may open, unless told otherwise.
@@ -47,6 +49,7 @@ impl Target {
             plain: Default::default(),
             watch: None,
             ns: None,
+            gui: None,
         }
     }
 
