@@ -13,6 +13,9 @@ pub struct Display {
     child: Child,
     /// Its name for `DISPLAY` (`:N`).
     pub name: String,
+    /// Its screen as Xvfb keeps it, an XWD image always up to date (`-fbdir`).
+    pub screen: std::path::PathBuf,
+    dir: std::path::PathBuf,
 }
 
 impl Display {
@@ -21,8 +24,16 @@ impl Display {
     pub fn start() -> Result<Display, GuiError> {
         let (mut reader, writer) = std::io::pipe().map_err(GuiError::Io)?;
         let fd = writer.as_raw_fd();
+        let dir = std::env::temp_dir().join(format!(
+            "batepapo-screen-{}-{}",
+            std::process::id(),
+            SCREENS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).map_err(GuiError::Io)?;
         let mut cmd = Command::new("Xvfb");
         cmd.args(["-displayfd", &fd.to_string(), "-screen", "0", "1024x768x24"])
+            .arg("-fbdir")
+            .arg(&dir)
             .args(["-nolisten", "tcp", "-noreset"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -43,6 +54,8 @@ impl Display {
         let mut display = Display {
             child,
             name: String::new(),
+            screen: dir.join("Xvfb_screen0"),
+            dir,
         };
         // Xvfb writes the number once it accepts clients.
         let (tx, rx) = std::sync::mpsc::channel();
@@ -71,5 +84,9 @@ impl Drop for Display {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Displays started by this process, for their folders' names.
+static SCREENS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

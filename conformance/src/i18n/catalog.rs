@@ -217,6 +217,10 @@ catalog! {
         "{0}, enquanto o avaliador verificava como ele se comunica, antes de qualquer caso";
 
     // A client's window.
+    LEVEL_TOOLKIT: "a tkinter client, driven through its toolkit" =>
+        "um cliente tkinter, conduzido pelo seu toolkit";
+    LEVEL_X11: "driven at the X11 level: keys, clicks and OCR" =>
+        "conduzido no nível X11: teclas, cliques e OCR";
     TITLE_C_POPUP: "with no server running, a pop-up shows an error within 3 s" =>
         "sem servidor ativo, um pop-up mostra um erro em até 3 s";
     TITLE_C_NAME_FIRST: "the name the user gives is the first thing the server gets" =>
@@ -250,8 +254,8 @@ catalog! {
         "o cliente não se conectou em {0} s";
     C_BAD_NAME_KEPT: "{0} never sent" => "{0} nunca enviado";
     C_BAD_NAME_SENT: "the server got it as the name" => "o servidor o recebeu como nome";
-    C_NO_WINDOW: "the window never appeared: no Tk window was created within {0} s" =>
-        "a janela nunca apareceu: nenhuma janela Tk foi criada em {0} s";
+    C_NO_WINDOW: "the window never appeared: no window was created within {0} s" =>
+        "a janela nunca apareceu: nenhuma janela foi criada em {0} s";
     C_NO_MAINLOOP: "the window never came up: the client blocks before mainloop (a connect, a recv or input() on the main thread?)" =>
         "a janela nunca apareceu: o cliente fica bloqueado antes do mainloop (um connect, um recv ou um input() na thread principal?)";
     C_A_WORKING_WINDOW: "a window that answers" => "uma janela que responda";
