@@ -89,25 +89,7 @@ impl Session {
         let mut child = cmd
             .spawn()
             .map_err(|e| GuiError::Start(command.to_string(), e))?;
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        if let Some(mut err) = child.stderr.take() {
-            let keep = stderr.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = err.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    let mut all = keep.lock().unwrap_or_else(|e| e.into_inner());
-                    // The end is what tells why it stopped.
-                    all.extend_from_slice(&buf[..n]);
-                    let len = all.len();
-                    if len > 16 * 1024 {
-                        all.drain(..len - 16 * 1024);
-                    }
-                }
-            });
-        }
+        let stderr = keep_stderr(&mut child);
         let mut session = Session {
             child,
             server,
@@ -200,10 +182,7 @@ impl Session {
 
     /// The last lines of its stderr.
     pub fn stderr_end(&self) -> String {
-        let all = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
-        let text = String::from_utf8_lossy(&all);
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        lines[lines.len().saturating_sub(4)..].join(" | ")
+        stderr_end(&self.stderr)
     }
 
     /// Seconds since it started.
@@ -221,6 +200,41 @@ impl Drop for Session {
         }
         let _ = self.child.wait();
     }
+}
+
+/// The child's stderr, kept (its last 16 KB) by a thread of its own as it comes.
+pub(super) fn keep_stderr(child: &mut Child) -> Arc<Mutex<Vec<u8>>> {
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    if let Some(mut err) = child.stderr.take() {
+        let keep = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut all = keep.lock().unwrap_or_else(|e| e.into_inner());
+                // The end is what tells why it stopped.
+                all.extend_from_slice(&buf[..n]);
+                let len = all.len();
+                if len > 16 * 1024 {
+                    all.drain(..len - 16 * 1024);
+                }
+            }
+        });
+    }
+    stderr
+}
+
+/// The last lines of a kept stderr, on one line (the JVM's note of its options left out).
+pub(super) fn stderr_end(kept: &Mutex<Vec<u8>>) -> String {
+    let all = kept.lock().unwrap_or_else(|e| e.into_inner());
+    let text = String::from_utf8_lossy(&all);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("Picked up JAVA_TOOL_OPTIONS"))
+        .collect();
+    lines[lines.len().saturating_sub(4)..].join(" | ")
 }
 
 /// The hook's folder first, then whatever the caller's environment had.

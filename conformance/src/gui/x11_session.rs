@@ -2,7 +2,6 @@
 //! display, its sockets sent through the grader's SOCKS proxy to the stand-in server, its
 //! questions answered by typing into the dialog that asks, and its windows read by OCR.
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -82,21 +81,7 @@ impl X11Session {
         let mut child = cmd
             .spawn()
             .map_err(|e| GuiError::Start(command.to_string(), e))?;
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        if let Some(mut err) = child.stderr.take() {
-            let keep = stderr.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = err.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    keep.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .extend_from_slice(&buf[..n]);
-                }
-            });
-        }
+        let stderr = super::session::keep_stderr(&mut child);
         let scratch = std::env::temp_dir().join(format!(
             "batepapo-ocr-{}-{}.ppm",
             std::process::id(),
@@ -296,13 +281,7 @@ impl Client for X11Session {
     }
 
     fn stderr_end(&self) -> String {
-        let all = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
-        let text = String::from_utf8_lossy(&all);
-        let lines: Vec<&str> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with("Picked up JAVA_TOOL_OPTIONS"))
-            .collect();
-        lines[lines.len().saturating_sub(4)..].join(" | ")
+        super::session::stderr_end(&self.stderr)
     }
 
     fn happenings(&mut self) -> Vec<String> {
