@@ -22,6 +22,14 @@ for language in $languages; do
     *) echo "setup.sh: unknown language '$language' in LANGUAGES (python, java, node, c)" >&2; exit 2 ;;
   esac
 done
+# A client to grade (CLIENT_CMD) runs on a virtual display: tkinter ones through the grader's
+# hook, others (Java Swing) with xdotool and OCR, which need a Java with AWT.
+if [ -n "${CLIENT_CMD:-}" ]; then
+  packages+=(xvfb python3 python3-tk xdotool tesseract-ocr)
+  case " $languages " in
+    *" java "*) packages=("${packages[@]/default-jdk-headless/default-jdk}") ;;
+  esac
+fi
 apt-get update
 apt-get install -y --no-install-recommends "${packages[@]}"
 

@@ -120,6 +120,7 @@ pub fn check_rubric(
 /// The keys `autograder.conf` may set.
 const CONF_KEYS: &[&str] = &[
     "SERVER_CMD",
+    "CLIENT_CMD",
     "BUILD",
     "LANGUAGES",
     "PROTOCOL",

@@ -227,6 +227,14 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = "conformance-batch")]
         out: PathBuf,
     },
+    /// Add Gradescope results files into one (a server's and its client's): the tests one
+    /// after another, the scores and times summed, the summaries joined. Written to stdout,
+    /// or to the file --output gives (before the word merge-results).
+    MergeResults {
+        /// The results.json files, in order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// A teacher's configuration that cannot be used: named problems, and no student graded.
@@ -316,6 +324,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }) = &args.command
     {
         return check_config(&args, autograder_conf.as_deref(), batch.as_deref());
+    }
+    if let Some(Command::MergeResults { files }) = &args.command {
+        return merge_results(&args, files);
     }
     if let Some(command) = &args.client {
         return grade_client(&args, command);
@@ -617,9 +628,24 @@ fn sibling_client() -> Option<PathBuf> {
 fn grade_client(args: &Args, command: &str) -> anyhow::Result<ExitCode> {
     let base = base_target(args, std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
     let progress = |r: &conformance::CaseResult| eprintln!("{:?} {}", r.outcome, r.id);
+    let rubric = match &args.rubric {
+        // A requirement's points go to the client's cases of that requirement.
+        Some(path) => {
+            // One rubric may serve the server and the client: the cases of both are known.
+            let clients = conformance::gui::cases::cases();
+            let settings = conformance::plain::Settings {
+                framing: None,
+                quit_line: Some("/quit".into()),
+            };
+            let mut known = conformance::plain::cases::cases(&settings);
+            known.extend(clients.iter().cloned());
+            conformance::config::load_rubric(path, &known, &clients).map_err(TeacherError)?
+        }
+        None => Default::default(),
+    };
     let report = conformance::gui::grade(command, None, &base, args.lang, &progress)?;
     let rendered = match args.format {
-        Output::Gradescope => conformance::report::gradescope::render(&report, &Default::default()),
+        Output::Gradescope => conformance::report::gradescope::render(&report, &rubric),
         Output::Text => report.render(Format::Text),
         Output::Json => report.render(Format::Json),
         Output::Junit => report.render(Format::Junit),
@@ -636,4 +662,24 @@ fn grade_client(args: &Args, command: &str) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `merge-results`: several Gradescope results files as one.
+fn merge_results(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut parts = Vec::new();
+    for f in files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let part: conformance::report::gradescope::Results = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a Gradescope results file", f.display()))?;
+        parts.push(part);
+    }
+    let merged = conformance::report::gradescope::merge(parts);
+    let text = serde_json::to_string_pretty(&merged)? + "\n";
+    match &args.output {
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -156,3 +156,56 @@ fn a_program_the_hook_cannot_attach_to_is_not_graded_and_says_why() {
         .expect_err("not gradable");
     assert!(err.to_string().contains("could not attach"), "{err}");
 }
+
+#[test]
+fn run_autograder_grades_the_client_beside_the_server_into_one_results_file() {
+    if !can_run_windows() {
+        return;
+    }
+    use assert_cmd::cargo::cargo_bin;
+    let root = std::env::temp_dir().join(format!("gradescope-client-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for d in ["source", "submission", "results"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("gradescope");
+    std::fs::copy(folder.join("rubric.toml"), root.join("source/rubric.toml")).unwrap();
+    std::fs::copy(dir().join("tk_good.py"), root.join("submission/tk_good.py")).unwrap();
+    // The server half does not start (only the client is handed in here): it gets its one
+    // "could not be graded" result, and the client's cases come after it.
+    let conf = std::fs::read_to_string(folder.join("autograder.conf"))
+        .unwrap()
+        .lines()
+        .map(|l| match l.split('=').next() {
+            Some("SERVER_CMD") => "SERVER_CMD='sh -c \"exit 3\" {port}'".to_string(),
+            Some("CLIENT_CMD") => "CLIENT_CMD='python3 tk_good.py'".to_string(),
+            Some("REPORT_LANG") => "REPORT_LANG=pt-BR".to_string(),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(root.join("source/autograder.conf"), conf).unwrap();
+    let status = std::process::Command::new("bash")
+        .arg(folder.join("run_autograder"))
+        .env("AUTOGRADER_ROOT", &root)
+        .env("CONFORMANCE", cargo_bin("conformance"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(root.join("results/results.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let tests = v["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 9, "the client's nine cases: {text}");
+    assert!(tests.iter().all(|t| t["status"] == "passed"), "{text}");
+    let output = v["output"].as_str().unwrap();
+    assert!(
+        output.contains("Não foi possível avaliar o seu servidor"),
+        "{output}"
+    );
+    assert!(
+        output.contains("relatório de avaliação de python3 tk_good.py"),
+        "{output}"
+    );
+    assert!(v["score"].as_f64().unwrap() > 0.0, "{text}");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -296,6 +296,29 @@ pub fn render(report: &Report, rubric: &Rubric) -> String {
     serde_json::to_string_pretty(&results(report, rubric)).unwrap_or_default() + "\n"
 }
 
+/// Several results as one (a server's and its client's): the tests one after another, the
+/// scores and times summed, the summaries joined.
+pub fn merge(parts: Vec<Results>) -> Results {
+    let mut all = Results {
+        score: 0.0,
+        execution_time: 0.0,
+        output: String::new(),
+        tests: Vec::new(),
+    };
+    for p in parts {
+        all.score += p.score;
+        all.execution_time += p.execution_time;
+        if !p.output.is_empty() {
+            if !all.output.is_empty() {
+                all.output.push_str("\n\n");
+            }
+            all.output.push_str(&p.output);
+        }
+        all.tests.extend(p.tests);
+    }
+    all
+}
+
 /// Results for a server that could not be graded at all: no points, and why.
 pub fn ungraded(why: &str, lang: crate::i18n::Lang) -> String {
     let r = Results {
@@ -377,6 +400,25 @@ mod tests {
         assert!((g.score - 10.0).abs() < 1e-9);
         assert_eq!(g.tests[1].visibility, Visibility::Hidden);
         assert_eq!(g.tests[0].visibility, Visibility::Visible);
+    }
+
+    #[test]
+    fn merged_results_add_their_scores_and_keep_every_test() {
+        let server = results(
+            &report(vec![result("A", "RF5", Level::Must, Outcome::Pass)]),
+            &Rubric::default(),
+        );
+        let client = results(
+            &report(vec![
+                result("C-RF9-01", "RF9", Level::Must, Outcome::Pass),
+                result("C-RF11-01", "RF11", Level::Must, Outcome::Fail),
+            ]),
+            &Rubric::default(),
+        );
+        let m = merge(vec![server, client]);
+        assert_eq!((m.score, m.tests.len()), (2.0, 3));
+        assert_eq!(m.execution_time, 3.0);
+        assert_eq!(m.output.matches("conformance report for s").count(), 2);
     }
 
     #[test]
