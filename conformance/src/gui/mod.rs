@@ -51,6 +51,9 @@ pub enum GuiError {
         /// The end of the client's stderr.
         stderr: String,
     },
+    /// Driven at the X11 level, it showed no window at all.
+    #[error("the client showed no window within {0} s: is it a graphical client?")]
+    NoWindow(u64),
     /// Any other I/O failure of the grader's own.
     #[error(transparent)]
     Io(std::io::Error),
@@ -111,6 +114,17 @@ pub fn grade(
                     why: format!("{why}; and xdotool or tesseract, for the X11 level, is missing"),
                     stderr,
                 });
+            }
+            // Worth driving only if it shows something.
+            let mut probe = x11_session::X11Session::start(
+                command,
+                dir.as_deref(),
+                (&display.name, &display.screen),
+                session::Connect::Serve,
+                &["probe"],
+            )?;
+            if !probe.shows_a_window(patience) {
+                return Err(GuiError::NoWindow(patience.as_secs()));
             }
             Level::X11
         }

@@ -182,6 +182,22 @@ impl X11Session {
         }
     }
 
+    /// Whether any window of its own (a question, a pop-up, its main window) appears within
+    /// `within`.
+    pub fn shows_a_window(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            self.look();
+            if self.main.is_some() || !self.answered.is_empty() || self.popups > 0 {
+                return true;
+            }
+            if Instant::now() >= deadline || self.child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     fn main_window(&mut self) -> Result<Win, String> {
         self.main
             .clone()
