@@ -437,18 +437,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("conformance: {}", f.text.render(report.lang));
     }
     expect_fail.apply(&mut report.results);
-    let rendered = match args.format {
-        Output::Gradescope => conformance::report::gradescope::render(&report, &rubric),
-        Output::Text => report.render(Format::Text),
-        Output::Json => report.render(Format::Json),
-        Output::Junit => report.render(Format::Junit),
-        Output::Markdown => report.render(Format::Markdown),
-    };
-    match &args.output {
-        Some(path) => std::fs::write(path, &rendered)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{rendered}"),
-    }
+    write_report(&args, &report, &rubric)?;
     if args.output.is_some() || args.format != Output::Text {
         let t = report.tally();
         eprintln!("{} passed, {} failed", t.passed, t.failed);
@@ -644,18 +633,7 @@ fn grade_client(args: &Args, command: &str) -> anyhow::Result<ExitCode> {
         None => Default::default(),
     };
     let report = conformance::gui::grade(command, None, &base, args.lang, &progress)?;
-    let rendered = match args.format {
-        Output::Gradescope => conformance::report::gradescope::render(&report, &rubric),
-        Output::Text => report.render(Format::Text),
-        Output::Json => report.render(Format::Json),
-        Output::Junit => report.render(Format::Junit),
-        Output::Markdown => report.render(Format::Markdown),
-    };
-    match &args.output {
-        Some(path) => std::fs::write(path, &rendered)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{rendered}"),
-    }
+    write_report(args, &report, &rubric)?;
     let t = report.tally();
     Ok(if t.run_failed() || (args.strict && t.failed > 0) {
         ExitCode::from(1)
@@ -682,4 +660,25 @@ fn merge_results(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Renders `report` in the format asked for and writes it to --output, or to stdout.
+fn write_report(
+    args: &Args,
+    report: &conformance::Report,
+    rubric: &conformance::report::gradescope::Rubric,
+) -> anyhow::Result<()> {
+    let rendered = match args.format {
+        Output::Gradescope => conformance::report::gradescope::render(report, rubric),
+        Output::Text => report.render(Format::Text),
+        Output::Json => report.render(Format::Json),
+        Output::Junit => report.render(Format::Junit),
+        Output::Markdown => report.render(Format::Markdown),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, &rendered)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{rendered}"),
+    }
+    Ok(())
 }

@@ -42,7 +42,6 @@ pub struct Session {
     control: Option<TcpStream>,
     next_id: u64,
     stderr: Arc<Mutex<Vec<u8>>>,
-    started: Instant,
 }
 
 impl Session {
@@ -59,37 +58,20 @@ impl Session {
         names: &[&str],
         patience: Duration,
     ) -> Result<Session, GuiError> {
-        let server = match connect {
-            Connect::Serve => Some(FakeServer::start().map_err(GuiError::Io)?),
-            Connect::Refuse => None,
-        };
+        let server = stand_in(connect)?;
         let control = TcpListener::bind("127.0.0.1:0").map_err(GuiError::Io)?;
         let redirect = server
             .as_ref()
             .map_or("refuse".to_string(), |s| s.addr().to_string());
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg(command)
-            .env("DISPLAY", display)
-            .env("PYTHONPATH", python_path(hook_dir))
-            .env("PYTHONUNBUFFERED", "1")
-            .env(
-                "BATEPAPO_HOOK",
-                control.local_addr().map_err(GuiError::Io)?.to_string(),
-            )
-            .env("BATEPAPO_REDIRECT", redirect)
-            .env("BATEPAPO_NAMES", names.join("\n"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        if let Some(d) = dir {
-            cmd.current_dir(d);
-        }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| GuiError::Start(command.to_string(), e))?;
-        let stderr = keep_stderr(&mut child);
+        let hook = control.local_addr().map_err(GuiError::Io)?.to_string();
+        let env = [
+            ("PYTHONPATH", python_path(hook_dir)),
+            ("PYTHONUNBUFFERED", "1".to_string()),
+            ("BATEPAPO_HOOK", hook),
+            ("BATEPAPO_REDIRECT", redirect),
+            ("BATEPAPO_NAMES", names.join("\n")),
+        ];
+        let (child, stderr) = spawn_client(command, dir, display, &env)?;
         let mut session = Session {
             child,
             server,
@@ -97,7 +79,6 @@ impl Session {
             control: None,
             next_id: 0,
             stderr,
-            started: Instant::now(),
         };
         let stream = accept_within(&control, patience, &mut session.child).map_err(|why| {
             GuiError::NoHook {
@@ -184,11 +165,6 @@ impl Session {
     pub fn stderr_end(&self) -> String {
         stderr_end(&self.stderr)
     }
-
-    /// Seconds since it started.
-    pub fn age(&self) -> f64 {
-        self.started.elapsed().as_secs_f64()
-    }
 }
 
 impl Drop for Session {
@@ -202,8 +178,46 @@ impl Drop for Session {
     }
 }
 
+/// A child's stderr as it is kept: its last 16 KB.
+pub(super) type Kept = Arc<Mutex<Vec<u8>>>;
+
+/// The grader's stand-in server, when the client is to be served.
+pub(super) fn stand_in(connect: Connect) -> Result<Option<FakeServer>, GuiError> {
+    match connect {
+        Connect::Serve => FakeServer::start().map(Some).map_err(GuiError::Io),
+        Connect::Refuse => Ok(None),
+    }
+}
+
+/// Starts a client's `command` (run by `sh` from `dir`) on `display` with `env`, in a process
+/// group of its own; the child and its kept stderr.
+pub(super) fn spawn_client(
+    command: &str,
+    dir: Option<&Path>,
+    display: &str,
+    env: &[(&str, String)],
+) -> Result<(Child, Kept), GuiError> {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .env("DISPLAY", display)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| GuiError::Start(command.to_string(), e))?;
+    let stderr = keep_stderr(&mut child);
+    Ok((child, stderr))
+}
+
 /// The child's stderr, kept (its last 16 KB) by a thread of its own as it comes.
-pub(super) fn keep_stderr(child: &mut Child) -> Arc<Mutex<Vec<u8>>> {
+pub(super) fn keep_stderr(child: &mut Child) -> Kept {
     let stderr = Arc::new(Mutex::new(Vec::new()));
     if let Some(mut err) = child.stderr.take() {
         let keep = stderr.clone();

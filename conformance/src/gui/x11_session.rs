@@ -2,9 +2,8 @@
 //! display, its sockets sent through the grader's SOCKS proxy to the stand-in server, its
 //! questions answered by typing into the dialog that asks, and its windows read by OCR.
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,33 +54,15 @@ impl X11Session {
         while !x11::windows(display).is_empty() && Instant::now() < clear {
             std::thread::sleep(Duration::from_millis(50));
         }
-        let server = match connect {
-            Connect::Serve => Some(FakeServer::start().map_err(GuiError::Io)?),
-            Connect::Refuse => None,
-        };
+        let server = super::session::stand_in(connect)?;
         let socks = Socks::start(server.as_ref().map(FakeServer::addr)).map_err(GuiError::Io)?;
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg(command)
-            .env("DISPLAY", display)
-            .env(
-                "JAVA_TOOL_OPTIONS",
-                format!(
-                    "-DsocksProxyHost=127.0.0.1 -DsocksProxyPort={} -DsocksNonProxyHosts= -Djava.net.preferIPv4Stack=true",
-                    socks.addr().port()
-                ),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        if let Some(d) = dir {
-            cmd.current_dir(d);
-        }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| GuiError::Start(command.to_string(), e))?;
-        let stderr = super::session::keep_stderr(&mut child);
+        let java = format!(
+            "-DsocksProxyHost=127.0.0.1 -DsocksProxyPort={} -DsocksNonProxyHosts= \
+             -Djava.net.preferIPv4Stack=true",
+            socks.addr().port()
+        );
+        let env = [("JAVA_TOOL_OPTIONS", java)];
+        let (child, stderr) = super::session::spawn_client(command, dir, display, &env)?;
         let scratch = std::env::temp_dir().join(format!(
             "batepapo-ocr-{}-{}.ppm",
             std::process::id(),
