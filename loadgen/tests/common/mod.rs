@@ -25,6 +25,9 @@ const SERVER_READ_TIMEOUT: Duration = Duration::from_secs(60);
 #[allow(dead_code)] // not every test binary runs a server of its own
 pub fn greet(stream: TcpStream, banner: &str) -> Option<(String, TcpStream, BufReader<TcpStream>)> {
     stream.set_read_timeout(Some(SERVER_READ_TIMEOUT)).ok()?;
+    // Without it, Nagle's algorithm holds a relayed line until the reader's delayed ACK (up to
+    // 40 ms on Linux) whenever lines are sparse: that is latency the tests did not plan.
+    stream.set_nodelay(true).ok()?;
     let mut writer = stream.try_clone().ok()?;
     let mut reader = BufReader::new(stream);
     writer
