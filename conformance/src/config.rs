@@ -51,14 +51,20 @@ pub fn line_of(text: &str, section: &str, key: &str) -> Option<usize> {
     None
 }
 
+/// The cases a rubric's points are scored on, in groups that are each scored on their own
+/// (the server's cases, the client's), each with its name for messages.
+pub type Scored<'a> = [(&'a str, Vec<Case>)];
+
 /// What is wrong with a rubric whose ids may name any of `cases`, and whose points are scored
-/// on `scored` (the cases of the protocol graded; its syntax was read already).
+/// on the groups of `scored` (its syntax was read already). Its `total` must be what one of
+/// the groups or all of them together are worth: a server's grading, a client's, or both
+/// added up, as Gradescope's merged results add them.
 pub fn check_rubric(
     rubric: &Rubric,
     text: &str,
     file: &str,
     cases: &[Case],
-    scored: &[Case],
+    scored: &Scored,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     let at = |section: &str, key: &str, what: String| Problem {
@@ -101,16 +107,39 @@ pub fn check_rubric(
         }
     }
     if let Some(total) = rubric.total {
-        let results: Vec<crate::runner::CaseResult> = scored
+        let worth = |cases: &[Case]| -> f64 {
+            let results: Vec<crate::runner::CaseResult> = cases
+                .iter()
+                .map(|c| crate::runner::skipped(c, crate::case::Failure::new("", "")))
+                .collect();
+            rubric.max_scores(&results).iter().sum()
+        };
+        let mut sums: Vec<(String, f64)> = scored
             .iter()
-            .map(|c| crate::runner::skipped(c, crate::case::Failure::new("", "")))
+            .map(|(name, cases)| (name.to_string(), worth(cases)))
             .collect();
-        let sum: f64 = rubric.max_scores(&results).iter().sum();
-        if (sum - total).abs() > 1e-6 {
+        if sums.len() > 1 {
+            let all = sums.iter().map(|(_, s)| s).sum();
+            sums.push(("both".into(), all));
+        }
+        if !sums.iter().any(|(_, s)| (s - total).abs() <= 1e-6) {
+            let said: Vec<String> = sums
+                .iter()
+                .map(|(name, s)| {
+                    if scored.len() > 1 {
+                        format!("{s} for {name}")
+                    } else {
+                        s.to_string()
+                    }
+                })
+                .collect();
             problems.push(at(
                 "",
                 "total",
-                format!("the points add up to {sum}, not the total of {total}"),
+                format!(
+                    "the points add up to {}, not the total of {total}",
+                    said.join(", ")
+                ),
             ));
         }
     }
@@ -201,7 +230,7 @@ pub fn check_autograder_conf(text: &str, file: &str) -> Vec<Problem> {
 }
 
 /// Reads and checks a rubric file (see [`check_rubric`]): every problem, or the rubric.
-pub fn load_rubric(path: &Path, cases: &[Case], scored: &[Case]) -> Result<Rubric, Vec<Problem>> {
+pub fn load_rubric(path: &Path, cases: &[Case], scored: &Scored) -> Result<Rubric, Vec<Problem>> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![Problem {
@@ -238,10 +267,17 @@ mod tests {
 
     fn problems(text: &str) -> Vec<String> {
         let rubric = Rubric::parse(text, "rubric.toml").unwrap();
-        check_rubric(&rubric, text, "rubric.toml", &plain_cases(), &plain_cases())
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        let plain = plain_cases();
+        check_rubric(
+            &rubric,
+            text,
+            "rubric.toml",
+            &plain,
+            &[("the server", plain.clone())],
+        )
+        .iter()
+        .map(ToString::to_string)
+        .collect()
     }
 
     #[test]
@@ -264,6 +300,39 @@ mod tests {
         );
         assert!(
             p[1].starts_with("rubric.toml:5: \"X-*\" matches no case"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn a_total_may_be_the_server_the_client_or_both() {
+        let server = plain_cases();
+        let client = crate::gui::cases::cases();
+        let mut known = server.clone();
+        known.extend(client.iter().cloned());
+        let known = &known;
+        let groups: &Scored = &[("the server", server), ("the client", client)];
+        let check = |text: &str| {
+            let rubric = Rubric::parse(text, "rubric.toml").unwrap();
+            check_rubric(&rubric, text, "rubric.toml", known, groups)
+        };
+        // Every case is worth 0 but RF1's: 10 shared by the server's RF1 cases, 10 by the
+        // client's.
+        let zero: String = crate::requirements::REQUIREMENTS
+            .iter()
+            .filter(|(rf, _)| *rf != "RF1")
+            .map(|(rf, _)| format!("{rf} = 0\n"))
+            .collect();
+        for total in [10, 20] {
+            let text = format!("total = {total}\n[requirements]\nRF1 = 10\n{zero}");
+            assert!(check(&text).is_empty(), "{total}: {:?}", check(&text));
+        }
+        let text = format!("total = 15\n[requirements]\nRF1 = 10\n{zero}");
+        let p = check(&text);
+        assert!(
+            p.iter().any(|p| p.what
+                == "the points add up to 10 for the server, 10 for the client, 20 for both, \
+                    not the total of 15"),
             "{p:?}"
         );
     }

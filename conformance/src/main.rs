@@ -273,11 +273,16 @@ fn main() -> ExitCode {
             }
             if let Some(path) = gradescope {
                 // Gradescope needs a results file even when nothing could be graded.
-                let why = match e.downcast_ref::<conformance::grade::GradeError>() {
-                    Some(g) => g.text().render(lang),
-                    None => format!("{e:#}"),
+                use conformance::i18n::{catalog, Text};
+                let why = if let Some(g) = e.downcast_ref::<conformance::grade::GradeError>() {
+                    conformance::t!(catalog::NOT_GRADED, g.text())
+                } else if let Some(g) = e.downcast_ref::<conformance::gui::GuiError>() {
+                    conformance::t!(catalog::C_NOT_GRADED, g.text())
+                } else {
+                    conformance::t!(catalog::NOT_GRADED, Text::data(format!("{e:#}")))
                 };
-                let text = conformance::report::gradescope::ungraded(&why, lang);
+                use conformance::report::gradescope;
+                let text = gradescope::json(&gradescope::ungraded(&why, lang));
                 if let Err(w) = std::fs::write(&path, text) {
                     eprintln!("conformance: error: cannot write {}: {w}", path.display());
                 }
@@ -338,8 +343,12 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         let rubric = match &args.rubric {
             Some(path) => {
                 let known = known_cases(&args, &settings)?;
-                conformance::config::load_rubric(path, &known, &protocol_cases)
-                    .map_err(TeacherError)?
+                conformance::config::load_rubric(
+                    path,
+                    &known,
+                    &scored_groups(&protocol_cases, false),
+                )
+                .map_err(TeacherError)?
             }
             None => Default::default(),
         };
@@ -361,7 +370,13 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rubric = match &args.rubric {
         Some(path) => {
             let known = known_cases(&args, &settings)?;
-            conformance::config::load_rubric(path, &known, &protocol_cases).map_err(TeacherError)?
+            // A batch that names clients scores their cases too.
+            let clients = match &args.command {
+                Some(Command::Batch { file, .. }) => batch_has_clients(file),
+                _ => false,
+            };
+            let scored = scored_groups(&protocol_cases, clients);
+            conformance::config::load_rubric(path, &known, &scored).map_err(TeacherError)?
         }
         None => Default::default(),
     };
@@ -459,8 +474,14 @@ fn batch(
     cases: &[conformance::Case],
     rubric: conformance::report::gradescope::Rubric,
 ) -> anyhow::Result<ExitCode> {
-    use conformance::batch::{self, Verdict};
+    use conformance::batch;
     let mut plan = batch::load(file)?;
+    if plan.servers.iter().any(|e| e.client.is_some()) {
+        // Every client needs a virtual display: a machine without one fails here, the
+        // teacher's to fix, rather than as every student's NOT GRADABLE.
+        conformance::gui::display::Display::start()
+            .context("the batch grades clients, and they need a virtual display")?;
+    }
     if plan.defaults.lang.is_none() {
         // The command line's language for every entry that names none of its own.
         for e in plan
@@ -486,8 +507,13 @@ fn batch(
     let mut n = 0;
     let graded = batch::run(&plan, cases, &options, &mut |g| {
         n += 1;
+        let client = g
+            .client
+            .as_ref()
+            .map(|c| format!(", client {}", c.verdict.name()))
+            .unwrap_or_default();
         eprintln!(
-            "[{n}/{total}] {}: {} ({} passed, {} failed, {} skipped) in {:.1} s",
+            "[{n}/{total}] {}: {}{client} ({} passed, {} failed, {} skipped) in {:.1} s",
             g.label,
             g.verdict.name(),
             g.tally.passed,
@@ -500,7 +526,7 @@ fn batch(
         .with_context(|| format!("cannot write into {}", out.display()))?;
     print!("{}", conformance::batch::scoreboard::markdown(&graded));
     eprintln!("scoreboard and reports written to {}", out.display());
-    Ok(if graded.iter().all(|g| g.verdict == Verdict::Pass) {
+    Ok(if graded.iter().all(|g| g.passed()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -518,7 +544,38 @@ fn cases_of(
     })
 }
 
-/// Every case a rubric may name: chat/1's, and the free-form ones with a quit line.
+/// The groups of cases a rubric's points are scored on: the server's, and the client's when
+/// one is graded.
+fn scored_groups(
+    server: &[conformance::Case],
+    clients: bool,
+) -> Vec<(&'static str, Vec<conformance::Case>)> {
+    let mut groups = vec![("the server", server.to_vec())];
+    if clients {
+        groups.push(("the client", conformance::gui::cases::cases()));
+    }
+    groups
+}
+
+/// Whether a batch file names a client in some entry (one that cannot be read names none:
+/// reading it reports that).
+fn batch_has_clients(file: &std::path::Path) -> bool {
+    conformance::batch::load(file).is_ok_and(|b| b.servers.iter().any(|e| e.client.is_some()))
+}
+
+/// Whether an `autograder.conf` sets a CLIENT_CMD.
+fn conf_has_client(file: &std::path::Path) -> bool {
+    std::fs::read_to_string(file).is_ok_and(|t| {
+        t.lines().any(|l| {
+            l.trim()
+                .strip_prefix("CLIENT_CMD=")
+                .is_some_and(|v| !v.trim().trim_matches(['\'', '"']).is_empty())
+        })
+    })
+}
+
+/// Every case a rubric may name: chat/1's, the free-form ones with a quit line, and a
+/// client's.
 fn known_cases(
     args: &Args,
     settings: &conformance::plain::Settings,
@@ -529,6 +586,7 @@ fn known_cases(
         ..settings.clone()
     };
     known.extend(conformance::plain::cases::cases(&with_quit));
+    known.extend(conformance::gui::cases::cases());
     Ok(known)
 }
 
@@ -546,7 +604,10 @@ fn check_config(
             framing: None,
             quit_line: args.quit_line.clone(),
         };
-        let scored = cases_of(args, &settings)?;
+        let clients = args.client.is_some()
+            || batch.is_some_and(batch_has_clients)
+            || conf.is_some_and(conf_has_client);
+        let scored = scored_groups(&cases_of(args, &settings)?, clients);
         if let Err(p) = conformance::config::load_rubric(path, &known, &scored) {
             problems.extend(p);
         }
@@ -620,15 +681,15 @@ fn grade_client(args: &Args, command: &str) -> anyhow::Result<ExitCode> {
     let rubric = match &args.rubric {
         // A requirement's points go to the client's cases of that requirement.
         Some(path) => {
-            // One rubric may serve the server and the client: the cases of both are known.
-            let clients = conformance::gui::cases::cases();
+            // One rubric may serve the server and the client: the cases of both are known,
+            // and its total may be the client's or both's.
             let settings = conformance::plain::Settings {
                 framing: None,
                 quit_line: Some("/quit".into()),
             };
-            let mut known = conformance::plain::cases::cases(&settings);
-            known.extend(clients.iter().cloned());
-            conformance::config::load_rubric(path, &known, &clients).map_err(TeacherError)?
+            let known = known_cases(args, &settings)?;
+            let scored = scored_groups(&conformance::plain::cases::cases(&settings), true);
+            conformance::config::load_rubric(path, &known, &scored).map_err(TeacherError)?
         }
         None => Default::default(),
     };

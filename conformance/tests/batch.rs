@@ -198,7 +198,7 @@ fn a_batch_file_that_says_something_impossible_is_refused() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains(
-            "server \"x\": give exactly one of spawn",
+            "server \"x\": give one of spawn = \"COMMAND\" or address = \"HOST:PORT\", not both",
         ));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -214,3 +214,84 @@ fn run_autograder_grades_the_client_beside_the_server_into_one_results_file() {
     assert!(v["score"].as_f64().unwrap() > 0.0, "{text}");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_batch_grades_clients_beside_servers_into_one_grade_book() {
+    if !can_run_windows() {
+        return;
+    }
+    use assert_cmd::cargo::cargo_bin;
+    let out = std::env::temp_dir().join(format!("batch-clients-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("batch.toml");
+    // ana hands in only a client; bia's client sends private messages to herself; caio's
+    // server is not running and his "client" is no program with a window at all.
+    let text = format!(
+        "[defaults]\nprotocol = \"plain\"\n\n\
+         [[server]]\nlabel = \"ana\"\nclient = \"python3 tk_good.py\"\nclient-dir = {dir:?}\n\n\
+         [[server]]\nlabel = \"bia\"\nclient = \"python3 tk_self_private.py\"\nclient-dir = {dir:?}\n\n\
+         [[server]]\nlabel = \"caio\"\naddress = \"127.0.0.1:1\"\nclient = \"exit 3\"\n",
+        dir = dir().display().to_string()
+    );
+    std::fs::write(&file, text).unwrap();
+    let rubric = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("gradescope/rubric.toml");
+    let result = std::process::Command::new(cargo_bin("conformance"))
+        .args(["--protocol", "plain", "--jobs", "2", "--rubric"])
+        .arg(&rubric)
+        .arg("batch")
+        .arg(&file)
+        .arg("--out")
+        .arg(out.join("out"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        result.status.code(),
+        Some(1),
+        "not every student passed\n{shown}"
+    );
+    let md = std::fs::read_to_string(out.join("out/scoreboard.md")).unwrap();
+    assert!(md.contains("| student | score | server | client |"), "{md}");
+    let row = |label: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no row for {label}: {md}"))
+            .to_string()
+    };
+    assert!(row("ana").contains("| - | PASS |"), "{md}");
+    assert!(row("bia").contains("| - | FAIL |"), "{md}");
+    assert!(
+        row("caio").contains("| NOT GRADABLE | NOT GRADABLE |"),
+        "{md}"
+    );
+    // The client's RF7 case has the rubric's RF7 points: ana has them, bia has not.
+    let rf7 = md
+        .lines()
+        .find(|l| l.starts_with("| student"))
+        .unwrap()
+        .split('|')
+        .position(|c| c.trim().starts_with("RF7 ("))
+        .expect("an RF7 column");
+    let cell = |label: &str| row(label).split('|').nth(rf7).unwrap().trim().to_string();
+    assert_eq!(cell("ana"), "5", "{md}");
+    assert_eq!(cell("bia"), "0", "{md}");
+    assert!(md.contains("## What happened to these clients"), "{md}");
+    let reports = out.join("out/reports");
+    let client_report = std::fs::read_to_string(reports.join("clients/bia.txt")).unwrap();
+    assert!(client_report.contains("C-RF7-01"), "{client_report}");
+    let results = |label: &str| -> serde_json::Value {
+        let path = reports.join(format!("{label}.results.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    assert_eq!(results("ana")["tests"].as_array().unwrap().len(), 9);
+    let caio = results("caio")["output"].as_str().unwrap().to_string();
+    assert!(
+        caio.contains("Your server could not be graded")
+            && caio.contains("Your client could not be graded"),
+        "{caio}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -43,6 +43,10 @@ pub struct Entry {
     pub dir: Option<PathBuf>,
     /// Or the address of a running server.
     pub address: Option<String>,
+    /// A command that starts the student's client (a window), graded beside the server.
+    pub client: Option<String>,
+    /// The client command's working directory, relative to the batch file (default: `dir`).
+    pub client_dir: Option<PathBuf>,
     /// Its own settings, over the defaults.
     #[serde(flatten)]
     pub settings: Settings,
@@ -177,13 +181,25 @@ pub fn load(path: &Path) -> Result<BatchFile, BatchError> {
             label: e.label.clone(),
             why: why.to_string(),
         };
-        if e.spawn.is_some() == e.address.is_some() {
+        if e.spawn.is_some() && e.address.is_some() {
             return Err(bad(
-                "give exactly one of spawn = \"COMMAND\" or address = \"HOST:PORT\"",
+                "give one of spawn = \"COMMAND\" or address = \"HOST:PORT\", not both",
             ));
         }
-        if e.dir.is_some() && e.spawn.is_none() {
-            return Err(bad("dir only applies to spawn"));
+        if e.spawn.is_none() && e.address.is_none() && e.client.is_none() {
+            return Err(bad(
+                "nothing to grade: give spawn = \"COMMAND\" or address = \"HOST:PORT\" for \
+                 a server, client = \"COMMAND\" for a client, or both",
+            ));
+        }
+        if e.dir.is_some() && e.spawn.is_none() && e.client.is_none() {
+            return Err(bad("dir only applies to spawn and client"));
+        }
+        if e.client_dir.is_some() && e.client.is_none() {
+            return Err(bad("client-dir only applies to client"));
+        }
+        if e.client.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            return Err(bad("client is empty: how does the student's client start?"));
         }
         if e.label.is_empty() || e.label.contains(['/', '\\']) || e.label.starts_with('.') {
             return Err(bad(
@@ -200,6 +216,10 @@ pub fn load(path: &Path) -> Result<BatchFile, BatchError> {
         if let Some(dir) = &e.dir {
             e.dir = Some(base.join(dir));
         }
+        e.client_dir = match &e.client_dir {
+            Some(dir) => Some(base.join(dir)),
+            None => e.dir.clone(),
+        };
     }
     Ok(batch)
 }
@@ -232,6 +252,39 @@ mod tests {
         assert_eq!((a.name_timeout, a.max_line), (Duration::from_secs(2), 1024));
         assert_eq!((b.name_timeout, b.max_line), (Duration::from_secs(5), 1024));
         assert_eq!(b.time_limit, Limits::default().time_limit);
+    }
+
+    #[test]
+    fn a_client_runs_from_the_server_folder_unless_it_names_its_own() {
+        let b = load_text(
+            "[[server]]\nlabel = \"a\"\nspawn = \"python3 s.py\"\ndir = \"ana\"\n\
+             client = \"python3 c.py\"\n\n\
+             [[server]]\nlabel = \"b\"\nclient = \"python3 c.py\"\nclient-dir = \"bruno/cliente\"\n",
+        )
+        .unwrap();
+        let folder = |p: &Option<PathBuf>| p.as_ref().map(|d| d.ends_with("ana"));
+        assert_eq!(folder(&b.servers[0].client_dir), Some(true));
+        assert!(b.servers[1]
+            .client_dir
+            .as_ref()
+            .is_some_and(|d| d.ends_with("bruno/cliente")));
+    }
+
+    #[test]
+    fn an_entry_with_nothing_to_grade_is_refused() {
+        let err = load_text("[[server]]\nlabel = \"x\"\ndir = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server \"x\": nothing to grade"), "{err}");
+    }
+
+    #[test]
+    fn a_client_dir_without_a_client_is_refused() {
+        let err =
+            load_text("[[server]]\nlabel = \"x\"\naddress = \"127.0.0.1:1\"\nclient-dir = \"c\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("client-dir only applies to client"), "{err}");
     }
 
     #[test]

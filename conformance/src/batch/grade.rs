@@ -38,6 +38,8 @@ pub enum Verdict {
     Froze(String),
     /// It passed its time limit.
     Hung(String),
+    /// The entry names none (a client graded alone has no server).
+    NotGiven,
 }
 
 impl Verdict {
@@ -54,13 +56,14 @@ impl Verdict {
             Verdict::StoppedAccepting(_) => "STOPPED ACCEPTING",
             Verdict::Froze(_) => "FROZE",
             Verdict::Hung(_) => "HUNG",
+            Verdict::NotGiven => "-",
         }
     }
 
     /// What happened, for verdicts that need saying.
     pub fn detail(&self) -> &str {
         match self {
-            Verdict::Pass | Verdict::Fail => "",
+            Verdict::Pass | Verdict::Fail | Verdict::NotGiven => "",
             Verdict::DidNotBuild(d)
             | Verdict::DidNotStart(d)
             | Verdict::NotChat1(d)
@@ -73,12 +76,13 @@ impl Verdict {
     }
 }
 
-/// One server's line on the scoreboard.
+/// One student's line on the scoreboard: the server's verdict, and the counts and points of
+/// the server's cases and the client's together.
 #[derive(Debug, Serialize)]
 pub struct Graded {
     /// Its label.
     pub label: String,
-    /// The verdict.
+    /// The server's verdict.
     pub verdict: Verdict,
     /// Counts over the cases that ran.
     pub tally: Tally,
@@ -88,9 +92,57 @@ pub struct Graded {
     pub points: super::points::Points,
     /// Seconds spent on it.
     pub seconds: f64,
-    /// Its full report, when cases ran.
+    /// The server's full report, when cases ran.
     #[serde(skip)]
     pub report: Option<Report>,
+    /// How its client was graded, when the entry names one.
+    pub client: Option<super::client::ClientGraded>,
+    /// The language of its reports.
+    #[serde(skip)]
+    pub lang: crate::i18n::Lang,
+}
+
+impl Graded {
+    /// Whether everything graded passed.
+    pub fn passed(&self) -> bool {
+        let client = self
+            .client
+            .as_ref()
+            .is_none_or(|c| c.verdict == Verdict::Pass);
+        matches!(self.verdict, Verdict::Pass | Verdict::NotGiven) && client
+    }
+
+    /// Adds the client's counts and points to the server's.
+    fn with_client(mut self, c: super::client::ClientGraded) -> Graded {
+        self.tally = self.tally + c.tally;
+        self.points = self.points.plus(&c.points);
+        let theirs = c.report.as_ref().map(per_requirement).unwrap_or_default();
+        self.requirements = crate::requirements::REQUIREMENTS
+            .iter()
+            .filter_map(|(rf, _)| {
+                let of = |v: &[(String, usize, usize)]| {
+                    v.iter().find(|r| r.0 == *rf).map(|r| (r.1, r.2))
+                };
+                let (a, b) = (of(&self.requirements), of(&theirs));
+                if a.is_none() && b.is_none() {
+                    return None;
+                }
+                let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+                Some((rf.to_string(), a.0 + b.0, a.1 + b.1))
+            })
+            .collect();
+        self.seconds += c.seconds;
+        self.client = Some(c);
+        self
+    }
+}
+
+/// A report's (requirement, passed, cases).
+fn per_requirement(r: &Report) -> Vec<(String, usize, usize)> {
+    r.by_requirement()
+        .into_iter()
+        .map(|(rf, _, t)| (rf.to_string(), t.passed, t.passed + t.failed + t.skipped))
+        .collect()
 }
 
 /// How a batch runs (besides what the file says).
@@ -143,7 +195,14 @@ pub fn run(
                 let Some(entry) = batch.servers.get(i) else {
                     return;
                 };
-                let g = grade(entry, cases, options);
+                let mut g = if entry.spawn.is_none() && entry.address.is_none() {
+                    nothing(entry)
+                } else {
+                    grade(entry, cases, options)
+                };
+                if let Some(c) = super::client::grade(entry, options) {
+                    g = g.with_client(c);
+                }
                 (progress.lock().unwrap_or_else(|e| e.into_inner()))(&g);
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(g);
             });
@@ -155,20 +214,28 @@ pub fn run(
         .collect()
 }
 
+/// The server's line of an entry that names no server.
+fn nothing(e: &Entry) -> Graded {
+    Graded {
+        label: e.label.clone(),
+        lang: e.limits.lang,
+        verdict: Verdict::NotGiven,
+        tally: Tally::default(),
+        requirements: Vec::new(),
+        points: Default::default(),
+        seconds: 0.0,
+        report: None,
+        client: None,
+    }
+}
+
+/// Grades the server `e` names.
 fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
     let started = Instant::now();
     let limit = e.limits.time_limit;
     let done = |verdict: Verdict, report: Option<Report>| {
         let tally = report.as_ref().map(Report::tally).unwrap_or_default();
-        let requirements = report
-            .as_ref()
-            .map(|r| {
-                r.by_requirement()
-                    .into_iter()
-                    .map(|(rf, _, t)| (rf.to_string(), t.passed, t.passed + t.failed + t.skipped))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let requirements = report.as_ref().map(per_requirement).unwrap_or_default();
         let points = report
             .as_ref()
             .map(|r| super::points::of(r, &options.rubric))
@@ -181,6 +248,8 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
             points,
             seconds: started.elapsed().as_secs_f64(),
             report,
+            client: None,
+            lang: e.limits.lang,
         }
     };
     let server = match (&e.spawn, &e.address) {
@@ -194,7 +263,7 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
             Ok(Some(a)) => Server::Address(a),
             _ => return done(Verdict::NotChat1(format!("cannot resolve {text:?}")), None),
         },
-        (None, None) => unreachable!("load() checks every entry has spawn or address"),
+        (None, None) => unreachable!("run() grades no server for an entry without one"),
     };
     let plan = Plan {
         protocol: e.limits.protocol,

@@ -23,6 +23,13 @@
 //! protocol = "plain"            # free text, graded by meaning (framing detected, or framing = "writes")
 //! quit-line = "{name} saiu do chat."
 //! build = "gcc -o server server.c"  # run once first; a failure is DID NOT BUILD
+//!
+//! [[server]]
+//! label = "davi"
+//! spawn = "python3 servidor.py"
+//! protocol = "plain"
+//! dir = "submissions/davi"
+//! client = "python3 cliente.py"  # the student's window too, graded beside the server
 //! ```
 //!
 //! A server that does not start, does not speak chat/1, crashes during the run or passes its
@@ -30,10 +37,12 @@
 //!
 //! Parts: [`file`] reads and checks the batch file (every entry's settings into values before
 //! any server is graded); [`grade`] grades the servers (`--jobs` at once) and gives each its
-//! verdict; [`points`] turns a report into points per requirement with the rubric;
+//! verdict; [`client`] grades an entry's client after its server and adds its points;
+//! [`points`] turns a report into points per requirement with the rubric;
 //! [`scoreboard`] renders the grade book (Markdown, spreadsheet-safe CSV); [`write`] puts it
 //! and every server's reports into the output folder.
 
+pub mod client;
 pub mod file;
 pub mod grade;
 pub mod points;

@@ -30,6 +30,33 @@ pub struct Points {
     pub requirements: Vec<RequirementPoints>,
 }
 
+impl Points {
+    /// These points and `other`'s (a server's and its client's), per requirement.
+    pub fn plus(&self, other: &Points) -> Points {
+        let requirements: Vec<RequirementPoints> = REQUIREMENTS
+            .iter()
+            .filter_map(|(rf, _)| {
+                let of = |p: &Points| p.requirements.iter().find(|r| r.rf == *rf).cloned();
+                let sum = match (of(self), of(other)) {
+                    (None, None) => return None,
+                    (Some(a), None) | (None, Some(a)) => a,
+                    (Some(a), Some(b)) => RequirementPoints {
+                        earned: a.earned + b.earned,
+                        max: a.max + b.max,
+                        ..a
+                    },
+                };
+                Some(sum)
+            })
+            .collect();
+        Points {
+            score: requirements.iter().map(|r| r.earned).sum(),
+            max: requirements.iter().map(|r| r.max).sum(),
+            requirements,
+        }
+    }
+}
+
 /// The points of a graded report under `rubric`.
 pub fn of(report: &Report, rubric: &Rubric) -> Points {
     let max = rubric.max_scores(&report.results);
@@ -69,6 +96,32 @@ pub fn number(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn points(reqs: &[(&str, f64, f64)]) -> Points {
+        let requirements: Vec<RequirementPoints> = reqs
+            .iter()
+            .map(|(rf, earned, max)| RequirementPoints {
+                rf: rf.to_string(),
+                earned: *earned,
+                max: *max,
+            })
+            .collect();
+        Points {
+            score: requirements.iter().map(|r| r.earned).sum(),
+            max: requirements.iter().map(|r| r.max).sum(),
+            requirements,
+        }
+    }
+
+    #[test]
+    fn a_server_and_its_client_add_up_per_requirement_in_requirement_order() {
+        let server = points(&[("RF1", 2.0, 5.0), ("RF3", 10.0, 10.0)]);
+        let client = points(&[("RF1", 1.0, 3.0), ("RF11", 0.0, 2.0)]);
+        assert_eq!(
+            server.plus(&client),
+            points(&[("RF1", 3.0, 8.0), ("RF3", 10.0, 10.0), ("RF11", 0.0, 2.0)])
+        );
+    }
 
     #[test]
     fn numbers_are_plain() {

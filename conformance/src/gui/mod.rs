@@ -27,36 +27,101 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::i18n::Text;
 use crate::report::Report;
 use crate::runner::CaseResult;
+use crate::t;
 use crate::target::Target;
 
-/// Why a client could not be graded at all.
-#[derive(Debug, thiserror::Error)]
+/// Why a client could not be graded at all; [`GuiError::text`] says it in the student's
+/// language, and `Display` in English.
+#[derive(Debug)]
 pub enum GuiError {
     /// A program the grader needs is not installed.
-    #[error("{0} is needed to grade a window and could not be run")]
-    Missing(&'static str, #[source] std::io::Error),
+    Missing(&'static str, std::io::Error),
     /// Xvfb did not start.
-    #[error("the virtual display (Xvfb) did not start")]
     NoDisplay,
     /// The client could not be run.
-    #[error("cannot run {0:?}")]
-    Start(String, #[source] std::io::Error),
+    Start(String, std::io::Error),
     /// The hook did not attach.
-    #[error("the grader could not attach to the client: {why}{}", if stderr.is_empty() { String::new() } else { format!("; its stderr ends: {stderr}") })]
     NoHook {
         /// Why.
-        why: String,
+        why: Unattached,
         /// The end of the client's stderr.
         stderr: String,
+        /// Whether the X11 level, the fallback, lacks its tools too.
+        no_x11: bool,
     },
     /// Driven at the X11 level, it showed no window at all.
-    #[error("the client showed no window within {0} s: is it a graphical client?")]
     NoWindow(u64),
     /// Any other I/O failure of the grader's own.
-    #[error(transparent)]
     Io(std::io::Error),
+}
+
+/// Why the hook never attached to a client.
+#[derive(Debug, Clone)]
+pub enum Unattached {
+    /// The client exited first (its exit status).
+    Exited(String),
+    /// Not within this many seconds.
+    Timeout(u64),
+    /// The grader's own side failed.
+    Failed(String),
+}
+
+impl std::fmt::Display for GuiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.text())
+    }
+}
+
+impl std::error::Error for GuiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            GuiError::Missing(_, e) | GuiError::Start(_, e) | GuiError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl GuiError {
+    /// Why the client could not be graded, as a student reads it.
+    pub fn text(&self) -> Text {
+        use crate::i18n::catalog;
+        match self {
+            GuiError::Missing(program, _) => t!(catalog::GUI_MISSING, *program),
+            GuiError::NoDisplay => catalog::GUI_NO_DISPLAY.text(),
+            GuiError::Start(command, e) => t!(
+                catalog::GUI_CANNOT_RUN,
+                format!("{command:?}"),
+                crate::plain::peer::io_error(e)
+            ),
+            GuiError::NoHook {
+                why,
+                stderr,
+                no_x11,
+            } => {
+                let why = match why {
+                    Unattached::Exited(status) => t!(catalog::HOOK_EXITED, status.as_str()),
+                    Unattached::Timeout(s) => t!(catalog::HOOK_TIMEOUT, *s),
+                    Unattached::Failed(e) => Text::data(e.as_str()),
+                };
+                let no_x11 = if *no_x11 {
+                    catalog::HOOK_NO_X11.text()
+                } else {
+                    Text::data("")
+                };
+                let stderr = if stderr.is_empty() {
+                    Text::data("")
+                } else {
+                    t!(catalog::C_STDERR, stderr.as_str())
+                };
+                t!(catalog::GUI_NO_HOOK, why, no_x11, stderr)
+            }
+            GuiError::NoWindow(s) => t!(catalog::GUI_NO_WINDOW, *s),
+            GuiError::Io(e) => t!(catalog::GUI_OWN_ERROR, e.to_string()),
+        }
+    }
 }
 
 /// How the grader drives a client.
@@ -108,11 +173,12 @@ pub fn grade(
         patience,
     ) {
         Ok(_) => Level::Toolkit,
-        Err(GuiError::NoHook { why, stderr }) => {
+        Err(GuiError::NoHook { why, stderr, .. }) => {
             if !x11_tools() {
                 return Err(GuiError::NoHook {
-                    why: format!("{why}; and xdotool or tesseract, for the X11 level, is missing"),
+                    why,
                     stderr,
+                    no_x11: true,
                 });
             }
             // Worth driving only if it shows something.

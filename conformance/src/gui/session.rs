@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::server::FakeServer;
-use super::GuiError;
+use super::{GuiError, Unattached};
 
 /// Where the client's connections go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +84,7 @@ impl Session {
             GuiError::NoHook {
                 why,
                 stderr: session.stderr_end(),
+                no_x11: false,
             }
         })?;
         let reader = stream.try_clone().map_err(GuiError::Io)?;
@@ -267,29 +268,24 @@ fn accept_within(
     control: &TcpListener,
     patience: Duration,
     child: &mut Child,
-) -> Result<TcpStream, String> {
-    control.set_nonblocking(true).map_err(|e| e.to_string())?;
+) -> Result<TcpStream, Unattached> {
+    let failed = |e: std::io::Error| Unattached::Failed(e.to_string());
+    control.set_nonblocking(true).map_err(failed)?;
     let deadline = Instant::now() + patience;
     loop {
         match control.accept() {
             Ok((s, _)) => {
-                s.set_nonblocking(false).map_err(|e| e.to_string())?;
+                s.set_nonblocking(false).map_err(failed)?;
                 return Ok(s);
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(failed(e)),
         }
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!(
-                "the client exited ({status}) before the hook attached"
-            ));
+            return Err(Unattached::Exited(status.to_string()));
         }
         if Instant::now() >= deadline {
-            return Err(format!(
-                "the hook did not attach within {:.0} s (not a Python program, or Python \
-                 started without site, as with -S or -I)",
-                patience.as_secs_f64()
-            ));
+            return Err(Unattached::Timeout(patience.as_secs_f64().round() as u64));
         }
         // The kernel offers no wake-up for an accept on a listener we also poll for the
         // child's exit: look again soon.

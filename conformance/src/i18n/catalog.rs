@@ -6,13 +6,8 @@
 
 use super::Msg;
 
-macro_rules! catalog {
-    ($($(#[$doc:meta])* $name:ident: $en:literal => $pt:literal;)*) => {
-        $($(#[$doc])* #[allow(missing_docs)] pub const $name: Msg = Msg { id: stringify!($name), en: $en, pt: $pt };)*
-        /// Every message, for the catalog's tests.
-        pub const ALL: &[Msg] = &[$($name),*];
-    };
-}
+// The client's messages are kept beside these, in their own file.
+pub use super::client_catalog::*;
 
 catalog! {
     // What a client of a case expected, and what it got.
@@ -216,75 +211,6 @@ catalog! {
     EXITED_EARLY: "{0}, while the grader was checking how it talks, before any case" =>
         "{0}, enquanto o avaliador verificava como ele se comunica, antes de qualquer caso";
 
-    // A client's window.
-    LEVEL_TOOLKIT: "a tkinter client, driven through its toolkit" =>
-        "um cliente tkinter, conduzido pelo seu toolkit";
-    LEVEL_X11: "driven at the X11 level: keys, clicks and OCR" =>
-        "conduzido no nível X11: teclas, cliques e OCR";
-    TITLE_C_POPUP: "with no server running, a pop-up shows an error within 3 s" =>
-        "sem servidor ativo, um pop-up mostra um erro em até 3 s";
-    TITLE_C_NAME_FIRST: "the name the user gives is the first thing the server gets" =>
-        "o nome que o usuário informa é a primeira coisa que o servidor recebe";
-    TITLE_C_NAME_SPACE: "a name with a space is refused by the client: it never reaches the server" =>
-        "um nome com espaço é recusado pelo cliente: nunca chega ao servidor";
-    TITLE_C_NAME_AT: "a name with an @ is refused by the client: it never reaches the server" =>
-        "um nome com @ é recusado pelo cliente: nunca chega ao servidor";
-    TITLE_C_SEND: "what the user types and sends (Enter or the send button) reaches the server" =>
-        "o que o usuário digita e envia (Enter ou o botão de enviar) chega ao servidor";
-    TITLE_C_RECEIVE: "a line from the server appears in the window within 2 s, with the user idle" =>
-        "uma linha do servidor aparece na janela em até 2 s, com o usuário parado";
-    TITLE_C_SELF: "@own-name text shows an error, and nothing is sent" =>
-        "@próprio-nome texto mostra um erro, e nada é enviado";
-    TITLE_C_QUIT: "clicking \"Sair\" closes the connection within 2 s" =>
-        "clicar em \"Sair\" fecha a conexão em até 2 s";
-    TITLE_C_OWN_ADDRESS: "the window shows the client's own IP and port" =>
-        "a janela mostra o IP e a porta do próprio cliente";
-    C_A_POPUP: "a pop-up with an error within {0} s" => "um pop-up com um erro em até {0} s";
-    C_ERROR_IN_WINDOW: "the error was shown in the window, not in a pop-up: {0}" =>
-        "o erro apareceu na janela, não em um pop-up: {0}";
-    C_EXITED_NO_POPUP: "the client exited ({0}) with no pop-up{1}" =>
-        "o cliente terminou ({0}) sem pop-up{1}";
-    C_NO_POPUP: "no pop-up and no new window" => "nenhum pop-up e nenhuma janela nova";
-    C_STDERR: "; its stderr ends: {0}" => "; o stderr dele termina com: {0}";
-    C_THE_NAME: "the name {0} first" => "o nome {0} primeiro";
-    C_GOT_FIRST: "the server got {0} first" => "o servidor recebeu {0} primeiro";
-    C_NOTHING_REACHED: "nothing reached the server within {0} s" =>
-        "nada chegou ao servidor em {0} s";
-    C_NOT_CONNECTED: "the client never connected within {0} s" =>
-        "o cliente não se conectou em {0} s";
-    C_BAD_NAME_KEPT: "{0} never sent" => "{0} nunca enviado";
-    C_BAD_NAME_SENT: "the server got it as the name" => "o servidor o recebeu como nome";
-    C_NO_WINDOW: "the window never appeared: no window was created within {0} s" =>
-        "a janela nunca apareceu: nenhuma janela foi criada em {0} s";
-    C_NO_MAINLOOP: "the window never came up: the client blocks before mainloop (a connect, a recv or input() on the main thread?)" =>
-        "a janela nunca apareceu: o cliente fica bloqueado antes do mainloop (um connect, um recv ou um input() na thread principal?)";
-    C_A_WORKING_WINDOW: "a window that answers" => "uma janela que responda";
-    C_TYPED_MESSAGE: "the message typed and sent, at the server within {0} s" =>
-        "a mensagem digitada e enviada, no servidor em até {0} s";
-    C_COULD_NOT_SEND: "it could not be sent: {0}" => "não foi possível enviar: {0}";
-    C_NOT_AT_SERVER: "it did not reach the server; the server got: {0}" =>
-        "não chegou ao servidor; o servidor recebeu: {0}";
-    C_SHOWN_WITHIN: "the server's line shown in the window within {0} s" =>
-        "a linha do servidor mostrada na janela em até {0} s";
-    C_NOT_SHOWN: "it was not shown; the window shows: {0}" => "não apareceu; a janela mostra: {0}";
-    C_SELF_NOT_SENT: "the private message to oneself not sent" =>
-        "a mensagem privada para si mesmo não enviada";
-    C_SELF_SENT: "it was sent to the server: {0}" => "foi enviada ao servidor: {0}";
-    C_SELF_ERROR: "an error shown for the private message to oneself" =>
-        "um erro mostrado para a mensagem privada para si mesmo";
-    C_SELF_SILENT: "nothing was sent, but no error was shown (no pop-up, nothing new in the window)" =>
-        "nada foi enviado, mas nenhum erro foi mostrado (nenhum pop-up, nada novo na janela)";
-    C_CLOSED_WITHIN: "the connection closed within {0} s of the click" =>
-        "a conexão fechada em até {0} s depois do clique";
-    C_NO_QUIT_BUTTON: "no button says Sair, Quit or Exit: {0}" =>
-        "nenhum botão diz Sair, Quit ou Exit: {0}";
-    C_STILL_OPEN: "the connection was still open {0} s after clicking {1}" =>
-        "a conexão continuava aberta {0} s depois do clique em {1}";
-    C_OWN_ADDRESS: "its own IP {0} and port {1} in the window" =>
-        "o próprio IP {0} e a própria porta {1} na janela";
-    C_NO_OWN_ADDRESS: "the window shows: {0}" => "a janela mostra: {0}";
-    C_WINDOW_SILENT: "the window did not answer: {0}" => "a janela não respondeu: {0}";
-
     // Reports.
     LEVEL_MUST: "MUST" => "DEVE";
     LEVEL_SHOULD: "SHOULD" => "DEVERIA";
@@ -338,10 +264,14 @@ mod tests {
     use super::*;
     use crate::i18n::placeholders;
 
+    /// The server's messages and the client's.
+    fn every() -> impl Iterator<Item = &'static Msg> {
+        ALL.iter().chain(super::super::client_catalog::ALL)
+    }
+
     #[test]
     fn every_message_has_a_translation() {
-        let missing: Vec<&str> = ALL
-            .iter()
+        let missing: Vec<&str> = every()
             .filter(|m| m.pt.trim().is_empty() && !m.en.trim().is_empty())
             .map(|m| m.id)
             .collect();
@@ -353,7 +283,7 @@ mod tests {
 
     #[test]
     fn every_translation_takes_the_same_arguments() {
-        for m in ALL {
+        for m in every() {
             assert_eq!(
                 placeholders(m.en),
                 placeholders(m.pt),
@@ -367,7 +297,7 @@ mod tests {
 
     #[test]
     fn every_message_has_its_own_name() {
-        let mut ids: Vec<&str> = ALL.iter().map(|m| m.id).collect();
+        let mut ids: Vec<&str> = every().map(|m| m.id).collect();
         ids.sort_unstable();
         let before = ids.len();
         ids.dedup();
@@ -378,8 +308,7 @@ mod tests {
     fn no_translation_is_the_english_left_in_place() {
         // Words that are the same in both languages are short (ok, ": {0}"); a sentence that
         // reads the same in both was not translated.
-        let same: Vec<&str> = ALL
-            .iter()
+        let same: Vec<&str> = every()
             .filter(|m| m.en == m.pt && m.en.split_whitespace().count() > 2)
             .map(|m| m.id)
             .collect();

@@ -11,7 +11,17 @@
 //! chat/1 protocol's case details) is listed by [`Text::untranslated`], and the grader's tests
 //! fail when a free-form report in Portuguese has any.
 
+/// Defines a catalog's messages (English => Portuguese) and `ALL`, the list of them.
+macro_rules! catalog {
+    ($($(#[$doc:meta])* $name:ident: $en:literal => $pt:literal;)*) => {
+        $($(#[$doc])* #[allow(missing_docs)] pub const $name: Msg = Msg { id: stringify!($name), en: $en, pt: $pt };)*
+        /// Every message, for the catalog's tests.
+        pub const ALL: &[Msg] = &[$($name),*];
+    };
+}
+
 pub mod catalog;
+pub mod client_catalog;
 
 use std::fmt;
 use std::str::FromStr;

@@ -293,7 +293,12 @@ fn summary(report: &Report) -> String {
 
 /// The report as Gradescope's `results.json` text.
 pub fn render(report: &Report, rubric: &Rubric) -> String {
-    serde_json::to_string_pretty(&results(report, rubric)).unwrap_or_default() + "\n"
+    json(&results(report, rubric))
+}
+
+/// Results as `results.json` text.
+pub fn json(results: &Results) -> String {
+    serde_json::to_string_pretty(results).unwrap_or_default() + "\n"
 }
 
 /// Several results as one (a server's and its client's): the tests one after another, the
@@ -319,15 +324,15 @@ pub fn merge(parts: Vec<Results>) -> Results {
     all
 }
 
-/// Results for a server that could not be graded at all: no points, and why.
-pub fn ungraded(why: &str, lang: crate::i18n::Lang) -> String {
-    let r = Results {
+/// Results for a submission that could not be graded at all: no points, and `why` (the whole
+/// sentence, naming what could not be graded).
+pub fn ungraded(why: &crate::i18n::Text, lang: crate::i18n::Lang) -> Results {
+    Results {
         score: 0.0,
         execution_time: 0.0,
-        output: crate::t!(crate::i18n::catalog::NOT_GRADED, why).render(lang),
+        output: why.render(lang),
         tests: Vec::new(),
-    };
-    serde_json::to_string_pretty(&r).unwrap_or_default() + "\n"
+    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,21 @@ pub struct Tally {
     pub stale: usize,
 }
 
+impl std::ops::Add for Tally {
+    type Output = Tally;
+
+    fn add(self, o: Tally) -> Tally {
+        Tally {
+            passed: self.passed + o.passed,
+            failed: self.failed + o.failed,
+            skipped: self.skipped + o.skipped,
+            must_failed: self.must_failed + o.must_failed,
+            expected: self.expected + o.expected,
+            stale: self.stale + o.stale,
+        }
+    }
+}
+
 impl Tally {
     fn of<'a>(results: impl Iterator<Item = &'a CaseResult>) -> Tally {
         let mut t = Tally::default();
