@@ -100,6 +100,32 @@ fn a_client_as_the_assignment_asks_passes_every_case() {
 }
 
 #[test]
+fn a_client_with_a_login_window_before_its_chat_window_passes_every_case() {
+    // Its name is typed into a form and sent with a button; the chat window is a second Tk,
+    // of ttk widgets, whose send button has no Enter binding.
+    expect("tk_login_window.py", &[], 5);
+}
+
+#[test]
+fn a_client_that_asks_for_the_host_and_port_first_passes_every_case() {
+    // Host, port (askinteger) and name asked in turn: each gets an answer of its kind.
+    expect("tk_asks_host.py", &[], 5);
+}
+
+#[test]
+fn a_client_without_mainloop_that_prints_its_error_fails_only_rf11() {
+    // Its name comes from input() and its loop is its own (update() and select): driven all
+    // the same, it fails only for the error it prints instead of showing.
+    if let Some(r) = expect("tk_update_loop.py", &["C-RF11-01"], 5) {
+        let why = actual(&r, "C-RF11-01");
+        assert!(
+            why.contains("exited (exit status: 1) with no pop-up"),
+            "{why}"
+        );
+    }
+}
+
+#[test]
 fn an_error_in_a_label_instead_of_a_pop_up_fails_rf11_and_says_so() {
     if let Some(r) = expect("tk_console_label.py", &["C-RF11-01"], 5) {
         let why = actual(&r, "C-RF11-01");

@@ -3,9 +3,9 @@
 //! any toolkit, [`super::x11_session::X11Session`]).
 
 use std::process::ExitStatus;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::server::FakeServer;
 use super::session::Session;
@@ -49,11 +49,21 @@ impl Client for Session {
     }
 
     fn window_up(&mut self, within: Duration) -> Result<(), Text> {
-        if self.wait_event(within, |v| v["ev"] == "mainloop").is_some() {
-            // The loop is entered before the window is drawn: a moment for it to take
-            // commands.
-            let _ = self.wait_event(Duration::from_millis(300), |v| v["ev"] == "never");
-            return Ok(());
+        let deadline = Instant::now() + within;
+        if self.wait_event(within, |v| v["ev"] == "loop").is_some() {
+            // Its event loop ran once; it takes commands when a window still lives (a login
+            // window may be gone, and the chat window not made yet).
+            loop {
+                let ready = self.command(json!({"cmd": "ready"}), Duration::from_secs(1));
+                if ready.is_ok_and(|r| r["ready"] == true) {
+                    return Ok(());
+                }
+                if Instant::now() >= deadline || self.exited().is_some() {
+                    break;
+                }
+                // The hook has no event for "ready again": ask again in a tenth of a second.
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         Err(if self.saw("window") {
             catalog::C_NO_MAINLOOP.text()
@@ -91,8 +101,20 @@ impl Client for Session {
     }
 
     fn wait_popup(&mut self, within: Duration) -> bool {
-        self.wait_event(within, |v| v["ev"] == "popup" || v["ev"] == "toplevel")
-            .is_some()
+        let deadline = Instant::now() + within;
+        loop {
+            // A login form may stand between the client and its connection.
+            Client::pump(self);
+            let left = deadline.saturating_duration_since(Instant::now());
+            let slice = left.min(Duration::from_millis(200));
+            let popup = |v: &Value| v["ev"] == "popup" || v["ev"] == "toplevel";
+            if self.wait_event(slice, popup).is_some() {
+                return true;
+            }
+            if left <= slice {
+                return false;
+            }
+        }
     }
 
     fn exited(&mut self) -> Option<ExitStatus> {
@@ -101,6 +123,26 @@ impl Client for Session {
 
     fn stderr_end(&self) -> String {
         Session::stderr_end(self)
+    }
+
+    fn pump(&mut self) {
+        // Until the client has connected (or, served, given its name), a login form in its
+        // window gets the next name, once a second at most.
+        let waiting = match &self.server {
+            Some(s) => s.seen().name.is_none(),
+            None => !self.saw("connect"),
+        };
+        if !waiting || !self.saw("loop") || self.exited().is_some() {
+            return;
+        }
+        if self
+            .last_login
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_login = Some(Instant::now());
+        let _ = self.command(json!({"cmd": "login"}), Duration::from_secs(2));
     }
 
     fn happenings(&mut self) -> Vec<String> {
@@ -114,10 +156,20 @@ impl Client for Session {
                         v["title"].as_str().unwrap_or(""),
                         v["message"].as_str().unwrap_or("")
                     ),
-                    "askstring" | "input" => format!(
-                        "asked for a name ({}), answered {}",
+                    "askstring" | "input" | "askfloat" => format!(
+                        "asked ({}), answered {}",
                         v["prompt"].as_str().unwrap_or(""),
                         v["answer"].as_str().unwrap_or("")
+                    ),
+                    "askinteger" => format!(
+                        "asked for a number ({}), answered {}",
+                        v["prompt"].as_str().unwrap_or(""),
+                        v["answer"].as_str().unwrap_or("")
+                    ),
+                    "login" => format!(
+                        "typed {} into the window's form and clicked {:?}",
+                        v["answer"].as_str().unwrap_or(""),
+                        v["button"].as_str().unwrap_or("")
                     ),
                     "connect" => format!("connects to {}", v["to"]),
                     "exception" => format!("exception in a callback: {}", v["text"]),

@@ -161,18 +161,41 @@ pub fn grade(
     let started = Instant::now();
     let display = display::Display::start()?;
     let hook_dir = session::write_hook().map_err(GuiError::Io)?;
-    // The hook must attach for the toolkit level; otherwise the X11 level, where it can be had.
+    // The hook must attach, and a tkinter window come up, for the toolkit level; otherwise the
+    // X11 level, where it can be had.
     let patience = base.scaled(Duration::from_secs(15));
+    let shows_a_window = || -> Result<bool, GuiError> {
+        let mut probe = x11_session::X11Session::start(
+            command,
+            dir.as_deref(),
+            (&display.name, &display.screen),
+            session::Connect::Serve,
+            &["probe"],
+        )?;
+        Ok(probe.shows_a_window(patience))
+    };
     let level = match session::Session::start(
         command,
         dir.as_deref(),
         &display.name,
-        &session::write_hook().map_err(GuiError::Io)?,
+        &hook_dir,
         session::Connect::Serve,
         &["probe"],
         patience,
     ) {
-        Ok(_) => Level::Toolkit,
+        Ok(probe) => {
+            // A Python program whose window is not tkinter's (Qt, GTK, a program it starts in
+            // its place) is driven at the X11 level when it shows one there.
+            let tk = probe
+                .wait_event(patience, |v| v["ev"] == "window")
+                .is_some();
+            drop(probe);
+            if !tk && x11_tools() && shows_a_window()? {
+                Level::X11
+            } else {
+                Level::Toolkit
+            }
+        }
         Err(GuiError::NoHook { why, stderr, .. }) => {
             if !x11_tools() {
                 return Err(GuiError::NoHook {
@@ -182,14 +205,7 @@ pub fn grade(
                 });
             }
             // Worth driving only if it shows something.
-            let mut probe = x11_session::X11Session::start(
-                command,
-                dir.as_deref(),
-                (&display.name, &display.screen),
-                session::Connect::Serve,
-                &["probe"],
-            )?;
-            if !probe.shows_a_window(patience) {
+            if !shows_a_window()? {
                 return Err(GuiError::NoWindow(patience.as_secs()));
             }
             Level::X11

@@ -42,6 +42,8 @@ pub struct Session {
     control: Option<TcpStream>,
     next_id: u64,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// When the grader last filled in a login form ([`super::drive::Client::pump`]).
+    pub(super) last_login: Option<Instant>,
 }
 
 impl Session {
@@ -79,6 +81,7 @@ impl Session {
             control: None,
             next_id: 0,
             stderr,
+            last_login: None,
         };
         let stream = accept_within(&control, patience, &mut session.child).map_err(|why| {
             GuiError::NoHook {
