@@ -189,6 +189,29 @@ fn a_program_the_hook_cannot_attach_to_is_not_graded_and_says_why() {
 }
 
 #[test]
+fn a_client_that_exits_before_any_window_is_not_graded_and_shows_its_stderr() {
+    if !can_run_windows() {
+        return;
+    }
+    let base = Target::new("127.0.0.1:0".parse().unwrap());
+    // A misspelt file: Python starts (the hook attaches), then exits with its complaint.
+    let err = conformance::gui::grade(
+        "python3 cliente_nao_existe.py",
+        Some(dir()),
+        &base,
+        Lang::En,
+        &|_| {},
+    )
+    .expect_err("not gradable");
+    let why = err.to_string();
+    assert!(
+        why.contains("exited (exit status: 2) before showing any window")
+            && why.contains("cliente_nao_existe.py"),
+        "{why}"
+    );
+}
+
+#[test]
 fn run_autograder_grades_the_client_beside_the_server_into_one_results_file() {
     if !can_run_windows() {
         return;

@@ -18,8 +18,8 @@ use crate::runner::Outcome;
 /// How grading an entry's client ended.
 #[derive(Debug, Serialize)]
 pub struct ClientGraded {
-    /// Its verdict: PASS, FAIL, DID NOT START, NOT GRADABLE (no window to drive, with why) or
-    /// HUNG.
+    /// Its verdict: PASS, FAIL, DID NOT START (it could not run, or exited first), NOT
+    /// GRADABLE (no window to drive, with why) or HUNG.
     pub verdict: Verdict,
     /// Counts over its cases.
     pub tally: Tally,
@@ -64,7 +64,7 @@ pub fn grade(e: &Entry, options: &Options) -> Option<ClientGraded> {
         Ok(Err(err)) => {
             let why = err.text().render(lang);
             let verdict = match err {
-                GuiError::Start(..) => Verdict::DidNotStart(why),
+                GuiError::Start(..) | GuiError::Exited { .. } => Verdict::DidNotStart(why),
                 _ => Verdict::NotGradable(why),
             };
             return Some(done(verdict, None));

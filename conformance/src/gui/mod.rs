@@ -54,6 +54,13 @@ pub enum GuiError {
     },
     /// Driven at the X11 level, it showed no window at all.
     NoWindow(u64),
+    /// It exited before showing any window.
+    Exited {
+        /// Its exit status.
+        status: String,
+        /// The end of its stderr.
+        stderr: String,
+    },
     /// Any other I/O failure of the grader's own.
     Io(std::io::Error),
 }
@@ -119,6 +126,14 @@ impl GuiError {
                 t!(catalog::GUI_NO_HOOK, why, no_x11, stderr)
             }
             GuiError::NoWindow(s) => t!(catalog::GUI_NO_WINDOW, *s),
+            GuiError::Exited { status, stderr } => {
+                let stderr = if stderr.is_empty() {
+                    Text::data("")
+                } else {
+                    t!(catalog::C_STDERR, stderr.as_str())
+                };
+                t!(catalog::GUI_EXITED, status.as_str(), stderr)
+            }
             GuiError::Io(e) => t!(catalog::GUI_OWN_ERROR, e.to_string()),
         }
     }
@@ -183,12 +198,25 @@ pub fn grade(
         &["probe"],
         patience,
     ) {
-        Ok(probe) => {
+        Ok(mut probe) => {
             // A Python program whose window is not tkinter's (Qt, GTK, a program it starts in
             // its place) is driven at the X11 level when it shows one there.
             let tk = probe
                 .wait_event(patience, |v| v["ev"] == "window")
                 .is_some();
+            if !tk {
+                // The hook's connection ends when the program does: a moment for its status.
+                let end = Instant::now() + Duration::from_secs(2);
+                while probe.exited().is_none() && Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                if let Some(status) = probe.exited() {
+                    return Err(GuiError::Exited {
+                        status: status.to_string(),
+                        stderr: probe.stderr_end(),
+                    });
+                }
+            }
             drop(probe);
             if !tk && x11_tools() && shows_a_window()? {
                 Level::X11

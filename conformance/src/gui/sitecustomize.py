@@ -180,6 +180,21 @@ def _buttons(words, roots=None):
                     yield w
 
 
+def _menu_items(words):
+    """The menu entries (File > Sair) whose label is one of `words`: (menu, index)."""
+    for root in _live():
+        for w in _widgets(root):
+            if w.winfo_class() != "Menu":
+                continue
+            last = w.index("end")
+            for i in range(0 if last is None else last + 1):
+                if w.type(i) != "command":
+                    continue
+                text = str(w.entrycget(i, "label")).strip().lower()
+                if any(text == x or text.startswith(x) for x in words):
+                    yield w, i
+
+
 def _entries(root):
     return [w for w in _widgets(root) if w.winfo_class() in ("Entry", "TEntry")]
 
@@ -279,15 +294,22 @@ def _run(cmd):
             reply["how"] = _type(cmd["text"], cmd.get("send", []))
         elif cmd["cmd"] == "click":
             buttons = list(_buttons(cmd["words"]))
-            if not buttons:
-                reply["error"] = "no button says " + "/".join(cmd["words"])
+            items = list(_menu_items(cmd["words"]))
+            if buttons:
+                label, click = str(buttons[0].cget("text")), buttons[0].invoke
+            elif items:
+                menu, i = items[0]
+                label, click = str(menu.entrycget(i, "label")), lambda: menu.invoke(i)
             else:
-                # Answered first: a button that closes the window may end the program
-                # before the click returns.
-                reply["clicked"] = str(buttons[0].cget("text"))
+                reply["error"] = "no button or menu item says " + "/".join(cmd["words"])
                 _send(reply)
-                buttons[0].invoke()
                 return
+            # Answered first: what closes the window may end the program before the click
+            # returns.
+            reply["clicked"] = label
+            _send(reply)
+            click()
+            return
         else:
             reply["error"] = "no command " + str(cmd["cmd"])
     except Exception as e:  # A widget gone, a Tcl error: the grader reports it.

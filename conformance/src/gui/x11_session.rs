@@ -95,6 +95,24 @@ impl X11Session {
         x11::read(&self.screen, win, &self.scratch)
     }
 
+    /// What a new window says once it is drawn: a window is drawn a moment after it is
+    /// mapped, and a part at a time, so it is read until two readings agree (1.5 s at most).
+    fn drawn(&self, win: &Win) -> Vec<x11::Word> {
+        let deadline = Instant::now() + Duration::from_millis(1500);
+        let text = |w: &[x11::Word]| w.iter().map(|w| w.text.clone()).collect::<Vec<_>>();
+        let mut last = self.words(win);
+        loop {
+            if Instant::now() >= deadline {
+                return last;
+            }
+            let now = self.words(win);
+            if !now.is_empty() && text(&now) == text(&last) {
+                return now;
+            }
+            last = now;
+        }
+    }
+
     /// Looks at the windows once: answers a new question with the next name, counts a new
     /// message as a pop-up (and closes it, so that the main window takes input again), and
     /// takes a large window as the main one.
@@ -122,9 +140,7 @@ impl X11Session {
             if self.seen.iter().any(|(id, _)| *id == win.id) {
                 continue;
             }
-            // A window is drawn a moment after it is mapped.
-            std::thread::sleep(Duration::from_millis(300));
-            let words = self.words(&win);
+            let words = self.drawn(&win);
             let said: Vec<String> = words.iter().map(|w| w.text.to_lowercase()).collect();
             let question = said
                 .iter()

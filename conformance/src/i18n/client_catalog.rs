@@ -64,8 +64,8 @@ catalog! {
         "nada foi enviado, mas nenhum erro foi mostrado (nenhum pop-up, nada novo na janela)";
     C_CLOSED_WITHIN: "the connection closed within {0} s of the click" =>
         "a conexão fechada em até {0} s depois do clique";
-    C_NO_QUIT_BUTTON: "no button says Sair, Quit or Exit: {0}" =>
-        "nenhum botão diz Sair, Quit ou Exit: {0}";
+    C_NO_QUIT_BUTTON: "no button or menu item says Sair, Quit or Exit: {0}" =>
+        "nenhum botão ou item de menu diz Sair, Quit ou Exit: {0}";
     C_STILL_OPEN: "the connection was still open {0} s after clicking {1}" =>
         "a conexão continuava aberta {0} s depois do clique em {1}";
     C_OWN_ADDRESS: "its own IP {0} and port {1} in the window" =>
@@ -90,5 +90,7 @@ catalog! {
         "; e o xdotool ou o tesseract, para o nível X11, não está instalado";
     GUI_NO_WINDOW: "the client showed no window within {0} s: is it a graphical client?" =>
         "o cliente não mostrou nenhuma janela em {0} s: é um cliente gráfico?";
+    GUI_EXITED: "the client exited ({0}) before showing any window{1}" =>
+        "o cliente terminou ({0}) antes de mostrar qualquer janela{1}";
     GUI_OWN_ERROR: "the grader's own error: {0}" => "erro do próprio avaliador: {0}";
 }

@@ -1,6 +1,6 @@
 # Cliente sem mainloop: o nome vem do console (input), e um laço "while rodando" chama
-# root.update() e lê o socket com select. Defeito plantado: sem servidor, só escreve o erro
-# no console e sai, sem pop-up (RF11).
+# root.update() e lê o socket com select; "Sair" fica no menu Arquivo. Defeito plantado: sem
+# servidor, só escreve o erro no console e sai, sem pop-up (RF11).
 import select
 import socket
 import tkinter as tk
@@ -45,7 +45,11 @@ def sair():
 
 
 entrada.bind("<Return>", enviar)
-tk.Button(root, text="Sair", command=sair).pack()
+menu = tk.Menu(root)
+arquivo = tk.Menu(menu, tearoff=0)
+arquivo.add_command(label="Sair", command=sair)
+menu.add_cascade(label="Arquivo", menu=arquivo)
+root.config(menu=menu)
 root.protocol("WM_DELETE_WINDOW", sair)
 
 while rodando:
