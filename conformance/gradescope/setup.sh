@@ -25,7 +25,7 @@ done
 # A client to grade (CLIENT_CMD) runs on a virtual display: tkinter ones through the grader's
 # hook, others (Java Swing) with xdotool and OCR, which need a Java with AWT.
 if [ -n "${CLIENT_CMD:-}" ]; then
-  packages+=(xvfb python3 python3-tk xdotool tesseract-ocr)
+  packages+=(xvfb python3 python3-tk xdotool tesseract-ocr strace)
   case " $languages " in
     *" java "*) packages=("${packages[@]/default-jdk-headless/default-jdk}") ;;
   esac

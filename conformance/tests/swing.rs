@@ -2,7 +2,8 @@
 //! grader's SOCKS proxy): the assignment's client passes every case, and one whose connection
 //! error shows in a label fails RF11 alone, the same five times over. Started by a Python
 //! launcher (the grader's hook attaches, and no tkinter window ever comes), the first is
-//! graded at the X11 level all the same.
+//! graded at the X11 level all the same; and a tkinter client run by a Python without `site`
+//! (no hook, no SOCKS) is served where strace sees it connect.
 //!
 //! They need Xvfb, xdotool, tesseract and a Java with AWT. CI installs them (.ci/run); elsewhere
 //! a machine without them skips with a message, and under CI that is a failure. One test runs
@@ -28,6 +29,7 @@ fn swing_clients_are_graded_at_the_x11_level_with_the_same_verdicts_every_time()
         ("xdotool", "--version"),
         ("tesseract", "--version"),
         ("java", "-version"),
+        ("strace", "-V"),
     ];
     let missing: Vec<&str> = tools
         .iter()
@@ -48,6 +50,9 @@ fn swing_clients_are_graded_at_the_x11_level_with_the_same_verdicts_every_time()
         ("java ClienteSwing.java", vec![], 5),
         ("java ClienteSwingRotulo.java", vec!["C-RF11-01"], 5),
         ("python3 lancador.py", vec![], 1),
+        // Python without site: the hook cannot attach, the socket cannot be redirected, and
+        // strace finds where it connects.
+        ("python3 -S tk_good.py", vec![], 1),
     ] {
         let want: BTreeSet<String> = want.iter().map(|s: &&str| s.to_string()).collect();
         for round in 1..=rounds {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::drive::Client;
+use super::drive::{Client, QUIT_WORDS};
 use super::server::Seen;
 use super::session::{Connect, Session};
 use super::x11_session::X11Session;
@@ -13,8 +13,6 @@ use crate::case::{Body, Case, CaseFn, Ctx, Failure, Level::*};
 use crate::i18n::{catalog, Msg, Text};
 use crate::t;
 
-/// Words of a button that leaves (the assignment's "Sair" first).
-const QUIT_WORDS: [&str; 6] = ["sair", "quit", "exit", "desconectar", "logout", "leave"];
 /// Words of an error message, in the languages students write.
 const ERROR_WORDS: [&str; 10] = [
     "erro", "error", "não", "nao", "si mesmo", "yourself", "cannot", "can't", "inválid", "invalid",
@@ -108,6 +106,7 @@ fn start(ctx: &Ctx, connect: Connect, names: &[&str]) -> Result<Box<dyn Client>,
             (&gui.display, &gui.screen),
             connect,
             names,
+            gui.serve_at,
         )
         .map(|s| Box::new(s) as Box<dyn Client>),
     };

@@ -40,6 +40,9 @@ pub trait Client {
     fn pump(&mut self) {}
 }
 
+/// Words of a button that leaves (the assignment's "Sair" first).
+pub const QUIT_WORDS: [&str; 6] = ["sair", "quit", "exit", "desconectar", "logout", "leave"];
+
 /// Words of a button that sends.
 pub const SEND_WORDS: [&str; 4] = ["enviar", "send", "mandar", ">"];
 

@@ -15,6 +15,7 @@
 //! why instead of failing every case.
 
 pub mod cases;
+pub mod discover;
 pub mod display;
 pub mod drive;
 pub mod server;
@@ -54,6 +55,8 @@ pub enum GuiError {
     },
     /// Driven at the X11 level, it showed no window at all.
     NoWindow(u64),
+    /// Its connection cannot be redirected, and the address it connects to cannot be served.
+    CannotServe(std::net::SocketAddr, std::io::Error),
     /// It exited before showing any window.
     Exited {
         /// Its exit status.
@@ -85,7 +88,10 @@ impl std::fmt::Display for GuiError {
 impl std::error::Error for GuiError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            GuiError::Missing(_, e) | GuiError::Start(_, e) | GuiError::Io(e) => Some(e),
+            GuiError::Missing(_, e)
+            | GuiError::Start(_, e)
+            | GuiError::Io(e)
+            | GuiError::CannotServe(_, e) => Some(e),
             _ => None,
         }
     }
@@ -126,6 +132,11 @@ impl GuiError {
                 t!(catalog::GUI_NO_HOOK, why, no_x11, stderr)
             }
             GuiError::NoWindow(s) => t!(catalog::GUI_NO_WINDOW, *s),
+            GuiError::CannotServe(addr, e) => t!(
+                catalog::GUI_CANNOT_SERVE,
+                *addr,
+                crate::plain::peer::io_error(e)
+            ),
             GuiError::Exited { status, stderr } => {
                 let stderr = if stderr.is_empty() {
                     Text::data("")
@@ -163,6 +174,9 @@ pub struct GuiTarget {
     pub display: String,
     /// The folder holding the hook.
     pub hook_dir: PathBuf,
+    /// At the X11 level, where the client connects when nothing redirects it (not a JVM): the
+    /// stand-in server listens there.
+    pub serve_at: Option<std::net::SocketAddr>,
 }
 
 /// Grades the client `command` (run from `dir`) on every client case, one after another.
@@ -186,6 +200,7 @@ pub fn grade(
             (&display.name, &display.screen),
             session::Connect::Serve,
             &["probe"],
+            None,
         )?;
         Ok(probe.shows_a_window(patience))
     };
@@ -240,6 +255,22 @@ pub fn grade(
         }
         Err(e) => return Err(e),
     };
+    // A program that is neither tkinter's (the hook) nor a JVM's (the SOCKS proxy) is served
+    // where its code connects, learned from one run.
+    let serve_at = if level == Level::X11 && discover::available() {
+        discover::where_it_connects(
+            command,
+            dir.as_deref(),
+            (&display.name, &display.screen),
+            patience,
+        )
+    } else {
+        None
+    };
+    if let Some(addr) = serve_at {
+        // Found out now, not as nine failed cases.
+        drop(session::stand_in(session::Connect::Serve, Some(addr))?);
+    }
     let gui = Arc::new(GuiTarget {
         level,
         screen: display.screen.clone(),
@@ -247,6 +278,7 @@ pub fn grade(
         dir,
         display: display.name.clone(),
         hook_dir,
+        serve_at,
     });
     let target = Target {
         gui: Some(gui),

@@ -3,8 +3,10 @@
 //! and keeps everything the client sends after that; the cases inject lines (messages, join
 //! and leave notices) and watch for the connection to close.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,22 +30,76 @@ pub struct FakeServer {
     addr: SocketAddr,
     seen: Shared,
     writer: Arc<Mutex<Option<TcpStream>>>,
+    stop: Arc<AtomicBool>,
+    /// The fixed address it holds (see [`FakeServer::start_at`]), given back when it ends.
+    fixed: Option<SocketAddr>,
 }
+
+/// Fixed addresses in use by stand-ins of this process: clients graded at once that connect
+/// to the same hard-coded address take turns.
+static FIXED: (Mutex<Option<HashSet<SocketAddr>>>, Condvar) = (Mutex::new(None), Condvar::new());
 
 impl FakeServer {
     /// Listens on a free loopback port and serves the first client that connects.
     pub fn start() -> std::io::Result<FakeServer> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        FakeServer::serve_on(TcpListener::bind("127.0.0.1:0")?, None)
+    }
+
+    /// Listens on `addr` itself (a client's hard-coded address, where nothing can redirect
+    /// its connection), once no other stand-in of this process holds it; a port a previous
+    /// stand-in left a moment ago is waited for, 10 s at most.
+    pub fn start_at(addr: SocketAddr) -> std::io::Result<FakeServer> {
+        let (lock, cv) = &FIXED;
+        let mut held = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while held.get_or_insert_with(HashSet::new).contains(&addr) {
+            held = cv.wait(held).unwrap_or_else(|e| e.into_inner());
+        }
+        held.get_or_insert_with(HashSet::new).insert(addr);
+        drop(held);
+        let give_back = || {
+            let mut held = lock.lock().unwrap_or_else(|e| e.into_inner());
+            held.get_or_insert_with(HashSet::new).remove(&addr);
+            cv.notify_all();
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let listener = loop {
+            match TcpListener::bind(addr) {
+                Ok(l) => break l,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline =>
+                {
+                    // The kernel says nothing when a port is freed: try again shortly.
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => {
+                    give_back();
+                    return Err(e);
+                }
+            }
+        };
+        FakeServer::serve_on(listener, Some(addr)).inspect_err(|_| give_back())
+    }
+
+    fn serve_on(listener: TcpListener, fixed: Option<SocketAddr>) -> std::io::Result<FakeServer> {
         let addr = listener.local_addr()?;
         let seen = Shared::default();
         let writer = Arc::new(Mutex::new(None));
-        let (s, w) = (seen.clone(), writer.clone());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, w, halt) = (seen.clone(), writer.clone(), stop.clone());
         std::thread::spawn(move || {
             if let Ok((stream, peer)) = listener.accept() {
-                serve(stream, peer, &s, &w);
+                if !halt.load(Ordering::SeqCst) {
+                    serve(stream, peer, &s, &w);
+                }
             }
         });
-        Ok(FakeServer { addr, seen, writer })
+        Ok(FakeServer {
+            addr,
+            seen,
+            writer,
+            stop,
+            fixed,
+        })
     }
 
     /// Where it listens.
@@ -86,6 +142,22 @@ impl FakeServer {
         match w.as_mut() {
             Some(s) => s.write_all(format!("{line}\n").as_bytes()),
             None => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        // A client that never connected leaves the accept waiting, and the port held: wake it.
+        self.stop.store(true, Ordering::SeqCst);
+        if self.seen().peer.is_none() {
+            let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        }
+        if let Some(addr) = self.fixed {
+            let (lock, cv) = &FIXED;
+            let mut held = lock.lock().unwrap_or_else(|e| e.into_inner());
+            held.get_or_insert_with(HashSet::new).remove(&addr);
+            cv.notify_all();
         }
     }
 }

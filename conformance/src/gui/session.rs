@@ -60,7 +60,7 @@ impl Session {
         names: &[&str],
         patience: Duration,
     ) -> Result<Session, GuiError> {
-        let server = stand_in(connect)?;
+        let server = stand_in(connect, None)?;
         let control = TcpListener::bind("127.0.0.1:0").map_err(GuiError::Io)?;
         let redirect = server
             .as_ref()
@@ -185,11 +185,18 @@ impl Drop for Session {
 /// A child's stderr as it is kept: its last 16 KB.
 pub(super) type Kept = Arc<Mutex<Vec<u8>>>;
 
-/// The grader's stand-in server, when the client is to be served.
-pub(super) fn stand_in(connect: Connect) -> Result<Option<FakeServer>, GuiError> {
-    match connect {
-        Connect::Serve => FakeServer::start().map(Some).map_err(GuiError::Io),
-        Connect::Refuse => Ok(None),
+/// The grader's stand-in server, when the client is to be served: on a free port, or at
+/// `fixed`, the address the client connects to when nothing can redirect it.
+pub(super) fn stand_in(
+    connect: Connect,
+    fixed: Option<std::net::SocketAddr>,
+) -> Result<Option<FakeServer>, GuiError> {
+    match (connect, fixed) {
+        (Connect::Serve, None) => FakeServer::start().map(Some).map_err(GuiError::Io),
+        (Connect::Serve, Some(addr)) => FakeServer::start_at(addr)
+            .map(Some)
+            .map_err(|e| GuiError::CannotServe(addr, e)),
+        (Connect::Refuse, _) => Ok(None),
     }
 }
 

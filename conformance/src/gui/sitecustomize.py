@@ -37,6 +37,8 @@ _pumped_at = 0.0
 _live_count = 0
 _serving = set()
 _names_given = 0
+# Whether the client asked for a name with a dialog or input().
+_name_asked = False
 _NAME_WORDS = re.compile(r"\b(nome|name|apelido|nick\w*|usu[aá]rio|user\w*|login)\b", re.I)
 _PORT_WORDS = re.compile(r"\b(porta|port)\b", re.I)
 _HOST_WORDS = re.compile(r"\b(ip|host|servidor|server|endere[cç]o|address)\b", re.I)
@@ -84,11 +86,13 @@ def _kind(words):
 
 def _answer(words):
     """The answer to a question, of its kind."""
+    global _name_asked
     kind = _kind(words)
     if kind == "port":
         return str(_port())
     if kind == "host":
         return "127.0.0.1"
+    _name_asked = True
     return _next_name()
 
 
@@ -216,6 +220,9 @@ def _label_before(entry):
 def _login():
     """Fills in a login form (an entry for the name, and a button that says Entrar or the
     like) with the next name and sends it; how, or "none" when no window has such a form."""
+    if _name_asked:
+        # The client asks for its name with a dialog: a form in its window is something else.
+        return "none"
     for root in _live():
         buttons = list(_buttons(_LOGIN_WORDS, [root]))
         entries = _entries(root)

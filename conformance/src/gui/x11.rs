@@ -86,6 +86,12 @@ pub fn click(display: &str, x: i32, y: i32) {
     );
 }
 
+/// Gives `id` the keyboard. Without a window manager the keyboard follows the pointer, and a
+/// toolkit may still not take it (Tk's dialog over a hidden window does not): asked outright.
+pub fn focus(display: &str, id: u64) {
+    let _ = xdotool(display, &["windowfocus", &id.to_string()]);
+}
+
 /// Types `text` into whatever has the keyboard's focus.
 pub fn type_text(display: &str, text: &str) {
     let _ = xdotool(display, &["type", "--delay", "15", text]);

@@ -37,6 +37,25 @@ pub struct X11Session {
     popups: usize,
     log: Vec<String>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// Whether it is a JVM (see [`X11Session::is_jvm`]).
+    jvm: std::cell::Cell<bool>,
+}
+
+/// Whether a word the OCR read is one of `words`, or one cut short ("Sai" for "Sair", three
+/// letters at least).
+fn says(read: &str, words: &[&str]) -> bool {
+    let t = read.to_lowercase();
+    let t = t.trim_matches(|c: char| !c.is_alphanumeric());
+    words
+        .iter()
+        .any(|x| t.starts_with(x) || (t.chars().count() >= 3 && x.starts_with(t)))
+}
+
+/// Gives window `id` the keyboard, unless the client is a JVM (see [`X11Session::focus`]).
+fn focus(display: &str, jvm: bool, id: u64) {
+    if !jvm {
+        x11::focus(display, id);
+    }
 }
 
 impl X11Session {
@@ -47,6 +66,7 @@ impl X11Session {
         (display, screen): (&str, &Path),
         connect: Connect,
         names: &[&str],
+        fixed: Option<std::net::SocketAddr>,
     ) -> Result<X11Session, GuiError> {
         // The previous client's windows go a moment after it: the next client may be given
         // their ids again, so they must be gone before it starts.
@@ -54,7 +74,7 @@ impl X11Session {
         while !x11::windows(display).is_empty() && Instant::now() < clear {
             std::thread::sleep(Duration::from_millis(50));
         }
-        let server = super::session::stand_in(connect)?;
+        let server = super::session::stand_in(connect, fixed)?;
         let socks = Socks::start(server.as_ref().map(FakeServer::addr)).map_err(GuiError::Io)?;
         let java = format!(
             "-DsocksProxyHost=127.0.0.1 -DsocksProxyPort={} -DsocksNonProxyHosts= \
@@ -88,7 +108,33 @@ impl X11Session {
             popups: 0,
             log: Vec::new(),
             stderr,
+            jvm: std::cell::Cell::new(false),
         })
+    }
+
+    /// Where the grader's SOCKS proxy (for a JVM's sockets) listens.
+    pub fn socks_addr(&self) -> std::net::SocketAddr {
+        self._socks.addr()
+    }
+
+    /// Gives window `id` the keyboard, as a toolkit other than Java's needs (Tk's dialogs take
+    /// no keys from the pointer's window alone); a JVM's windows take their keys through focus
+    /// windows of their own, which an outright focus would bypass.
+    fn focus(&self, id: u64) {
+        focus(&self.display, self.is_jvm(), id);
+    }
+
+    /// Whether the client is a JVM: it says so on stderr as it starts (once seen, kept, as the
+    /// kept stderr is only its end).
+    fn is_jvm(&self) -> bool {
+        if !self.jvm.get() {
+            let said = self
+                .stderr
+                .lock()
+                .is_ok_and(|e| String::from_utf8_lossy(&e).contains("Picked up JAVA_TOOL_OPTIONS"));
+            self.jvm.set(said);
+        }
+        self.jvm.get()
     }
 
     fn words(&self, win: &Win) -> Vec<x11::Word> {
@@ -118,6 +164,7 @@ impl X11Session {
     /// takes a large window as the main one.
     fn look(&mut self) {
         let windows = x11::windows(&self.display);
+        let jvm = self.is_jvm();
         // A question still open a while after its answer did not get it (the keys went
         // before the dialog had the focus): answer again.
         for (id, name, at) in self.answered.iter_mut() {
@@ -126,6 +173,7 @@ impl X11Session {
             }
             if let Some(win) = windows.iter().find(|w| w.id == *id) {
                 x11::click(&self.display, win.x + 8, win.y + 8);
+                focus(&self.display, jvm, win.id);
                 x11::key(&self.display, "ctrl+a");
                 x11::type_text(&self.display, name);
                 x11::key(&self.display, "Return");
@@ -159,6 +207,7 @@ impl X11Session {
                     said.join(" ")
                 ));
                 x11::click(&self.display, win.x + 8, win.y + 8);
+                self.focus(win.id);
                 x11::type_text(&self.display, &name);
                 x11::key(&self.display, "Return");
                 self.answered.push((win.id, name, Instant::now()));
@@ -174,6 +223,7 @@ impl X11Session {
                         .join(" ")
                 ));
                 x11::click(&self.display, win.x + 8, win.y + 8);
+                self.focus(win.id);
                 x11::key(&self.display, "Return");
             }
         }
@@ -236,6 +286,7 @@ impl Client for X11Session {
             Some(b) => x11::click(&self.display, (b.x - 60).max(main.x + 4), b.y),
             None => x11::click(&self.display, main.x + 4, main.y + 4),
         }
+        self.focus(main.id);
         x11::type_text(&self.display, text);
         x11::key(&self.display, "Return");
         Ok(())
@@ -244,10 +295,13 @@ impl Client for X11Session {
     fn click(&mut self, words: &[&str]) -> Result<String, String> {
         let main = self.main_window()?;
         let seen = self.words(&main);
-        let found = seen.iter().find(|w| {
-            let t = w.text.to_lowercase();
-            words.iter().any(|x| t.starts_with(x))
-        });
+        let lower = |w: &x11::Word| w.text.to_lowercase();
+        // The word itself, else the last word the OCR cut short ("Sai" for "Sair"): a button
+        // sits below the chat, whose text may hold the same letters.
+        let found = seen
+            .iter()
+            .find(|w| words.iter().any(|x| lower(w).starts_with(x)))
+            .or_else(|| seen.iter().rev().find(|w| says(&w.text, words)));
         match found {
             Some(w) => {
                 x11::click(&self.display, w.x, w.y);

@@ -92,5 +92,7 @@ catalog! {
         "o cliente não mostrou nenhuma janela em {0} s: é um cliente gráfico?";
     GUI_EXITED: "the client exited ({0}) before showing any window{1}" =>
         "o cliente terminou ({0}) antes de mostrar qualquer janela{1}";
+    GUI_CANNOT_SERVE: "the client connects to {0}, where the grader cannot serve it ({1}): at the X11 level only a Java client's connections can be redirected; have it connect to 127.0.0.1" =>
+        "o cliente se conecta a {0}, onde o avaliador não consegue atendê-lo ({1}): no nível X11, só as conexões de um cliente Java podem ser redirecionadas; faça-o conectar a 127.0.0.1";
     GUI_OWN_ERROR: "the grader's own error: {0}" => "erro do próprio avaliador: {0}";
 }
