@@ -10,10 +10,8 @@ use serde::Serialize;
 use super::file::Entry;
 use super::grade::{Options, Verdict};
 use super::points::Points;
-use crate::case::Level;
 use crate::gui::GuiError;
 use crate::report::{Report, Tally};
-use crate::runner::Outcome;
 
 /// How grading an entry's client ended.
 #[derive(Debug, Serialize)]
@@ -79,14 +77,5 @@ pub fn grade(e: &Entry, options: &Options) -> Option<ClientGraded> {
             ))
         }
     };
-    let must_failed = report
-        .results
-        .iter()
-        .any(|r| r.level == Level::Must && r.outcome == Outcome::Fail);
-    let verdict = if must_failed {
-        Verdict::Fail
-    } else {
-        Verdict::Pass
-    };
-    Some(done(verdict, Some(report)))
+    Some(done(Verdict::by_cases(&report), Some(report)))
 }

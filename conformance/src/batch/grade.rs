@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::file::{BatchFile, Entry};
-use crate::case::{Case, Level, Target};
+use crate::case::{Case, Target};
 use crate::grade::{GradeError, Plan, Server};
 use crate::report::{Report, Tally};
-use crate::runner::Outcome;
 use crate::watch::Broke;
 
 /// How grading one server ended.
@@ -43,6 +42,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// PASS or FAIL, by the report's MUST cases.
+    pub fn by_cases(report: &Report) -> Verdict {
+        if report.tally().must_failed > 0 {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        }
+    }
+
     /// The verdict's short name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -325,16 +333,5 @@ fn grade(e: &Entry, cases: &[Case], options: &Options) -> Graded {
         };
         return done(verdict, Some(report));
     }
-    let must_failed = report
-        .results
-        .iter()
-        .any(|r| r.level == Level::Must && r.outcome == Outcome::Fail);
-    done(
-        if must_failed {
-            Verdict::Fail
-        } else {
-            Verdict::Pass
-        },
-        Some(report),
-    )
+    done(Verdict::by_cases(&report), Some(report))
 }

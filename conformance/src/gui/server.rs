@@ -56,11 +56,7 @@ impl FakeServer {
         }
         held.get_or_insert_with(HashSet::new).insert(addr);
         drop(held);
-        let give_back = || {
-            let mut held = lock.lock().unwrap_or_else(|e| e.into_inner());
-            held.get_or_insert_with(HashSet::new).remove(&addr);
-            cv.notify_all();
-        };
+        let give_back = || release(addr);
         let deadline = Instant::now() + Duration::from_secs(10);
         let listener = loop {
             match TcpListener::bind(addr) {
@@ -146,6 +142,14 @@ impl FakeServer {
     }
 }
 
+/// Gives a fixed address back, for the next stand-in that waits for it.
+fn release(addr: SocketAddr) {
+    let (lock, cv) = &FIXED;
+    let mut held = lock.lock().unwrap_or_else(|e| e.into_inner());
+    held.get_or_insert_with(HashSet::new).remove(&addr);
+    cv.notify_all();
+}
+
 impl Drop for FakeServer {
     fn drop(&mut self) {
         // A client that never connected leaves the accept waiting, and the port held: wake it.
@@ -154,10 +158,7 @@ impl Drop for FakeServer {
             let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
         }
         if let Some(addr) = self.fixed {
-            let (lock, cv) = &FIXED;
-            let mut held = lock.lock().unwrap_or_else(|e| e.into_inner());
-            held.get_or_insert_with(HashSet::new).remove(&addr);
-            cv.notify_all();
+            release(addr);
         }
     }
 }

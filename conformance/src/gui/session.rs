@@ -182,6 +182,9 @@ impl Drop for Session {
     }
 }
 
+/// What a JVM prints first on stderr when it takes the grader's options.
+pub(super) const JVM_NOTE: &str = "Picked up JAVA_TOOL_OPTIONS";
+
 /// A child's stderr as it is kept: its last 16 KB.
 pub(super) type Kept = Arc<Mutex<Vec<u8>>>;
 
@@ -257,7 +260,7 @@ pub(super) fn stderr_end(kept: &Mutex<Vec<u8>>) -> String {
     let text = String::from_utf8_lossy(&all);
     let lines: Vec<&str> = text
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("Picked up JAVA_TOOL_OPTIONS"))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(JVM_NOTE))
         .collect();
     lines[lines.len().saturating_sub(4)..].join(" | ")
 }

@@ -131,7 +131,7 @@ impl X11Session {
             let said = self
                 .stderr
                 .lock()
-                .is_ok_and(|e| String::from_utf8_lossy(&e).contains("Picked up JAVA_TOOL_OPTIONS"));
+                .is_ok_and(|e| String::from_utf8_lossy(&e).contains(super::session::JVM_NOTE));
             self.jvm.set(said);
         }
         self.jvm.get()
